@@ -1,0 +1,275 @@
+"""Group addresses into people, and record why.
+
+Default: one address, one person. Addresses are merged only by
+
+- the user's **aliases file** (CSV ``person,address`` rows, or YAML
+  ``{person: [addresses]}``; YAML may also list ``never_merge`` pairs), confidence 1.0;
+- **same-name-same-domain**: two non-role SMTP addresses in the same domain whose
+  dominant display name is the same full name (two words or more), confidence 0.8;
+- **exchange-x-from**: an Exchange ``/o=…/cn=…`` address printed in ``X-From`` of
+  messages whose ``From`` is one SMTP address, confidence 0.9.
+
+Role and system mailboxes (noreply, support, invitations …), redaction
+placeholders and bare names are never merged automatically. People and merges are
+recomputed from scratch on each run, so editing the aliases file and running
+``threadline ingest`` again undoes a merge.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .addresses import canonical_name, normalize_address
+from .errors import ProfileError
+
+__all__ = ["Aliases", "load_aliases", "resolve_people", "MergeRecord"]
+
+EVIDENCE_LIMIT = 5
+
+
+@dataclass
+class Aliases:
+    """The user's aliases: named groups of addresses, and pairs never to merge."""
+
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    never: set[frozenset[str]] = field(default_factory=set)
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class MergeRecord:
+    """One address joined to a person, with the rule and the messages behind it."""
+
+    person_id: str
+    address: str
+    rule: str
+    confidence: float
+    evidence: tuple[str, ...]
+    detail: str = ""
+
+
+def _norm(address: str, path: str, line: int | None) -> str:
+    found = normalize_address(address)
+    if found is None or found.kind in ("name", "redacted"):
+        raise ProfileError(path, f"{address!r} is not an email or Exchange address", line)
+    return found.address
+
+
+def load_aliases(path: str | Path | None) -> Aliases:
+    """Read an aliases file (CSV or YAML); raise ProfileError naming file and line."""
+    if path is None:
+        return Aliases()
+    p = Path(path)
+    if not p.exists():
+        raise ProfileError(str(p), "no such aliases file")
+    text = p.read_text(encoding="utf-8-sig")
+    out = Aliases(path=str(p))
+    if p.suffix.lower() == ".csv":
+        reader = csv.reader(text.splitlines())
+        for lineno, row in enumerate(reader, start=1):
+            if not row or not "".join(row).strip() or row[0].startswith("#"):
+                continue
+            if lineno == 1 and [c.strip().lower() for c in row[:2]] == ["person", "address"]:
+                continue
+            if len(row) < 2 or not row[0].strip() or not row[1].strip():
+                raise ProfileError(str(p), "expected two columns: person,address", lineno)
+            out.groups.setdefault(row[0].strip(), []).append(_norm(row[1], str(p), lineno))
+        return out
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ProfileError(str(p), f"not valid YAML ({getattr(exc, 'problem', exc)})", mark.line + 1 if mark else None) from None
+    if not isinstance(data, dict):
+        raise ProfileError(str(p), "expected a mapping of person name to a list of addresses")
+    for person, addresses in data.items():
+        if person == "never_merge":
+            for pair in addresses or []:
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise ProfileError(str(p), f"never_merge entries must be pairs of addresses, got {pair!r}")
+                out.never.add(frozenset(_norm(a, str(p), None) for a in pair))
+            continue
+        if isinstance(addresses, str):
+            addresses = [addresses]
+        if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
+            raise ProfileError(str(p), f"person {person!r}: expected a list of addresses")
+        out.groups.setdefault(str(person), []).extend(_norm(a, str(p), None) for a in addresses)
+    return out
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[rb] = ra
+
+    def members(self, x: str) -> set[str]:
+        root = self.find(x)
+        return {y for y in self.parent if self.find(y) == root}
+
+
+def _dominant_names(conn: sqlite3.Connection) -> dict[str, str]:
+    """Each non-role SMTP address's dominant full name (≥ half of its sightings)."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    rows = conn.execute(
+        "SELECT d.address, d.name, d.count FROM display_names d JOIN addresses a ON a.address = d.address "
+        "WHERE a.kind = 'smtp' AND a.is_role = 0"
+    )
+    for address, name, count in rows:
+        key = canonical_name(name)
+        if key:
+            counts[address][key] += count
+    out = {}
+    for address, names in counts.items():
+        key, n = names.most_common(1)[0]
+        if len(key.split()) >= 2 and n * 2 >= sum(names.values()):
+            out[address] = key
+    return out
+
+
+def _evidence(conn: sqlite3.Connection, address: str, roles: Iterable[str] = ()) -> tuple[str, ...]:
+    roles = tuple(roles)
+    sql = "SELECT message_key FROM participants WHERE address = ?"
+    args: list[str] = [address]
+    if roles:
+        sql += f" AND role IN ({','.join('?' * len(roles))})"
+        args.extend(roles)
+    sql += " ORDER BY message_key LIMIT ?"
+    return tuple(r[0] for r in conn.execute(sql, (*args, EVIDENCE_LIMIT)))
+
+
+def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None) -> dict[str, int]:
+    """Recompute ``people``, ``merges`` and ``addresses.person_id``; return counts."""
+    aliases = aliases or Aliases()
+    uf = _UnionFind()
+    records: list[MergeRecord] = []
+    kinds = {a: (k, bool(r)) for a, k, r in conn.execute("SELECT address, kind, is_role FROM addresses")}
+
+    def blocked(a: str, b: str) -> bool:
+        if not aliases.never:
+            return False
+        ga, gb = uf.members(a), uf.members(b)
+        return any(frozenset((x, y)) in aliases.never for x in ga for y in gb)
+
+    alias_label: dict[str, str] = {}
+    for person, addresses in aliases.groups.items():
+        first = addresses[0]
+        for addr in addresses:
+            uf.union(first, addr)
+            alias_label[addr] = person
+            ev = _evidence(conn, addr)
+            records.append(MergeRecord("", addr, "aliases-file", 1.0, ev, f"{aliases.path}: {person}"))
+
+    by_name: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for address, name in _dominant_names(conn).items():
+        by_name[(address.rpartition("@")[2], name)].append(address)
+    for (domain, name), group in sorted(by_name.items()):
+        if len(group) < 2:
+            continue
+        group.sort()
+        for other in group[1:]:
+            if blocked(group[0], other):
+                continue
+            uf.union(group[0], other)
+            for addr in (group[0], other):
+                ev = _evidence(conn, addr, ("from", "to", "cc", "bcc"))
+                records.append(MergeRecord("", addr, "same-name-same-domain", 0.8, ev, f"display name {name!r} at {domain}"))
+
+    pairs: dict[str, Counter[str]] = defaultdict(Counter)
+    for exch, smtp in conn.execute(
+        "SELECT x.address, f.address FROM participants x JOIN participants f ON f.message_key = x.message_key AND f.role = 'from' "
+        "WHERE x.role = 'x-from'"
+    ):
+        pairs[exch][smtp] += 1
+    for exch, smtps in sorted(pairs.items()):
+        smtp, n = smtps.most_common(1)[0]
+        if kinds.get(smtp, ("", True))[1] or n * 5 < sum(smtps.values()) * 4 or blocked(exch, smtp):
+            continue
+        uf.union(smtp, exch)
+        ev = tuple(
+            r[0]
+            for r in conn.execute(
+                "SELECT x.message_key FROM participants x JOIN participants f ON f.message_key = x.message_key "
+                "WHERE x.role = 'x-from' AND x.address = ? AND f.role = 'from' AND f.address = ? ORDER BY x.message_key LIMIT ?",
+                (exch, smtp, EVIDENCE_LIMIT),
+            )
+        )
+        records.append(MergeRecord("", exch, "exchange-x-from", 0.9, ev, f"X-From shows {exch} on mail From {smtp}"))
+
+    # Person ids: the group's busiest address (readable and stable); labels: the alias
+    # name, else the most frequent display name, else the address.
+    activity = dict(conn.execute("SELECT address, COUNT(*) FROM participants GROUP BY address"))
+    names = _best_names(conn)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for address in kinds:
+        groups[uf.find(address)].append(address)
+    person_of: dict[str, str] = {}
+    people_rows = []
+    for members in groups.values():
+        members.sort(key=lambda a: (kinds[a][0] != "smtp", -activity.get(a, 0), a))
+        pid = members[0]
+        label = next((alias_label[a] for a in members if a in alias_label), None) or next((names[a] for a in members if a in names), None) or pid
+        kind, is_role = kinds[pid]
+        pkind = "redacted" if kind == "redacted" else "role" if is_role else "person"
+        domain = pid.rpartition("@")[2] if kind == "smtp" else None
+        people_rows.append((pid, label, pid, pkind, domain))
+        for a in members:
+            person_of[a] = pid
+
+    conn.execute("DELETE FROM people")
+    conn.execute("DELETE FROM merges")
+    conn.executemany("INSERT INTO people(id, label, primary_address, kind, domain) VALUES (?, ?, ?, ?, ?)", people_rows)
+    conn.executemany("UPDATE addresses SET person_id = ? WHERE address = ?", [(p, a) for a, p in person_of.items()])
+    conn.executemany(
+        "INSERT INTO merges(person_id, address, rule, confidence, evidence, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        [(person_of[r.address], r.address, r.rule, r.confidence, json.dumps(list(r.evidence)), r.detail) for r in records if len(groups[uf.find(r.address)]) > 1 or r.rule == "aliases-file"],
+    )
+    _person_stats(conn)
+    merged = sum(1 for m in groups.values() if len(m) > 1)
+    return {"people": len(groups), "merged_people": merged, "merges": len(records)}
+
+
+def _best_names(conn: sqlite3.Connection) -> dict[str, str]:
+    best: dict[str, tuple[int, str]] = {}
+    for address, name, count in conn.execute("SELECT address, name, count FROM display_names"):
+        if "@" in name:
+            continue
+        if address not in best or count > best[address][0]:
+            best[address] = (count, name)
+    return {a: n for a, (c, n) in best.items()}
+
+
+def _person_stats(conn: sqlite3.Connection) -> None:
+    conn.execute("DROP TABLE IF EXISTS temp.pstats")
+    conn.execute(
+        "CREATE TEMP TABLE pstats AS SELECT a.person_id AS pid, "
+        "COUNT(DISTINCT CASE WHEN p.role = 'from' THEN p.message_key END) AS sent, "
+        "COUNT(DISTINCT CASE WHEN p.role IN ('to', 'cc', 'bcc') THEN p.message_key END) AS received, "
+        "MIN(m.date_utc) AS first_seen, MAX(m.date_utc) AS last_seen "
+        "FROM participants p JOIN addresses a ON a.address = p.address JOIN messages m ON m.key = p.message_key "
+        "GROUP BY a.person_id"
+    )
+    conn.execute(
+        "UPDATE people SET sent = s.sent, received = s.received, first_seen = s.first_seen, last_seen = s.last_seen "
+        "FROM pstats s WHERE s.pid = people.id"
+    )
+    conn.execute("DROP TABLE temp.pstats")
+

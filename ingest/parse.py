@@ -1,0 +1,299 @@
+"""Turn raw RFC 822 bytes into :class:`~ingest.records.Message` records.
+
+mail-parser does the MIME work (decoding, parts, attachments, address lists); this
+module is the only place that imports it. Dates are read here with the standard
+library because we need the original UTC offset, which mail-parser folds away.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import getaddresses, parsedate_tz
+
+import html2text
+import mailparser
+
+from .addresses import normalize_address, normalize_name
+from .records import Address, Attachment, Message, Participant, Problem, RawItem
+
+# mail-parser logs every MIME part it does not decode itself; that is not news.
+logging.getLogger("mailparser").setLevel(logging.ERROR)
+
+__all__ = ["PARSERS", "parse_item", "parse_rfc822", "html_to_text", "parse_date", "normalize_message_id", "fingerprint"]
+
+ParseResult = list[Message | Problem]
+
+_EARLIEST = datetime(1980, 1, 1, tzinfo=UTC)
+_MSGID = re.compile(r"<([^<>\s]+)>")
+
+
+def normalize_message_id(value: str | None) -> str | None:
+    """Return a Message-ID without its angle brackets and spaces, or None.
+
+    >>> normalize_message_id(" <abc@host.example> ")
+    'abc@host.example'
+    """
+    if not value:
+        return None
+    found = _MSGID.search(value)
+    mid = found.group(1) if found else value.strip().strip("<>").strip()
+    mid = re.sub(r"[\x00-\x20\x7f]", "", mid)
+    return mid[:998] or None
+
+
+def parse_references(value: str | None) -> tuple[str, ...]:
+    """Return the Message-IDs listed in a References or In-Reply-To header, in order."""
+    if not value:
+        return ()
+    found = _MSGID.findall(value)
+    if not found:
+        one = normalize_message_id(value)
+        return (one,) if one and " " not in value.strip() else ()
+    return tuple(dict.fromkeys(m[:998] for m in found))
+
+
+def parse_date(value: str | None) -> tuple[datetime | None, int | None]:
+    """Parse an RFC 2822 date into (UTC datetime, offset minutes); (None, None) if unreadable.
+
+    >>> parse_date("Tue, 8 Jan 2019 10:00:00 -0500")
+    (datetime.datetime(2019, 1, 8, 15, 0, tzinfo=datetime.timezone.utc), -300)
+    """
+    if not value:
+        return None, None
+    try:
+        parts = parsedate_tz(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None, None
+    if not parts:
+        return None, None
+    try:
+        offset = parts[9] or 0
+        naive = datetime(*parts[:6])  # type: ignore[misc]
+        utc = (naive - timedelta(seconds=offset)).replace(tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None, None
+    return utc, offset // 60
+
+
+def html_to_text(html: str) -> str:
+    """Render HTML mail as readable plain text (links kept as text, no markup runs)."""
+    conv = html2text.HTML2Text()
+    conv.body_width = 0
+    conv.ignore_images = True
+    conv.ignore_emphasis = True
+    try:
+        return conv.handle(html).strip()
+    except (ValueError, AssertionError, RecursionError):
+        return re.sub(r"<[^>]+>", " ", html)
+
+
+def fingerprint(message: Message) -> str:
+    """A digest of what makes two copies the same message: sender, date and subject."""
+    sender = message.sender.address if message.sender else ""
+    date = message.date_utc.isoformat() if message.date_utc else ""
+    subject = " ".join(message.subject.split()).lower()
+    return hashlib.sha256(f"{sender}\x1f{date}\x1f{subject}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _addresses(pairs: object) -> list[tuple[str, str]]:
+    out = []
+    if isinstance(pairs, list):
+        for pair in pairs:
+            if isinstance(pair, tuple | list) and len(pair) == 2:
+                out.append((str(pair[0] or ""), str(pair[1] or "")))
+    return out
+
+
+def _header_addresses(msg: object, name: str) -> list[tuple[str, str]]:
+    get_all = getattr(msg, "get_all", None)
+    if get_all is None:
+        return []
+    try:
+        values = [str(v) for v in (get_all(name) or [])]
+        return [(n, a) for n, a in getaddresses(values) if n or a]
+    except (TypeError, ValueError, AttributeError, IndexError):
+        return []
+
+
+def _raw_header(msg: object, name: str) -> str | None:
+    get = getattr(msg, "get", None)
+    if get is None:
+        return None
+    try:
+        value = get(name)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return None if value is None else str(value)
+
+
+def _attachment(att: dict[str, object]) -> Attachment:
+    payload = att.get("payload") or ""
+    if att.get("binary"):
+        try:
+            data = base64.b64decode(str(payload), validate=False)
+        except (binascii.Error, ValueError):
+            data = str(payload).encode("utf-8", "replace")
+    else:
+        data = str(payload).encode("utf-8", "replace")
+    return Attachment(
+        filename=normalize_name(str(att.get("filename") or "")) or "(unnamed)",
+        content_type=str(att.get("mail_content_type") or "application/octet-stream"),
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def _text(value: object) -> str:
+    """mail-parser returns a list when a header repeats; keep the first value."""
+    if isinstance(value, list | tuple):
+        value = value[0] if value else ""
+    return "" if value is None else str(value)
+
+
+def _strip_leading_blank_lines(raw: bytes) -> bytes:
+    while True:
+        line, sep, rest = raw.partition(b"\n")
+        if sep and not line.strip():
+            raw = rest
+            continue
+        return raw
+
+
+def parse_rfc822(item: RawItem) -> ParseResult:
+    """Parse one RFC 822 message; a message that cannot be read becomes a Problem."""
+    raw = item.data
+    prov = item.provenance
+    digest = hashlib.sha256(raw).hexdigest()
+    if not raw.strip():
+        return [Problem(prov, "empty", "The message is empty.", fatal=True)]
+    try:
+        mail = mailparser.parse_from_bytes(_strip_leading_blank_lines(raw))
+    # mail-parser and the email package raise a wide, undocumented range of errors on
+    # hostile input; any of them means "this item could not be parsed".
+    except Exception as exc:  # noqa: BLE001
+        return [Problem(prov, "unparseable", "The message could not be parsed as email; it was not stored.", f"{type(exc).__name__}: {exc}"[:500], fatal=True)]
+    results: ParseResult = []
+    msg = mail.message
+    mid = normalize_message_id(_raw_header(msg, "Message-ID") or mail.message_id)
+    key = mid or f"sha256:{digest}"
+
+    participants: list[Participant] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(role: str, pairs: list[tuple[str, str]]) -> None:
+        for pos, (name, addr) in enumerate(pairs):
+            norm = normalize_address(addr, name)
+            if norm is None:
+                continue
+            if norm.kind == "redacted":
+                # One placeholder per redacted box: redactions are never one person.
+                norm = Address(f"redacted:{key}:{role}:{pos}", "redacted", norm.name)
+            if (role, norm.address) in seen:
+                continue
+            seen.add((role, norm.address))
+            participants.append(Participant(role, norm, pos))
+
+    add("from", _addresses(mail.from_))
+    add("sender", _header_addresses(msg, "Sender"))
+    add("reply-to", _addresses(mail.reply_to))
+    add("to", _addresses(mail.to))
+    add("cc", _addresses(mail.cc))
+    add("bcc", _addresses(mail.bcc))
+    for role in ("from", "to", "cc", "bcc"):
+        add(f"resent-{role}", _header_addresses(msg, f"Resent-{role.capitalize()}"))
+    participants = _apply_x_headers(msg, participants)
+
+    date_raw = _raw_header(msg, "Date")
+    date_utc, offset = parse_date(date_raw)
+    if date_raw is None:
+        results.append(Problem(prov, "missing-date", "The message has no Date header; it was kept without a date.", message_key=key))
+    elif date_utc is None:
+        results.append(Problem(prov, "bad-date", "The Date header could not be read; the message was kept without a date.", date_raw[:200], message_key=key))
+    elif date_utc < _EARLIEST or date_utc > datetime.now(UTC) + timedelta(days=366):
+        results.append(Problem(prov, "implausible-date", f"The message is dated {date_utc:%Y-%m-%d}, which is implausible; check the date before relying on it.", date_raw[:200], message_key=key))
+    if not participants:
+        results.append(Problem(prov, "no-addresses", "The message names no sender or recipient that could be read.", message_key=key))
+
+    body = "\n\n".join(t for t in mail.text_plain if t).strip()
+    if not body and mail.text_html:
+        body = html_to_text("\n".join(mail.text_html))
+    attachments = []
+    for att in mail.attachments:
+        try:
+            attachments.append(_attachment(att))
+        except (TypeError, ValueError) as exc:
+            results.append(Problem(prov, "bad-attachment", "An attachment could not be decoded; its metadata is missing.", str(exc), message_key=key))
+
+    results.insert(
+        0,
+        Message(
+            key=key,
+            provenance=prov,
+            raw_sha256=digest,
+            size=len(raw),
+            message_id=mid,
+            date_utc=date_utc,
+            date_offset=offset,
+            date_raw=date_raw,
+            subject=normalize_name(_text(mail.subject)),
+            body=body,
+            in_reply_to=(parse_references(_raw_header(msg, "In-Reply-To")) or (None,))[-1],
+            references=parse_references(_raw_header(msg, "References")),
+            participants=tuple(participants),
+            attachments=tuple(attachments),
+        ),
+    )
+    return results
+
+
+def _apply_x_headers(msg: object, participants: list[Participant]) -> list[Participant]:
+    """Use Enron-style X-From/X-To display names, and keep Exchange addresses they carry.
+
+    ``X-From: Allen, Phillip K. </O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN>`` names the
+    sender and shows their Exchange address; the Exchange address is kept in role
+    ``x-from`` so identities can tie it to the SMTP address with this message as evidence.
+    """
+    x_from = _raw_header(msg, "X-From")
+    if not x_from:
+        return participants
+    name, _, rest = x_from.partition("<")
+    name = normalize_name(name)
+    out = list(participants)
+    senders = [i for i, p in enumerate(out) if p.role == "from"]
+    if len(senders) == 1 and name:
+        i = senders[0]
+        current = out[i].address
+        if not current.name:
+            out[i] = Participant("from", Address(current.address, current.kind, name), out[i].position)
+    exch = rest.rstrip("> ").strip()
+    if exch.lower().startswith("/o="):
+        norm = normalize_address(exch, name)
+        if norm is not None:
+            out.append(Participant("x-from", norm, 0))
+    return out
+
+
+#: Parsers by format: ``RawItem -> [Message | Problem, ...]``. Later issues register
+#: Outlook .msg, CSV/XLSX rows and printed documents here.
+PARSERS: dict[str, Callable[[RawItem], ParseResult]] = {
+    "rfc822": parse_rfc822,
+}
+
+
+def parse_item(item: RawItem) -> ParseResult:
+    """Parse one raw item with the parser registered for its format."""
+    parser = PARSERS.get(item.format)
+    if parser is None:
+        return [Problem(item.provenance, "unsupported-format", f"Files in the {item.format!r} format are not supported yet; the item was not read.", fatal=True)]
+    try:
+        return parser(item)
+    # The last line of defence: a parser bug on hostile input must cost one item, not
+    # the run. The problem row keeps the error so the bug can be reported.
+    except Exception as exc:  # noqa: BLE001
+        return [Problem(item.provenance, "parser-error", "The item could not be read because of an error in Threadline; it was not stored. Please report it.", f"{type(exc).__name__}: {exc}"[:500], fatal=True)]

@@ -1,0 +1,196 @@
+"""Read-only questions the CLI and the app ask of a store.
+
+Everything here returns plain dicts and lists, so the shells stay free of SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from typing import Any
+
+__all__ = [
+    "stats",
+    "problems",
+    "messages_per_month",
+    "search_messages",
+    "get_message",
+    "thread_of",
+    "person",
+    "people",
+    "find_people",
+]
+
+
+def _rows(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    cur = conn.execute(sql, args)
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def stats(conn: sqlite3.Connection, top: int = 10) -> dict[str, Any]:
+    """Counts, date range, top senders and problems by kind."""
+    one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+    first, last = conn.execute("SELECT MIN(date_utc), MAX(date_utc) FROM messages WHERE date_utc >= '1980' AND date_utc < '2100'").fetchone()
+    return {
+        "sources": one("SELECT COUNT(*) FROM sources"),
+        "messages": one("SELECT COUNT(*) FROM messages"),
+        "copies": one("SELECT COUNT(*) FROM copies"),
+        "addresses": one("SELECT COUNT(*) FROM addresses"),
+        "people": one("SELECT COUNT(*) FROM people"),
+        "merged_people": one("SELECT COUNT(DISTINCT person_id) FROM merges"),
+        "threads": one("SELECT COUNT(*) FROM threads"),
+        "attachments": one("SELECT COUNT(*) FROM attachments"),
+        "undated": one("SELECT COUNT(*) FROM messages WHERE date_utc IS NULL"),
+        "first_date": first,
+        "last_date": last,
+        "problems": one("SELECT COUNT(*) FROM problems"),
+        "problems_by_kind": dict(conn.execute("SELECT kind, COUNT(*) FROM problems GROUP BY kind ORDER BY COUNT(*) DESC").fetchall()),
+        "top_senders": _rows(
+            conn,
+            "SELECT id, label, sent, received FROM people WHERE kind != 'redacted' ORDER BY sent DESC, id LIMIT ?",
+            (top,),
+        ),
+    }
+
+
+def problems(conn: sqlite3.Connection, kind: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Every recorded problem (optionally of one kind), fatal ones first."""
+    sql = "SELECT path, place, kind, sentence, detail, fatal, message_key FROM problems"
+    args: tuple[Any, ...] = ()
+    if kind:
+        sql += " WHERE kind = ?"
+        args = (kind,)
+    sql += " ORDER BY fatal DESC, kind, path, place"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return _rows(conn, sql, args)
+
+
+def messages_per_month(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Number of messages per calendar month (UTC), plausible dates only."""
+    return _rows(
+        conn,
+        "SELECT substr(date_utc, 1, 7) AS month, COUNT(*) AS messages FROM messages "
+        "WHERE date_utc >= '1980' AND date_utc < '2100' GROUP BY month ORDER BY month",
+    )
+
+
+def _fts_query(text: str) -> str:
+    # Quote every term: user text is data, never FTS5 syntax (no column filters,
+    # NEAR or unbalanced quotes reaching the engine).
+    terms = re.findall(r"\w[\w'@.-]*", text, flags=re.UNICODE)
+    return " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def search_messages(conn: sqlite3.Connection, text: str = "", *, person: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Full-text search over subject and body; newest first; with a snippet."""
+    where, args = [], []
+    if text.strip():
+        query = _fts_query(text)
+        if not query:
+            return []
+        sql = (
+            "SELECT m.key, m.date_utc, m.subject, m.sender, p.label AS sender_label, "
+            "snippet(messages_fts, 1, '[', ']', ' … ', 12) AS snippet "
+            "FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid "
+            "LEFT JOIN addresses a ON a.address = m.sender LEFT JOIN people p ON p.id = a.person_id "
+            "WHERE messages_fts MATCH ?"
+        )
+        args.append(query)
+    else:
+        sql = (
+            "SELECT m.key, m.date_utc, m.subject, m.sender, p.label AS sender_label, substr(m.body, 1, 160) AS snippet "
+            "FROM messages m LEFT JOIN addresses a ON a.address = m.sender LEFT JOIN people p ON p.id = a.person_id WHERE 1"
+        )
+    if person:
+        where.append(
+            "m.key IN (SELECT pa.message_key FROM participants pa JOIN addresses ad ON ad.address = pa.address WHERE ad.person_id = ?)"
+        )
+        args.append(person)
+    for clause in where:
+        sql += " AND " + clause
+    sql += " ORDER BY m.date_utc DESC LIMIT ?"
+    args.append(limit)
+    return _rows(conn, sql, tuple(args))
+
+
+def get_message(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
+    """One message with its participants, copies (files and sha256), attachments and problems."""
+    found = _rows(conn, "SELECT * FROM messages WHERE key = ?", (key,))
+    if not found:
+        return None
+    msg = found[0]
+    msg["refs"] = json.loads(msg["refs"]) if msg.get("refs") else []
+    msg["participants"] = _rows(
+        conn,
+        "SELECT pa.role, pa.address, pa.name, a.person_id, p.label AS person_label FROM participants pa "
+        "JOIN addresses a ON a.address = pa.address LEFT JOIN people p ON p.id = a.person_id "
+        "WHERE pa.message_key = ? ORDER BY CASE pa.role WHEN 'from' THEN 0 WHEN 'sender' THEN 1 WHEN 'to' THEN 2 WHEN 'cc' THEN 3 WHEN 'bcc' THEN 4 ELSE 5 END, pa.position",
+        (key,),
+    )
+    msg["copies"] = _rows(conn, "SELECT path, place, mailbox, sha256, size FROM copies WHERE message_key = ? ORDER BY path, place", (key,))
+    msg["attachments"] = _rows(conn, "SELECT filename, content_type, size, sha256 FROM attachments WHERE message_key = ?", (key,))
+    msg["problems"] = _rows(conn, "SELECT kind, sentence, detail FROM problems WHERE message_key = ?", (key,))
+    return msg
+
+
+def thread_of(conn: sqlite3.Connection, key: str) -> list[dict[str, Any]]:
+    """The messages of the thread that holds ``key``, oldest first."""
+    return _rows(
+        conn,
+        "SELECT m.key, m.date_utc, m.subject, m.sender, p.label AS sender_label FROM messages m "
+        "LEFT JOIN addresses a ON a.address = m.sender LEFT JOIN people p ON p.id = a.person_id "
+        "WHERE m.thread_id = (SELECT thread_id FROM messages WHERE key = ?) ORDER BY m.date_utc, m.key",
+        (key,),
+    )
+
+
+def people(conn: sqlite3.Connection, limit: int = 500) -> list[dict[str, Any]]:
+    """People ordered by activity."""
+    return _rows(conn, "SELECT * FROM people ORDER BY sent + received DESC, id LIMIT ?", (limit,))
+
+
+def find_people(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[dict[str, Any]]:
+    """People whose label, id or any address or display name contains ``text``."""
+    like = f"%{text.strip().lower()}%"
+    return _rows(
+        conn,
+        "SELECT DISTINCT p.* FROM people p JOIN addresses a ON a.person_id = p.id "
+        "LEFT JOIN display_names d ON d.address = a.address "
+        "WHERE lower(p.label) LIKE ? OR a.address LIKE ? OR lower(d.name) LIKE ? "
+        "ORDER BY p.sent + p.received DESC LIMIT ?",
+        (like, like, like, limit),
+    )
+
+
+def person(conn: sqlite3.Connection, person_id: str, top: int = 15) -> dict[str, Any] | None:
+    """A person's addresses, display names, merges with evidence and top correspondents."""
+    found = _rows(conn, "SELECT * FROM people WHERE id = ?", (person_id,))
+    if not found:
+        return None
+    out = found[0]
+    out["addresses"] = _rows(conn, "SELECT address, kind, is_role FROM addresses WHERE person_id = ? ORDER BY address", (person_id,))
+    out["display_names"] = _rows(
+        conn,
+        "SELECT d.address, d.name, d.count FROM display_names d JOIN addresses a ON a.address = d.address "
+        "WHERE a.person_id = ? ORDER BY d.count DESC",
+        (person_id,),
+    )
+    merges = _rows(conn, "SELECT address, rule, confidence, evidence, detail FROM merges WHERE person_id = ? ORDER BY rule, address", (person_id,))
+    for m in merges:
+        m["evidence"] = json.loads(m["evidence"])
+    out["merges"] = merges
+    out["correspondents"] = _rows(
+        conn,
+        "WITH mine AS (SELECT DISTINCT pa.message_key, pa.role FROM participants pa JOIN addresses a ON a.address = pa.address WHERE a.person_id = ?) "
+        "SELECT a2.person_id AS id, p.label, "
+        "COUNT(DISTINCT CASE WHEN mine.role = 'from' AND pa2.role IN ('to','cc','bcc') THEN pa2.message_key END) AS sent_to, "
+        "COUNT(DISTINCT CASE WHEN mine.role IN ('to','cc','bcc') AND pa2.role = 'from' THEN pa2.message_key END) AS received_from "
+        "FROM mine JOIN participants pa2 ON pa2.message_key = mine.message_key JOIN addresses a2 ON a2.address = pa2.address "
+        "JOIN people p ON p.id = a2.person_id WHERE a2.person_id != ? GROUP BY a2.person_id "
+        "HAVING sent_to + received_from > 0 ORDER BY sent_to + received_from DESC LIMIT ?",
+        (person_id, person_id, top),
+    )
+    return out

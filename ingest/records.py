@@ -1,0 +1,159 @@
+"""The records that flow through ingest: plain, frozen, boring.
+
+A source yields :class:`RawItem` (bytes plus where they came from); a parser turns
+one raw item into :class:`Message` records and/or :class:`Problem` records; the
+store writes them. Nothing here knows about files, SQLite or mail-parser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = [
+    "ROLES",
+    "Provenance",
+    "RawItem",
+    "Address",
+    "Participant",
+    "Attachment",
+    "Message",
+    "Problem",
+]
+
+#: Header roles a participant can have on a message, in display order.
+ROLES = (
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "bcc",
+    "resent-from",
+    "resent-to",
+    "resent-cc",
+    "resent-bcc",
+    "quoted-from",
+    "quoted-to",
+    "quoted-cc",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where one copy of a message was found.
+
+    ``path`` is the file on disk (for a zip, the archive). ``place`` locates the copy
+    inside it: ``""`` for a whole file, ``"mbox:12"`` for the 13th message of an mbox
+    (0-based), ``"zip:a/b.eml"`` for a zip member, combinations joined by ``"|"``
+    (``"zip:box.mbox|mbox:3"``), ``"row:7"`` for a spreadsheet row.
+    ``mailbox`` names the custodian/folder the copy was filed in, when known.
+    """
+
+    path: str
+    place: str = ""
+    mailbox: str = ""
+
+    def label(self) -> str:
+        """Return ``path`` or ``path [place]`` for messages shown to people."""
+        return f"{self.path} [{self.place}]" if self.place else self.path
+
+
+@dataclass(frozen=True, slots=True)
+class RawItem:
+    """The bytes of one item to parse, with its provenance and its detected format."""
+
+    provenance: Provenance
+    data: bytes
+    format: str = "rfc822"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A normalized mailbox as it appeared in one header.
+
+    ``kind`` is ``"smtp"`` (``local@domain``), ``"exchange"`` (``/o=…/cn=…``),
+    ``"redacted"`` (a placeholder for a redacted box) or ``"name"`` (only a display
+    name was given, no address at all).
+    """
+
+    address: str
+    kind: str = "smtp"
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """One address in one role (``from``, ``to``, ``cc`` …) on a message."""
+
+    role: str
+    address: Address
+    position: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """Metadata of one attachment; the bytes themselves are not stored."""
+
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One parsed copy of an email.
+
+    ``key`` is the normalized Message-ID (``<…>`` stripped) or ``sha256:<hex>`` of the
+    raw bytes when the message has none. ``date_utc`` is timezone-aware UTC or
+    ``None`` when missing or unreadable; ``date_offset`` is the original offset from
+    UTC in minutes. ``origin`` says how we know the message: ``"mail"`` (a real
+    copy), ``"quoted"`` (reconstructed from quoted history in another message),
+    ``"printed"``, ``"table"`` (a spreadsheet row).
+    """
+
+    key: str
+    provenance: Provenance
+    raw_sha256: str
+    size: int
+    message_id: str | None = None
+    date_utc: datetime | None = None
+    date_offset: int | None = None
+    date_raw: str | None = None
+    subject: str = ""
+    body: str = ""
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    participants: tuple[Participant, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    origin: str = "mail"
+    quoted_in: str | None = None
+    extra: tuple[tuple[str, str], ...] = field(default=())
+
+    def addresses(self, *roles: str) -> list[Address]:
+        """Return the addresses in the given roles (all roles when none given)."""
+        return [p.address for p in self.participants if not roles or p.role in roles]
+
+    @property
+    def sender(self) -> Address | None:
+        """The first ``from`` address, falling back to ``sender``."""
+        found = self.addresses("from") or self.addresses("sender")
+        return found[0] if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something that could not be read fully, in a sentence a reporter can act on.
+
+    ``kind`` is a short stable code (``"unparseable"``, ``"bad-date"``,
+    ``"zip-traversal"`` …); ``fatal`` is true when the item was rejected (no message
+    stored for it) and false when the message was kept with a gap.
+    """
+
+    provenance: Provenance
+    kind: str
+    sentence: str
+    detail: str = ""
+    fatal: bool = False
+    message_key: str | None = None

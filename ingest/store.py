@@ -1,0 +1,248 @@
+"""The SQLite store: one file, the single source of truth.
+
+Writes happen in batched transactions in WAL mode. A source file is marked
+``done`` only in the transaction that commits its last item, so a run killed at
+any point (even SIGKILL) leaves a consistent store: the next run sees the file as
+unfinished and reads it again, and every insert is idempotent (``INSERT OR
+IGNORE`` on natural keys), so nothing is doubled.
+
+Only one ingest may write at a time: :meth:`Store.writer_lock` takes an exclusive
+``flock`` on ``<db>.lock`` and a second ingest gets a clear :class:`StoreError`.
+Readers (the app) use WAL snapshots and never wait for a writer.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from .errors import StoreError
+from .parse import fingerprint
+from .records import Message, Problem
+from .sources import Source
+
+__all__ = ["Store", "SCHEMA_FILES", "SCHEMA_VERSION", "open_store"]
+
+#: Schema files applied in order; the store's ``PRAGMA user_version`` counts how many
+#: were applied, so adding a file is a migration.
+SCHEMA_FILES = ["schema.sql"]
+SCHEMA_VERSION = len(SCHEMA_FILES)
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+class Store:
+    """A Threadline store on disk. Use :func:`open_store` to get one."""
+
+    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        if readonly:
+            if not self.path.exists():
+                raise StoreError(f"{self.path}: no such store; create it with `threadline ingest PATH --db {self.path}`")
+            uri = f"file:{self.path.resolve()}?mode=ro"
+            self.conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        else:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.conn = sqlite3.connect(self.path, check_same_thread=False)
+            except (OSError, sqlite3.Error) as exc:
+                raise StoreError(f"{self.path}: cannot open the store ({exc})") from exc
+        self.conn.row_factory = sqlite3.Row
+        try:
+            self.conn.execute("PRAGMA busy_timeout = 30000")
+            if not readonly:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                self.conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a Threadline store or damaged ({exc})") from exc
+        self._lock_fh: object | None = None
+
+    # -- schema ------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: written by a newer Threadline (schema {version} > {SCHEMA_VERSION}); upgrade Threadline")
+        if version == SCHEMA_VERSION:
+            return
+        if self.readonly:
+            raise StoreError(f"{self.path}: schema {version} is older than {SCHEMA_VERSION}; run `threadline ingest` once to upgrade it")
+        for number, name in enumerate(SCHEMA_FILES, start=1):
+            if number <= version:
+                continue
+            sql = resources.files("ingest").joinpath(name).read_text(encoding="utf-8")
+            self.conn.executescript(sql)
+            self.conn.execute(f"PRAGMA user_version = {number}")
+        self.conn.commit()
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the single-writer lock for the duration of an ingest."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fh = open(lock_path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            raise StoreError(
+                f"{self.path}: another ingest is writing to this store right now; wait for it to finish, then run again"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            fh.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    # -- meta ----------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        """Read one value from the ``meta`` table."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Write one value to the ``meta`` table (not committed)."""
+        self.conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    # -- sources -------------------------------------------------------------------
+
+    def source_is_done(self, source: Source) -> bool:
+        """True when this file was fully ingested and has not changed since."""
+        row = self.conn.execute("SELECT size, mtime_ns, status FROM sources WHERE path = ?", (source.path,)).fetchone()
+        return bool(row) and row["status"] == "done" and row["size"] == source.size and row["mtime_ns"] == source.mtime_ns
+
+    def start_source(self, source: Source) -> None:
+        """Record that reading this file has begun (not committed)."""
+        self.conn.execute(
+            "INSERT INTO sources(path, size, mtime_ns, mailbox, status, items) VALUES (?, ?, ?, ?, 'reading', 0) "
+            "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, status = 'reading', items = 0",
+            (source.path, source.size, source.mtime_ns, source.mailbox),
+        )
+
+    def finish_source(self, source: Source, items: int) -> None:
+        """Mark the file done; commit follows in the same transaction as its last item."""
+        self.conn.execute(
+            "UPDATE sources SET status = 'done', items = ?, ingested_at = ? WHERE path = ?",
+            (items, _now(), source.path),
+        )
+
+    # -- writes --------------------------------------------------------------------
+
+    def add_problem(self, problem: Problem) -> None:
+        """Record a problem (idempotent on file, place and kind)."""
+        self.conn.execute(
+            "INSERT OR IGNORE INTO problems(path, place, kind, sentence, detail, fatal, message_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (problem.provenance.path, problem.provenance.place, problem.kind, problem.sentence, problem.detail, int(problem.fatal), problem.message_key),
+        )
+
+    def add_message(self, message: Message, item_place: str) -> str:
+        """Store one copy of a message and return the key it was stored under.
+
+        A Message-ID already stored with a different sender, date or subject is a
+        different message that reuses the id: it is stored under ``<id>#<sha256[:12]>``
+        and a problem says so, so neither copy is lost.
+        """
+        conn = self.conn
+        key = message.key
+        fp = fingerprint(message)
+        row = conn.execute("SELECT fingerprint FROM messages WHERE key = ?", (key,)).fetchone()
+        if row is not None and row[0] != fp and message.origin == "mail":
+            key = f"{key}#{message.raw_sha256[:12]}"
+            self.add_problem(
+                Problem(
+                    message.provenance,
+                    "duplicate-message-id",
+                    "Another message with different content uses the same Message-ID; both were kept, this one under a suffixed key.",
+                    message.key,
+                    message_key=key,
+                )
+            )
+            row = conn.execute("SELECT fingerprint FROM messages WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            sender = message.sender
+            conn.execute(
+                "INSERT INTO messages(key, message_id, date_utc, date_offset, date_raw, subject, norm_subject, body, in_reply_to, refs, sender, origin, quoted_in, fingerprint, size) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key, message.message_id, _iso(message.date_utc), message.date_offset, message.date_raw,
+                    message.subject, normalize_subject(message.subject), message.body, message.in_reply_to,
+                    json.dumps(list(message.references)) if message.references else None,
+                    sender.address if sender else None, message.origin, message.quoted_in, fp, message.size,
+                ),
+            )
+        prov = message.provenance
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO copies(message_key, path, item, place, mailbox, sha256, size) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key, prov.path, item_place, prov.place, prov.mailbox, message.raw_sha256, message.size),
+        )
+        new_copy = cur.rowcount > 0
+        for part in message.participants:
+            addr = part.address
+            domain = addr.address.rpartition("@")[2] if addr.kind == "smtp" else None
+            conn.execute(
+                "INSERT OR IGNORE INTO addresses(address, kind, domain, is_role) VALUES (?, ?, ?, ?)",
+                (addr.address, addr.kind, domain, int(addr.kind == "smtp" and is_role_address(addr.address))),
+            )
+            conn.execute(
+                "INSERT OR IGNORE INTO participants(message_key, role, address, name, position) VALUES (?, ?, ?, ?, ?)",
+                (key, part.role, addr.address, addr.name or None, part.position),
+            )
+            if new_copy and addr.name:
+                conn.execute(
+                    "INSERT INTO display_names(address, name, count) VALUES (?, ?, 1) "
+                    "ON CONFLICT(address, name) DO UPDATE SET count = count + 1",
+                    (addr.address, addr.name),
+                )
+        for att in message.attachments:
+            conn.execute(
+                "INSERT OR IGNORE INTO attachments(message_key, filename, content_type, size, sha256) VALUES (?, ?, ?, ?, ?)",
+                (key, att.filename, att.content_type, att.size, att.sha256),
+            )
+        return key
+
+    def commit(self) -> None:
+        """Commit the current transaction."""
+        self.conn.commit()
+
+    # -- accounting ------------------------------------------------------------------
+
+    def accounting(self) -> dict[str, int]:
+        """Items found in finished sources = items stored + items rejected as problems."""
+        found = self.conn.execute("SELECT COALESCE(SUM(items), 0) FROM sources WHERE status = 'done'").fetchone()[0]
+        stored = self.conn.execute(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT c.path, c.item FROM copies c JOIN sources s ON s.path = c.path AND s.status = 'done')"
+        ).fetchone()[0]
+        rejected = self.conn.execute(
+            "SELECT COUNT(*) FROM problems p WHERE fatal = 1 AND (p.path IN (SELECT path FROM sources WHERE status = 'done') "
+            "OR p.path NOT IN (SELECT path FROM sources))"
+        ).fetchone()[0]
+        return {"found": found, "stored": stored, "rejected": rejected}
+
+
+def open_store(path: str | os.PathLike[str], *, readonly: bool = False) -> Store:
+    """Open (creating and migrating if needed) the store at ``path``."""
+    return Store(path, readonly=readonly)
+
+
+# Imported late: these helpers live with their stage but the store needs them.
+from .addresses import is_role_address  # noqa: E402
+from .threads import normalize_subject  # noqa: E402

@@ -1,0 +1,174 @@
+"""The ``threadline`` command line: a thin shell over the ``ingest`` and ``graph`` packages."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib.util import find_spec
+from pathlib import Path
+
+import click
+
+from ingest import IngestError, ingest, open_store, queries
+
+from . import __version__
+
+DB_OPTION = click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    default="threadline.db",
+    show_default=True,
+    envvar="THREADLINE_DB",
+    help="The store (one SQLite file).",
+)
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@click.group()
+@click.version_option(__version__, prog_name="threadline")
+def cli() -> None:
+    """Threadline: turn released emails into a graph of who wrote to, and invited, whom."""
+
+
+@cli.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@DB_OPTION
+@click.option("--aliases", type=click.Path(exists=True, dir_okay=False), help="CSV or YAML file naming addresses that belong to one person.")
+@click.option("--workers", type=int, default=None, help="Parser processes (default: one per core).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the summary.")
+def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, workers: int | None, quiet: bool) -> None:
+    """Read eml files, maildir trees, mbox files and zip archives into the store.
+
+    Example: threadline ingest ~/case/mail --db case.db
+
+    Running it again on the same files changes nothing; a run that was interrupted is
+    completed. Files that cannot be read are recorded (see `threadline problems`).
+    """
+    from .progress import ingest_progress
+
+    try:
+        with ingest_progress(quiet) as progress:
+            report = ingest(paths, db, workers=workers, aliases=aliases, progress=progress)
+    except IngestError as exc:
+        raise _fail(exc) from None
+    rate = report.items / report.seconds if report.seconds else 0.0
+    click.echo(
+        f"{report.files_done - report.files_skipped} files read, {report.files_skipped} unchanged and skipped; "
+        f"{report.messages} messages stored, {report.rejected} items rejected "
+        f"({report.seconds:.1f} s, {rate:,.0f} items/s)."
+    )
+    click.echo(f"{report.people} people ({report.merged_people} merged from several addresses), {report.threads} threads.")
+    if report.problems:
+        kinds = ", ".join(f"{k} {n}" for k, n in report.problems.most_common())
+        click.echo(f"Problems this run: {kinds}. See: threadline problems --db {db}")
+
+
+@cli.command()
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def stats(db: str, as_json: bool) -> None:
+    """Counts, date range, top senders and problems of a store.
+
+    Example: threadline stats --db case.db
+    """
+    try:
+        store = open_store(db, readonly=True)
+    except IngestError as exc:
+        raise _fail(exc) from None
+    data = queries.stats(store.conn)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for key in ("sources", "messages", "copies", "people", "merged_people", "addresses", "threads", "attachments", "undated", "problems"):
+        click.echo(f"{key.replace('_', ' '):>15}: {data[key]:,}")
+    click.echo(f"{'date range':>15}: {data['first_date'] or '?'} … {data['last_date'] or '?'}")
+    if data["top_senders"]:
+        click.echo("\nTop senders:")
+        for row in data["top_senders"]:
+            click.echo(f"  {row['sent']:>7,}  {row['label']}  <{row['id']}>")
+    if data["problems_by_kind"]:
+        click.echo("\nProblems by kind:")
+        for kind, n in data["problems_by_kind"].items():
+            click.echo(f"  {n:>7,}  {kind}")
+
+
+@cli.command("problems")
+@DB_OPTION
+@click.option("--kind", help="Only problems of this kind (e.g. bad-date, not-email).")
+@click.option("--limit", type=int, default=None, help="Show at most this many.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of text.")
+def problems_cmd(db: str, kind: str | None, limit: int | None, as_json: bool) -> None:
+    """Every file or message that could not be fully read, and why.
+
+    Example: threadline problems --db case.db --kind bad-date
+    """
+    try:
+        store = open_store(db, readonly=True)
+    except IngestError as exc:
+        raise _fail(exc) from None
+    rows = queries.problems(store.conn, kind, limit)
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row))
+            continue
+        where = f"{row['path']} [{row['place']}]" if row["place"] else row["path"]
+        flag = "REJECTED" if row["fatal"] else "kept"
+        click.echo(f"{where}\n  {row['kind']} ({flag}): {row['sentence']}" + (f"\n  detail: {row['detail']}" if row["detail"] else ""))
+    if not as_json:
+        click.echo(f"{len(rows)} problem(s).")
+
+
+@cli.command()
+@DB_OPTION
+@click.option("--port", type=int, default=8501, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on. Anything but 127.0.0.1 exposes the case to the network.")
+@click.option("--neo4j", "use_neo4j", is_flag=True, help="Take views from the Neo4j server in NEO4J_URI instead of the store.")
+def app(db: str, port: int, host: str, use_neo4j: bool) -> None:
+    """Open the Streamlit explorer on a store.
+
+    Example: threadline app --db case.db --port 8501
+    """
+    if not Path(db).exists():
+        raise click.ClickException(f"{db}: no such store; create it with `threadline ingest PATH --db {db}`")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.secho(f"Warning: listening on {host} lets other machines read this case.", fg="yellow", err=True)
+    spec = find_spec("app")
+    if spec is None or spec.origin is None:
+        raise click.ClickException("app.py was not found next to the threadline package; reinstall with `pip install -e .`")
+    env = dict(os.environ, THREADLINE_DB=str(Path(db).resolve()), THREADLINE_BACKEND="neo4j" if use_neo4j else "sqlite")
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", spec.origin,
+        "--server.address", host, "--server.port", str(port),
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]
+    click.echo(f"Threadline on http://{host}:{port}  (Ctrl+C to stop)")
+    raise SystemExit(subprocess.call(cmd, env=env))
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder to write the demo mailboxes and ground truth into.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--scale", type=int, default=1, show_default=True, help="Multiply the background mail (the story stays the same).")
+def demo(out: str, seed: int, scale: int) -> None:
+    """Write the fictional demo case: mailboxes plus a ground-truth JSON.
+
+    Example: threadline demo --out demo-data --seed 7
+    """
+    from ingest.demo import write_demo
+
+    summary = write_demo(Path(out), seed=seed, scale=scale)
+    click.echo(f"Demo case written to {out}: {summary}")
+
+
+def main() -> None:
+    """Entry point for the console script."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()
