@@ -25,7 +25,7 @@ from .records import Address, Attachment, Message, Participant, Problem, RawItem
 # mail-parser logs every MIME part it does not decode itself; that is not news.
 logging.getLogger("mailparser").setLevel(logging.ERROR)
 
-__all__ = ["PARSERS", "parse_item", "parse_rfc822", "html_to_text", "parse_date", "normalize_message_id", "fingerprint"]
+__all__ = ["PARSERS", "POSTPROCESSORS", "parse_item", "parse_rfc822", "html_to_text", "parse_date", "normalize_message_id", "fingerprint"]
 
 ParseResult = list[Message | Problem]
 
@@ -286,8 +286,28 @@ PARSERS: dict[str, Callable[[RawItem], ParseResult]] = {
 }
 
 
+#: Steps run on every parsed message, each returning extra records (for example the
+#: messages reconstructed from quoted history in its body). Registered by later stages.
+POSTPROCESSORS: list[Callable[[Message], ParseResult]] = []
+
+
 def parse_item(item: RawItem) -> ParseResult:
-    """Parse one raw item with the parser registered for its format."""
+    """Parse one raw item with its format's parser, then run the postprocessors."""
+    results = _parse_only(item)
+    if not POSTPROCESSORS:
+        return results
+    extra: ParseResult = []
+    for result in results:
+        if isinstance(result, Message):
+            for step in POSTPROCESSORS:
+                try:
+                    extra.extend(step(result))
+                except Exception as exc:  # noqa: BLE001 - same last line of defence as below
+                    extra.append(Problem(result.provenance, "postprocess-error", "Part of the message (quoted history) could not be read; the message itself was kept.", f"{type(exc).__name__}: {exc}"[:500], message_key=result.key))
+    return results + extra
+
+
+def _parse_only(item: RawItem) -> ParseResult:
     parser = PARSERS.get(item.format)
     if parser is None:
         return [Problem(item.provenance, "unsupported-format", f"Files in the {item.format!r} format are not supported yet; the item was not read.", fatal=True)]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,9 +31,21 @@ from .sources import Source
 
 __all__ = ["Store", "SCHEMA_FILES", "SCHEMA_VERSION", "open_store"]
 
+def _schema_files() -> list[str]:
+    """``schema.sql`` is version 1; ``schema_<n>_<topic>.sql`` files are versions n = 2, 3 …"""
+    found = {1: "schema.sql"}
+    for entry in resources.files("ingest").iterdir():
+        m = re.fullmatch(r"schema_(\d+)_\w+\.sql", entry.name)
+        if m:
+            found[int(m.group(1))] = entry.name
+    if sorted(found) != list(range(1, len(found) + 1)):
+        raise StoreError(f"schema files are not numbered 1..n: {sorted(found.values())}")
+    return [found[n] for n in sorted(found)]
+
+
 #: Schema files applied in order; the store's ``PRAGMA user_version`` counts how many
-#: were applied, so adding a file is a migration.
-SCHEMA_FILES = ["schema.sql"]
+#: were applied, so adding a numbered file is a migration.
+SCHEMA_FILES = _schema_files()
 SCHEMA_VERSION = len(SCHEMA_FILES)
 
 

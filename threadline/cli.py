@@ -165,6 +165,22 @@ def demo(out: str, seed: int, scale: int) -> None:
     click.echo(f"Demo case written to {out}: {summary}")
 
 
+def _register_commands() -> None:
+    """Add the commands that live in ``threadline/commands/*.py`` (each lists ``COMMANDS``)."""
+    import importlib
+    import pkgutil
+
+    from . import commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        for command in getattr(module, "COMMANDS", []):
+            cli.add_command(command)
+
+
+_register_commands()
+
+
 def main() -> None:
     """Entry point for the console script."""
     cli()
