@@ -161,7 +161,7 @@ def find_sources(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Source | 
             raise SourceError(f"{root}: no such file or directory")
         if root.is_file():
             st = root.stat()
-            yield Source(str(root), st.st_size, st.st_mtime_ns, root.parent.name)
+            yield Source(str(root), st.st_size, st.st_mtime_ns, "")
             continue
         real_root = root.resolve()
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -283,6 +283,9 @@ def split_mbox(fh: BinaryIO, prov: Provenance, depth: int = 0) -> Iterator[Item]
 
     for line in fh:
         if prev_blank and line.startswith(b"From ") and (_MBOX_FROM.match(line) or (index < 0 and _ENVELOPE.match(line.rstrip(b"\r\n") + b"\n"))):
+            # The blank line before a separator belongs to the separator (RFC 4155).
+            if buf and buf[-1] in (b"\n", b"\r\n"):
+                buf.pop()
             done = flush()
             if done is not None:
                 yield done

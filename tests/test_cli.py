@@ -1,0 +1,58 @@
+"""The command line: each command works, fails with a sentence, and is documented."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from threadline.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_ingest_stats_problems(tmp_path: Path, mail_dir: Path) -> None:
+    runner = CliRunner()
+    db = str(tmp_path / "case.db")
+    result = runner.invoke(cli, ["ingest", str(mail_dir), "--db", db, "--quiet", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "10 messages stored, 1 items rejected" in result.output
+    stats = runner.invoke(cli, ["stats", "--db", db, "--json"])
+    data = json.loads(stats.output)
+    assert data["messages"] == 9 and data["copies"] == 10 and data["problems_by_kind"]["not-email"] == 1
+    text = runner.invoke(cli, ["stats", "--db", db]).output
+    assert "Top senders:" in text and "jane.roe@metropd.example" in text
+    problems = runner.invoke(cli, ["problems", "--db", db])
+    assert "notes.txt" in problems.output and "not-email (REJECTED)" in problems.output
+    assert "bad-date (kept)" in problems.output
+    only = runner.invoke(cli, ["problems", "--db", db, "--kind", "bad-date", "--json"])
+    assert [json.loads(line)["kind"] for line in only.output.splitlines()] == ["bad-date"]
+
+
+def test_missing_store_is_a_sentence_not_a_traceback(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["stats", "--db", str(tmp_path / "nope.db")])
+    assert result.exit_code == 1
+    assert "no such store" in result.output and "Traceback" not in result.output
+
+
+def test_malformed_aliases_is_a_sentence(tmp_path: Path, mail_dir: Path) -> None:
+    bad = tmp_path / "aliases.csv"
+    bad.write_text("person,address\nonly-one-column\n")
+    result = CliRunner().invoke(cli, ["ingest", str(mail_dir), "--db", str(tmp_path / "x.db"), "--aliases", str(bad), "-q"])
+    assert result.exit_code == 1
+    assert "line 2" in result.output and "Traceback" not in result.output
+
+
+def test_app_refuses_missing_store(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["app", "--db", str(tmp_path / "none.db")])
+    assert result.exit_code == 1 and "no such store" in result.output
+
+
+def test_every_command_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    documented = set(re.findall(r"threadline ([a-z][a-z0-9-]*)", readme))
+    commands = set(cli.commands)
+    missing = commands - documented
+    assert not missing, f"commands not shown in README.md: {sorted(missing)}"

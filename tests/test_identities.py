@@ -1,0 +1,130 @@
+"""People and merges: aliases files, conservative rules, never merging role addresses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ingest import ProfileError, ingest, open_store
+from ingest.identities import load_aliases
+
+
+def _eml(mid: str, sender: str, to: str, subject: str = "hello") -> bytes:
+    return f"Message-ID: <{mid}>\nDate: Mon, 14 Jan 2019 10:00:00 +0000\nFrom: {sender}\nTo: {to}\nSubject: {subject}\n\nbody\n".encode()
+
+
+def _case(tmp_path: Path, messages: dict[str, bytes]) -> Path:
+    root = tmp_path / "mail"
+    root.mkdir()
+    for name, data in messages.items():
+        (root / name).write_bytes(data)
+    return root
+
+
+def test_same_name_same_domain_merges_with_evidence(tmp_path: Path) -> None:
+    root = _case(
+        tmp_path,
+        {
+            "1.eml": _eml("1@x", '"Roe, Jane" <jane.roe@pd.example>', "bob@pd.example"),
+            "2.eml": _eml("2@x", "Jane Roe <jroe@pd.example>", "bob@pd.example"),
+            "3.eml": _eml("3@x", "Jane Roe <jane@webmail.example>", "bob@pd.example"),
+            "4.eml": _eml("4@x", "Jane Roe <noreply@pd.example>", "bob@pd.example"),
+        },
+    )
+    db = tmp_path / "s.db"
+    ingest([root], db, workers=1)
+    conn = open_store(db, readonly=True).conn
+    person = dict(conn.execute("SELECT address, person_id FROM addresses").fetchall())
+    assert person["jane.roe@pd.example"] == person["jroe@pd.example"]
+    # Another domain is another organization: no automatic merge.
+    assert person["jane@webmail.example"] != person["jroe@pd.example"]
+    # Role addresses are never merged, whatever name they show.
+    assert person["noreply@pd.example"] == "noreply@pd.example"
+    merges = conn.execute("SELECT address, rule, confidence, evidence FROM merges").fetchall()
+    assert {m[0] for m in merges} == {"jane.roe@pd.example", "jroe@pd.example"}
+    assert all(m[1] == "same-name-same-domain" and m[2] == 0.8 and json.loads(m[3]) for m in merges)
+
+
+def test_different_middle_initials_are_not_merged(tmp_path: Path) -> None:
+    root = _case(
+        tmp_path,
+        {
+            "1.eml": _eml("1@x", "John A. Smith <jsmith@pd.example>", "bob@pd.example"),
+            "2.eml": _eml("2@x", "John B. Smith <john.smith@pd.example>", "bob@pd.example"),
+        },
+    )
+    db = tmp_path / "s.db"
+    ingest([root], db, workers=1)
+    conn = open_store(db, readonly=True).conn
+    assert conn.execute("SELECT COUNT(*) FROM merges").fetchone()[0] == 0
+
+
+def test_aliases_file_merges_and_undo_by_editing(tmp_path: Path) -> None:
+    root = _case(
+        tmp_path,
+        {
+            "1.eml": _eml("1@x", "Jane Roe <jane.roe@pd.example>", "bob@pd.example"),
+            "2.eml": _eml("2@x", "J <jr77@webmail.example>", "bob@pd.example"),
+        },
+    )
+    aliases = tmp_path / "aliases.csv"
+    aliases.write_text("person,address\nJane Roe,jane.roe@pd.example\nJane Roe,JR77@webmail.example\n")
+    db = tmp_path / "s.db"
+    ingest([root], db, workers=1, aliases=aliases)
+    conn = open_store(db, readonly=True).conn
+    assert conn.execute("SELECT COUNT(DISTINCT person_id) FROM addresses WHERE address LIKE 'j%'").fetchone()[0] == 1
+    assert conn.execute("SELECT label FROM people WHERE id = 'jane.roe@pd.example'").fetchone()[0] == "Jane Roe"
+    aliases.write_text("person,address\n")
+    ingest([root], db, workers=1, aliases=aliases)
+    conn = open_store(db, readonly=True).conn
+    assert conn.execute("SELECT COUNT(DISTINCT person_id) FROM addresses WHERE address LIKE 'j%'").fetchone()[0] == 2
+    assert conn.execute("SELECT COUNT(*) FROM merges").fetchone()[0] == 0
+
+
+def test_never_merge_blocks_a_rule(tmp_path: Path) -> None:
+    root = _case(
+        tmp_path,
+        {
+            "1.eml": _eml("1@x", "Jane Roe <jane.roe@pd.example>", "bob@pd.example"),
+            "2.eml": _eml("2@x", "Jane Roe <jroe@pd.example>", "bob@pd.example"),
+        },
+    )
+    aliases = tmp_path / "aliases.yaml"
+    aliases.write_text("never_merge:\n  - [jane.roe@pd.example, jroe@pd.example]\n")
+    db = tmp_path / "s.db"
+    ingest([root], db, workers=1, aliases=aliases)
+    conn = open_store(db, readonly=True).conn
+    assert conn.execute("SELECT COUNT(*) FROM merges").fetchone()[0] == 0
+
+
+def test_exchange_address_tied_to_smtp_by_x_from(tmp_path: Path) -> None:
+    msg = _eml("1@x", "phillip.allen@enron.com", "bob@enron.com").replace(
+        b"Subject:", b"X-From: Allen, Phillip K. </O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN>\nSubject:"
+    )
+    root = _case(tmp_path, {"1.eml": msg})
+    db = tmp_path / "s.db"
+    ingest([root], db, workers=1)
+    conn = open_store(db, readonly=True).conn
+    row = conn.execute("SELECT person_id FROM addresses WHERE address = '/o=enron/ou=na/cn=recipients/cn=pallen'").fetchone()
+    assert row[0] == "phillip.allen@enron.com"
+    assert conn.execute("SELECT rule FROM merges WHERE address LIKE '/o=%'").fetchone()[0] == "exchange-x-from"
+    assert conn.execute("SELECT label FROM people WHERE id = 'phillip.allen@enron.com'").fetchone()[0] == "Allen, Phillip K."
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "needle"),
+    [
+        ("bad.csv", "person,address\nJane Roe\n", "line 2"),
+        ("bad.csv", "person,address\nJane,not an address\n", "line 2"),
+        ("bad.yaml", "Jane Roe: [a@b.example\n", "line"),
+        ("bad.yaml", "- just a list\n", "expected a mapping"),
+    ],
+)
+def test_malformed_aliases_name_file_and_line(tmp_path: Path, name: str, text: str, needle: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ProfileError) as err:
+        load_aliases(path)
+    assert str(path) in str(err.value) and needle in str(err.value)

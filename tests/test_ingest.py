@@ -1,0 +1,147 @@
+"""Ingest end to end on the hand-written fixtures: provenance, copies, problems, idempotence."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from ingest import ingest, open_store
+from ingest.queries import get_message, problems
+
+
+def _one(conn: sqlite3.Connection, sql: str, *args: object) -> object:
+    return conn.execute(sql, args).fetchone()[0]
+
+
+def test_every_item_is_stored_or_a_problem(conn: sqlite3.Connection) -> None:
+    store_accounting = conn.execute("SELECT SUM(items) FROM sources").fetchone()[0]
+    stored = _one(conn, "SELECT COUNT(*) FROM (SELECT DISTINCT path, item FROM copies)")
+    rejected = _one(conn, "SELECT COUNT(*) FROM problems WHERE fatal = 1")
+    assert store_accounting == stored + rejected
+    # 3 maildir files + 4 loose emails + 3 mbox messages are mail; notes.txt is not.
+    assert stored == 10
+    assert rejected == 1
+    assert _one(conn, "SELECT kind FROM problems WHERE fatal = 1") == "not-email"
+
+
+def test_same_message_id_in_two_mailboxes_is_one_message_with_two_copies(conn: sqlite3.Connection) -> None:
+    msg = get_message(conn, "trial-1@metropd.example")
+    assert msg is not None
+    mailboxes = sorted(c["mailbox"] for c in msg["copies"])
+    assert mailboxes == ["maildir/roe-j/sent", "maildir/smith-b/inbox"]
+    assert all(len(c["sha256"]) == 64 for c in msg["copies"])
+    # The Bcc is only in the sender's copy; it must not be lost.
+    roles = {(p["role"], p["address"]) for p in msg["participants"]}
+    assert ("bcc", "wu@metropd.example") in roles
+    assert ("from", "jane.roe@metropd.example") in roles
+
+
+def test_addresses_are_normalized_and_names_kept(conn: sqlite3.Connection) -> None:
+    names = {r[0] for r in conn.execute("SELECT name FROM display_names WHERE address = 'jane.roe@metropd.example'")}
+    assert {"Roe, Jane", "Det. Jane Roe", "Jane Roe"} <= names
+    assert _one(conn, "SELECT COUNT(*) FROM addresses WHERE address GLOB '*MetroPD*'") == 0
+
+
+def test_missing_message_id_gets_a_content_key(conn: sqlite3.Connection) -> None:
+    key = _one(conn, "SELECT key FROM messages WHERE subject = 'Re: Trial accounts' AND sender = 'jroe77@webmail.example'")
+    assert isinstance(key, str) and key.startswith("sha256:") and len(key) == 7 + 64
+
+
+def test_bad_date_keeps_message_and_records_problem(conn: sqlite3.Connection) -> None:
+    assert _one(conn, "SELECT date_utc FROM messages WHERE key = 'bad-date@metropd.example'") is None
+    found = [p for p in problems(conn, "bad-date") if p["message_key"] == "bad-date@metropd.example"]
+    assert found and found[0]["fatal"] == 0 and "kept" in found[0]["sentence"]
+
+
+def test_dates_are_utc_with_original_offset(conn: sqlite3.Connection) -> None:
+    row = conn.execute("SELECT date_utc, date_offset FROM messages WHERE key = 'trial-1@metropd.example'").fetchone()
+    assert tuple(row) == ("2019-01-08T15:00:00+00:00", -300)
+
+
+def test_html_body_becomes_text(conn: sqlite3.Connection) -> None:
+    body = _one(conn, "SELECT body FROM messages WHERE key = 'trial-2@metropd.example'")
+    assert "sign me up" in body and "<b>" not in body and "<p>" not in body
+
+
+def test_attachment_metadata(conn: sqlite3.Connection) -> None:
+    row = conn.execute("SELECT filename, content_type, size, sha256 FROM attachments WHERE message_key = 'att-1@visageid.example'").fetchone()
+    assert row[0] == "report.pdf" and row[1] == "application/pdf" and row[2] == 48 and len(row[3]) == 64
+
+
+def test_mbox_places_and_from_unquoting(conn: sqlite3.Connection) -> None:
+    places = [r[0] for r in conn.execute("SELECT place FROM copies WHERE path LIKE '%box.mbox' ORDER BY place")]
+    assert places == ["mbox:0", "mbox:1", "mbox:2"]
+    assert _one(conn, "SELECT body FROM messages WHERE key = 'mbox-1@metropd.example'").startswith("From the vendor")
+
+
+def test_hostile_text_is_stored_verbatim(conn: sqlite3.Connection) -> None:
+    msg = get_message(conn, "hostile@evil.example")
+    assert msg is not None
+    assert msg["subject"] == "<script>alert('subject')</script> '; DROP TABLE messages; --"
+    names = {p["name"] for p in msg["participants"]}
+    assert "<img src=x onerror=alert(1)>" in names
+    assert _one(conn, "SELECT COUNT(*) FROM messages") == 9
+
+
+def test_threads_by_references_and_subject(conn: sqlite3.Connection) -> None:
+    thread = _one(conn, "SELECT thread_id FROM messages WHERE key = 'trial-1@metropd.example'")
+    members = {r[0] for r in conn.execute("SELECT key FROM messages WHERE thread_id = ?", (thread,))}
+    assert "trial-2@metropd.example" in members  # In-Reply-To
+    assert any(k.startswith("sha256:") for k in members)  # "Re: Trial accounts" by subject
+    mbox_thread = _one(conn, "SELECT thread_id FROM messages WHERE key = 'mbox-3@metropd.example'")
+    assert mbox_thread == "mbox-1@metropd.example"
+
+
+def test_aliases_merge_with_evidence(conn: sqlite3.Connection) -> None:
+    pid = _one(conn, "SELECT person_id FROM addresses WHERE address = 'jroe77@webmail.example'")
+    assert pid == _one(conn, "SELECT person_id FROM addresses WHERE address = 'jane.roe@metropd.example'")
+    assert _one(conn, "SELECT label FROM people WHERE id = ?", pid) == "Jane Roe"
+    rows = conn.execute("SELECT address, rule, confidence, evidence FROM merges WHERE person_id = ?", (pid,)).fetchall()
+    assert {r[1] for r in rows} == {"aliases-file"}
+    assert all(json.loads(r[3]) for r in rows)
+
+
+def test_role_addresses_are_marked(conn: sqlite3.Connection) -> None:
+    assert _one(conn, "SELECT is_role FROM addresses WHERE address = 'support@visageid.example'") == 1
+    assert _one(conn, "SELECT kind FROM people WHERE id = 'support@visageid.example'") == "role"
+
+
+def test_reingest_changes_nothing(tmp_path: Path, mail_copy: Path) -> None:
+    db = tmp_path / "case.db"
+    first = ingest([mail_copy], db, workers=1)
+    snapshot = _dump(db)
+    second = ingest([mail_copy], db, workers=1)
+    assert first.messages == 10 and second.messages == 0 and second.files_skipped == first.files_total
+    assert _dump(db) == snapshot
+
+
+def test_changed_file_is_read_again_without_doubling(tmp_path: Path, mail_copy: Path) -> None:
+    db = tmp_path / "case.db"
+    ingest([mail_copy], db, workers=1)
+    box = mail_copy / "box.mbox"
+    box.write_bytes(box.read_bytes() + b"\nFrom x@y.example Tue Jan 15 09:00:00 2019\nMessage-ID: <mbox-4@metropd.example>\nFrom: x@y.example\nTo: ann.lee@metropd.example\nSubject: more\n\nhi\n")
+    report = ingest([mail_copy], db, workers=1)
+    assert report.files_done - report.files_skipped == 1
+    store = open_store(db, readonly=True)
+    assert _one(store.conn, "SELECT COUNT(*) FROM copies WHERE path LIKE '%box.mbox'") == 4
+
+
+def test_parallel_workers_give_the_same_store(tmp_path: Path, mail_dir: Path) -> None:
+    one = ingest([mail_dir], tmp_path / "a.db", workers=1)
+    two = ingest([mail_dir], tmp_path / "b.db", workers=2)
+    assert one.messages == two.messages
+    assert _dump(tmp_path / "a.db", skip_paths=True) == _dump(tmp_path / "b.db", skip_paths=True)
+
+
+def _dump(db: Path, skip_paths: bool = False) -> dict[str, list[tuple[object, ...]]]:
+    store = open_store(db, readonly=True)
+    out = {}
+    for table in ("messages", "copies", "addresses", "participants", "people", "merges", "threads", "problems", "attachments", "display_names"):
+        rows = store.conn.execute(f"SELECT * FROM {table}").fetchall()
+        out[table] = sorted(tuple(r) for r in rows)
+    store.close()
+    if skip_paths:
+        out.pop("problems")
+        out.pop("copies")
+    return out
