@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -101,7 +101,7 @@ def test_normalize_subject_is_idempotent(text: str) -> None:
 
 
 def test_parse_date_keeps_offset() -> None:
-    assert parse_date("Tue, 8 Jan 2019 10:00:00 -0500") == (datetime(2019, 1, 8, 15, 0, tzinfo=timezone.utc), -300)
+    assert parse_date("Tue, 8 Jan 2019 10:00:00 -0500") == (datetime(2019, 1, 8, 15, 0, tzinfo=UTC), -300)
     assert parse_date("8 Jan 2019 10:00:00 EST")[1] == -300
     assert parse_date("the day after tomorrow") == (None, None)
     assert parse_date(None) == (None, None)
