@@ -1,0 +1,317 @@
+"""Draw a view's graph as one self-contained, offline HTML page (vis-network via pyvis).
+
+pyvis's own template links Bootstrap and vis-network from CDNs (even with
+``cdn_resources="in_line"``) and fills its popups with ``innerHTML``; neither is
+acceptable for a tool that opens hostile mail on an investigator's laptop. So pyvis
+only collects the nodes, edges and options here, and the page is our own: the
+vis-network build that ships inside the pyvis wheel is inlined, nothing is fetched
+(a Content-Security-Policy forbids it), and tooltips are DOM text nodes.
+
+Every string that came from an email is treated as hostile:
+
+- labels are drawn on the canvas (never parsed as HTML) and shortened;
+- tooltips (``title``) are ``html.escape``-d in the data, and the page turns each one
+  into a ``<div>`` whose ``textContent`` is set, so the popup never parses HTML;
+- the data block is JSON with ``<``, ``>`` and ``&`` written as ``\\u003c`` … so no
+  string can close the ``<script>``;
+- the legend is built with ``html.escape``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections import Counter, defaultdict
+from collections.abc import Hashable
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import networkx as nx
+from pyvis.network import Network
+
+__all__ = ["COLOR_BY", "PALETTE", "network_html", "category_of", "vis_js"]
+
+ColorBy = Literal["organization", "role", "unit"]
+
+#: The node attributes a graph can be coloured by; each falls back to the domain.
+COLOR_BY: tuple[str, ...] = ("organization", "role", "unit")
+
+#: Colour-blind-safe categorical colours (Okabe–Ito, then Tableau); later categories share grey.
+PALETTE: tuple[str, ...] = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#56B4E9",
+    "#D55E00",
+    "#F0E442",
+    "#8c564b",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+OTHER_COLOR = "#c8c8c8"
+MAX_LABEL = 40
+
+_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<title>Threadline graph</title>
+<style>
+html, body {{ margin: 0; padding: 0; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background: #fff; }}
+#wrap {{ position: relative; }}
+#graph {{ width: 100%; height: {height}px; border: 1px solid #e6e6e6; box-sizing: border-box; }}
+#legend {{ position: absolute; top: 8px; left: 8px; z-index: 2; background: rgba(255,255,255,.92); border: 1px solid #ddd;
+  border-radius: 6px; padding: 6px 9px; font-size: 12px; max-height: {legend_height}px; overflow: auto; }}
+#legend b {{ display: block; margin-bottom: 3px; }}
+#legend .row {{ white-space: nowrap; line-height: 1.5; }}
+#legend .sw {{ display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 6px; vertical-align: -1px; }}
+#status {{ position: absolute; bottom: 8px; right: 10px; z-index: 2; font-size: 12px; color: #666; }}
+#empty {{ padding: 2em; color: #555; }}
+div.vis-tooltip {{ position: absolute; visibility: hidden; padding: 6px 8px; white-space: pre-line; font-size: 12px;
+  background: #fffbe8; border: 1px solid #bbb; border-radius: 4px; box-shadow: 2px 2px 6px rgba(0,0,0,.15);
+  max-width: 420px; overflow-wrap: anywhere; pointer-events: none; z-index: 5; }}
+</style>
+<script>{vis_js}</script>
+</head>
+<body>
+<div id="wrap"><div id="graph"></div>{legend}<div id="status"></div></div>
+<script>
+"use strict";
+const DATA = {data};
+function unescapeText(s) {{
+  // Titles arrive html.escape-d; undo only those five entities (the result goes into a text node).
+  return String(s).replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#x27;/g, "'").replace(/&amp;/g, "&");
+}}
+function asText(item) {{
+  if (typeof item.title === "string") {{
+    const div = document.createElement("div");
+    div.textContent = unescapeText(item.title);
+    item.title = div;
+  }}
+  return item;
+}}
+const status = document.getElementById("status");
+const container = document.getElementById("graph");
+const nodes = new vis.DataSet(DATA.nodes.map(asText));
+const edges = new vis.DataSet(DATA.edges.map(asText));
+const network = new vis.Network(container, {{nodes: nodes, edges: edges}}, DATA.options);
+window.threadlineNetwork = network;
+document.body.dataset.nodes = String(DATA.nodes.length);
+status.textContent = DATA.nodes.length > 80 && DATA.options.physics.enabled !== false ? "Laying out " + DATA.nodes.length + " people…" : "";
+network.once("stabilizationIterationsDone", function () {{
+  network.setOptions({{physics: {{enabled: false}}}});
+  status.textContent = "";
+}});
+network.on("afterDrawing", function () {{ document.body.dataset.drawn = "1"; }});
+</script>
+</body>
+</html>
+"""
+
+_EMPTY = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{csp}"></head>
+<body><div id="empty" style="font-family: sans-serif; padding: 2em; color: #555">{message}</div></body></html>
+"""
+
+
+@cache
+def vis_js() -> str:
+    """The vis-network build bundled in the pyvis wheel, checked to be safe to inline."""
+    text = resources.files("pyvis").joinpath("templates/lib/vis-9.1.2/vis-network.min.js").read_text(encoding="utf-8")
+    if "</script" in text.lower():
+        raise RuntimeError("the bundled vis-network.min.js contains '</script' and cannot be inlined")
+    return text
+
+
+def _script_json(value: Any) -> str:
+    """JSON that is safe inside a <script> element: no '<', '>' or '&' survive as such."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _short(text: str, limit: int = MAX_LABEL) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def category_of(data: dict[str, Any], color_by: str) -> str:
+    """The category a node is coloured by: the attribute, else its domain, else ``"(no domain)"``.
+
+    >>> category_of({"domain": "metropd.example"}, "role")
+    'metropd.example'
+    >>> category_of({"domain": "metropd.example", "organization": "Metro PD"}, "organization")
+    'Metro PD'
+    """
+    if color_by not in COLOR_BY:
+        raise ValueError(f"color_by must be one of {', '.join(COLOR_BY)}, not {color_by!r}")
+    return str(data.get(color_by) or data.get("domain") or "(no domain)")
+
+
+def _colors(categories: Counter[str]) -> dict[str, str]:
+    ranked = sorted(categories, key=lambda c: (-categories[c], c))
+    return {c: (PALETTE[i] if i < len(PALETTE) else OTHER_COLOR) for i, c in enumerate(ranked)}
+
+
+def _legend(categories: Counter[str], colors: dict[str, str], color_by: str) -> str:
+    rows = []
+    others = 0
+    for cat in sorted(categories, key=lambda c: (-categories[c], c)):
+        if colors[cat] == OTHER_COLOR:
+            others += categories[cat]
+            continue
+        rows.append(f'<div class="row"><span class="sw" style="background:{colors[cat]}"></span>{html.escape(_short(cat, 48))} ({categories[cat]})</div>')
+    if others:
+        rows.append(f'<div class="row"><span class="sw" style="background:{OTHER_COLOR}"></span>other ({others})</div>')
+    return f'<div id="legend"><b>Colour: {html.escape(color_by)}</b>{"".join(rows)}</div>'
+
+
+def _node_title(node: Hashable, data: dict[str, Any]) -> str:
+    lines = [str(data.get("label") or node)]
+    addresses = list(data.get("addresses") or [])
+    if addresses:
+        lines.append(", ".join(addresses[:3]) + (f" (+{len(addresses) - 3} more)" if len(addresses) > 3 else ""))
+    elif str(node) != lines[0]:
+        lines.append(str(node))
+    for attr in ("organization", "role", "unit", "rank"):
+        if data.get(attr):
+            lines.append(f"{attr}: {data[attr]}")
+    if "volume" in data:
+        lines.append(f"messages in this view: {data['volume']}")
+    if "sent" in data or "received" in data:
+        lines.append(f"sent / received in the store: {data.get('sent', 0)} / {data.get('received', 0)}")
+    return html.escape("\n".join(lines))
+
+
+def _edge_rows(graph: nx.Graph) -> list[dict[str, Any]]:
+    """One drawn edge per (source, target): counts per header role, first and last date."""
+    merged: dict[tuple[Hashable, Hashable], dict[str, Any]] = defaultdict(lambda: {"count": 0, "roles": Counter(), "first": None, "last": None, "title": None})
+    for u, v, data in graph.edges(data=True):
+        row = merged[(u, v)]
+        count = int(data.get("count", 1))
+        row["count"] += count
+        if data.get("role"):
+            row["roles"][str(data["role"])] += count
+        for key, pick in (("first", min), ("last", max)):
+            if data.get(key):
+                row[key] = pick(row[key], data[key]) if row[key] else data[key]
+        if data.get("title"):
+            row["title"] = str(data["title"])
+    rows = []
+    for (u, v), row in merged.items():
+        if row["title"] is None:
+            source, target = graph.nodes[u].get("label") or u, graph.nodes[v].get("label") or v
+            lines = [f"{source} → {target}", f"{row['count']} message{'s' if row['count'] != 1 else ''}"]
+            if row["roles"]:
+                lines[-1] += " (" + ", ".join(f"{r} {n}" for r, n in row["roles"].most_common()) + ")"
+            if row["first"]:
+                lines.append(f"{str(row['first'])[:10]} … {str(row['last'])[:10]}")
+            row["title"] = "\n".join(lines)
+        rows.append({"from": u, "to": v, "count": row["count"], "title": html.escape(row["title"])})
+    return rows
+
+
+def _options(hierarchical: bool, n_nodes: int) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "nodes": {"shape": "dot", "borderWidth": 1, "font": {"size": 13, "strokeWidth": 3, "strokeColor": "#ffffff"}},
+        "edges": {
+            "arrows": {"to": {"enabled": True, "scaleFactor": 0.45}},
+            "color": {"inherit": "from", "opacity": 0.45},
+            "smooth": {"enabled": True, "type": "continuous"},
+            "selectionWidth": 2,
+        },
+        "interaction": {"hover": True, "tooltipDelay": 120, "hideEdgesOnDrag": n_nodes > 300, "keyboard": False},
+        "physics": {
+            "enabled": True,
+            "solver": "forceAtlas2Based",
+            "forceAtlas2Based": {"gravitationalConstant": -55, "centralGravity": 0.012, "springLength": 110, "avoidOverlap": 0.3},
+            "stabilization": {"enabled": True, "iterations": 250 if n_nodes > 400 else 400, "fit": True},
+        },
+    }
+    if hierarchical:
+        options["layout"] = {
+            "hierarchical": {"enabled": True, "direction": "UD", "sortMethod": "directed", "levelSeparation": 110, "nodeSpacing": 150, "shakeTowards": "roots"}
+        }
+        options["physics"] = {"enabled": False}
+        options["edges"]["smooth"] = {"enabled": True, "type": "cubicBezier", "forceDirection": "vertical", "roundness": 0.4}
+    return options
+
+
+def network_html(
+    graph: nx.Graph,
+    *,
+    color_by: ColorBy | str = "organization",
+    height: int = 640,
+    hierarchical: bool = False,
+    focus: Hashable | None = None,
+    empty_message: str = "No people match this view. Widen the date window or relax the filters.",
+) -> str:
+    """Return a self-contained HTML page drawing ``graph`` with vis-network.
+
+    Nodes are sized by their ``volume`` attribute (messages in the view; degree when
+    absent), coloured by ``color_by`` (``organization``, ``role`` or ``unit``, each
+    falling back to the node's ``domain``) with a legend; parallel edges between two
+    people are drawn as one arrow whose width grows with the message count.
+    ``hierarchical=True`` lays the graph out top-down as a tree (for invitation
+    cascades); ``focus`` draws one node with a heavy border. An edge attribute
+    ``title`` replaces the computed tooltip text (it is escaped like the rest).
+    An unknown ``color_by`` raises :class:`ValueError`.
+
+    The page loads nothing from anywhere: no ``<script src>``, no ``<link href>``.
+
+    Examples
+    --------
+    >>> g = nx.MultiDiGraph()
+    >>> g.add_edge("a@x.example", "b@y.example", key="to", count=3)
+    'to'
+    >>> page = network_html(g)
+    >>> page.startswith("<!DOCTYPE html>") and "<script src" not in page
+    True
+    """
+    if color_by not in COLOR_BY:
+        raise ValueError(f"color_by must be one of {', '.join(COLOR_BY)}, not {color_by!r}")
+    csp = html.escape(_CSP)
+    if graph.number_of_nodes() == 0:
+        return _EMPTY.format(csp=csp, message=html.escape(empty_message))
+    volumes = {n: float(d.get("volume", graph.degree(n))) for n, d in graph.nodes(data=True)}
+    top = max(volumes.values()) or 1.0
+    categories = Counter(category_of(d, color_by) for _, d in graph.nodes(data=True))
+    colors = _colors(categories)
+
+    net = Network(height=f"{height}px", width="100%", directed=graph.is_directed(), cdn_resources="in_line")
+    for node, data in graph.nodes(data=True):
+        color = colors[category_of(data, color_by)]
+        extra: dict[str, Any] = {}
+        if focus is not None and node == focus:
+            extra = {"borderWidth": 5, "color": {"background": color, "border": "#111111"}}
+        net.add_node(
+            str(node),
+            label=_short(data.get("label") or node),
+            title=_node_title(node, data),
+            color=extra.pop("color", color),
+            size=round(7 + 30 * math.sqrt(volumes[node] / top), 1),
+            **extra,
+        )
+    rows = _edge_rows(graph)
+    heaviest = max((r["count"] for r in rows), default=1) or 1
+    for row in rows:
+        width = round(0.6 + 5 * math.log1p(row["count"]) / math.log1p(heaviest), 2)
+        net.add_edge(str(row["from"]), str(row["to"]), title=row["title"], width=width)
+    # A dict, not set_options(): pyvis strips every space from an options string.
+    net.options = _options(hierarchical, graph.number_of_nodes())
+    nodes, edges, _heading, _height, _width, options = net.get_network_data()
+    data = {"nodes": nodes, "edges": edges, "options": json.loads(options)}
+    return _PAGE.format(
+        csp=csp,
+        height=int(height),
+        legend_height=max(80, int(height) - 40),
+        vis_js=vis_js(),
+        legend=_legend(categories, colors, color_by),
+        data=_script_json(data),
+    )

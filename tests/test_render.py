@@ -1,0 +1,146 @@
+"""graph.render: one self-contained, offline HTML page with hostile strings kept inert."""
+
+from __future__ import annotations
+
+import doctest
+import html
+import json
+import re
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+import graph.render as render
+from graph.render import PALETTE, network_html
+
+HOSTILE_NAME = "<img src=x onerror=alert(1)>"
+SCRIPT_BREAK = "</script><script>alert('label')</script>"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def person(g: nx.MultiDiGraph, pid: str, label: str, domain: str, volume: int, **attrs: str) -> None:
+    g.add_node(pid, label=label, domain=domain, volume=volume, addresses=[pid], sent=volume, received=0, **attrs)
+
+
+@pytest.fixture
+def small() -> nx.MultiDiGraph:
+    """Three people in two domains; the busiest one has a hostile display name."""
+    g = nx.MultiDiGraph()
+    person(g, "mallory@evil.example", HOSTILE_NAME, "evil.example", 9, role="external")
+    person(g, "ann@metropd.example", "Ann Lee", "metropd.example", 3, role="officer", unit="Identity Theft Squad")
+    person(g, "bo@metropd.example", SCRIPT_BREAK, "metropd.example", 1)
+    g.add_edge("mallory@evil.example", "ann@metropd.example", key="to", role="to", count=2, first="2019-01-02T10:00:00+00:00", last="2019-03-01T09:00:00+00:00")
+    g.add_edge("mallory@evil.example", "ann@metropd.example", key="cc", role="cc", count=1, first="2019-01-01T10:00:00+00:00", last="2019-01-01T10:00:00+00:00")
+    g.add_edge("ann@metropd.example", "bo@metropd.example", key="to", role="to", count=1)
+    return g
+
+
+def page_data(page: str) -> dict:
+    """The JSON block the page hands to vis-network."""
+    found = re.search(r"^const DATA = (\{.*\});$", page, flags=re.MULTILINE)
+    assert found, "no data block"
+    return json.loads(found.group(1))
+
+
+def test_docstring_examples_run() -> None:
+    assert doctest.testmod(render).failed == 0
+
+
+def test_page_loads_nothing_from_anywhere(small: nx.MultiDiGraph) -> None:
+    page = network_html(small)
+    assert not re.search(r"<script\b[^>]*\bsrc\s*=", page, flags=re.IGNORECASE)
+    assert not re.search(r"<link\b[^>]*\bhref\s*=", page, flags=re.IGNORECASE)
+    assert not re.search(r"\b(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//", page, flags=re.IGNORECASE)
+    assert not re.search(r"@import|url\(\s*[\"']?\s*(?:https?:)?//", page, flags=re.IGNORECASE)
+    ours = page.replace(render.vis_js(), "")
+    assert "http" not in ours.lower() and "cdn" not in ours.lower()
+    # vis-network itself is inlined, and a Content-Security-Policy forbids any fetch.
+    assert render.vis_js() in page and len(render.vis_js()) > 100_000
+    assert "default-src &#x27;none&#x27;" in page
+
+
+def test_hostile_strings_never_appear_raw(small: nx.MultiDiGraph) -> None:
+    page = network_html(small)
+    assert HOSTILE_NAME not in page
+    assert SCRIPT_BREAK not in page
+    # The only </script> tags are the two the page itself writes.
+    assert page.lower().count("</script>") == 2
+    data = page_data(page)
+    nodes = {n["id"]: n for n in data["nodes"]}
+    hostile = nodes["mallory@evil.example"]
+    assert hostile["label"] == HOSTILE_NAME  # drawn on the canvas: text
+    assert hostile["title"].startswith(html.escape(HOSTILE_NAME) + "\n")  # escaped even before the popup sees it
+    assert "<" not in hostile["title"]
+
+
+def test_popup_titles_become_text_nodes(small: nx.MultiDiGraph) -> None:
+    page = network_html(small)
+    assert "div.textContent = unescapeText(item.title)" in page
+    assert "innerHTML" not in page.split("const DATA", 1)[1]
+
+
+def test_colour_by_organization_falls_back_to_domain_and_has_a_legend(small: nx.MultiDiGraph) -> None:
+    small.nodes["ann@metropd.example"]["organization"] = "Metro <PD> & Co"
+    page = network_html(small, color_by="organization")
+    nodes = {n["id"]: n for n in page_data(page)["nodes"]}
+    assert nodes["ann@metropd.example"]["color"] != nodes["bo@metropd.example"]["color"]
+    assert "Colour: organization" in page
+    assert "Metro &lt;PD&gt; &amp; Co (1)" in page
+    assert "evil.example (1)" in page and "metropd.example (1)" in page
+
+
+def test_colour_by_role_and_unit(small: nx.MultiDiGraph) -> None:
+    roles = {n["id"]: n["color"] for n in page_data(network_html(small, color_by="role"))["nodes"]}
+    assert len(set(roles.values())) == 3  # external, officer, and bo's domain as fallback
+    units = network_html(small, color_by="unit")
+    assert "Identity Theft Squad (1)" in units
+    with pytest.raises(ValueError, match="color_by"):
+        network_html(small, color_by="shoe size")
+
+
+def test_many_categories_share_grey_in_the_legend() -> None:
+    g = nx.MultiDiGraph()
+    for i in range(len(PALETTE) + 3):
+        person(g, f"p{i}@d{i}.example", f"P{i}", f"d{i}.example", 1)
+    page = network_html(g)
+    assert "other (3)" in page
+    colors = [n["color"] for n in page_data(page)["nodes"]]
+    assert colors.count(render.OTHER_COLOR) == 3
+
+
+def test_size_grows_with_volume_and_edges_are_merged(small: nx.MultiDiGraph) -> None:
+    data = page_data(network_html(small))
+    size = {n["id"]: n["size"] for n in data["nodes"]}
+    assert size["mallory@evil.example"] > size["ann@metropd.example"] > size["bo@metropd.example"]
+    edges = {(e["from"], e["to"]): e for e in data["edges"]}
+    assert len(edges) == 2  # to + cc drawn as one arrow
+    merged = edges[("mallory@evil.example", "ann@metropd.example")]
+    assert "3 messages (to 2, cc 1)" in merged["title"]
+    assert "2019-01-01 … 2019-03-01" in merged["title"]
+    assert merged["width"] > edges[("ann@metropd.example", "bo@metropd.example")]["width"]
+
+
+def test_hierarchical_layout_and_focus(small: nx.MultiDiGraph) -> None:
+    data = page_data(network_html(small, hierarchical=True, focus="ann@metropd.example"))
+    assert data["options"]["layout"]["hierarchical"]["enabled"] is True
+    assert data["options"]["physics"]["enabled"] is False
+    focus = next(n for n in data["nodes"] if n["id"] == "ann@metropd.example")
+    assert focus["borderWidth"] == 5
+    assert "layout" not in page_data(network_html(small))["options"]
+
+
+def test_empty_graph_says_so_without_scripts() -> None:
+    page = network_html(nx.MultiDiGraph(), empty_message="Nobody <here>")
+    assert "Nobody &lt;here&gt;" in page
+    assert "<script" not in page
+
+
+def test_pyvis_is_imported_only_in_render() -> None:
+    importers = []
+    for path in ROOT.rglob("*.py"):
+        if ".venv" in path.parts or "tests" in path.parts:
+            continue
+        if re.search(r"^\s*(?:from|import)\s+pyvis\b", path.read_text(encoding="utf-8"), flags=re.MULTILINE):
+            importers.append(path.relative_to(ROOT).as_posix())
+    assert importers == ["graph/render.py"]
