@@ -72,7 +72,7 @@ def canonical_name(name: str | None) -> str:
             name = f"{first} {last}"
     name = unicodedata.normalize("NFC", name).lower()
     name = re.sub(r"[^\w\s'-]", " ", name)
-    return _WS.sub(" ", name).strip()
+    return " ".join(w.strip("'-") for w in name.split() if w.strip("'-"))
 
 
 def is_redaction(text: str) -> bool:

@@ -171,8 +171,13 @@ def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None) -> 
 
     alias_label: dict[str, str] = {}
     for person, addresses in aliases.groups.items():
-        first = addresses[0]
+        present = [a for a in addresses if a in kinds]
+        if not present:
+            continue
+        first = present[0]
         for addr in addresses:
+            if addr not in kinds:
+                continue  # named in the aliases file but not (yet) seen in the mail
             uf.union(first, addr)
             alias_label[addr] = person
             ev = _evidence(conn, addr)
@@ -240,7 +245,7 @@ def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None) -> 
     conn.executemany("UPDATE addresses SET person_id = ? WHERE address = ?", [(p, a) for a, p in person_of.items()])
     conn.executemany(
         "INSERT INTO merges(person_id, address, rule, confidence, evidence, detail) VALUES (?, ?, ?, ?, ?, ?)",
-        [(person_of[r.address], r.address, r.rule, r.confidence, json.dumps(list(r.evidence)), r.detail) for r in records if len(groups[uf.find(r.address)]) > 1 or r.rule == "aliases-file"],
+        [(person_of[r.address], r.address, r.rule, r.confidence, json.dumps(list(r.evidence)), r.detail) for r in records if r.address in person_of and (len(groups[uf.find(r.address)]) > 1 or r.rule == "aliases-file")],
     )
     _person_stats(conn)
     merged = sum(1 for m in groups.values() if len(m) > 1)

@@ -13,13 +13,17 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import getaddresses, parsedate_tz
+from typing import Any
 
 import html2text
 import mailparser
+from mailparser.utils import get_addresses
 
 from .addresses import normalize_address, normalize_name
+from .headers import decode_words, fast_fields, simple_addresses, unescape
 from .records import Address, Attachment, Message, Participant, Problem, RawItem
 
 # mail-parser logs every MIME part it does not decode itself; that is not news.
@@ -116,7 +120,7 @@ def _header_addresses(msg: object, name: str) -> list[tuple[str, str]]:
         return []
     try:
         values = [str(v) for v in (get_all(name) or [])]
-        return [(n, a) for n, a in getaddresses(values) if n or a]
+        return [(decode_words(n), decode_words(a)) for n, a in getaddresses(values) if n or a]
     except (TypeError, ValueError, AttributeError, IndexError):
         return []
 
@@ -129,7 +133,7 @@ def _raw_header(msg: object, name: str) -> str | None:
         value = get(name)
     except (TypeError, ValueError, AttributeError):
         return None
-    return None if value is None else str(value)
+    return None if value is None else unescape(str(value))
 
 
 def _attachment(att: dict[str, object]) -> Attachment:
@@ -165,28 +169,71 @@ def _strip_leading_blank_lines(raw: bytes) -> bytes:
         return raw
 
 
+def _parse_address_values(values: list[str]) -> list[tuple[str, str]]:
+    """Plain address lists by regex; anything unusual by mail-parser's forensic parser."""
+    out: list[tuple[str, str]] = []
+    for value in values:
+        simple = simple_addresses(value)
+        if simple is None:
+            simple = [(decode_words(n), a) for n, a in _addresses(get_addresses(value, decode_names=True))]
+        out.extend(simple)
+    return out
+
+
+def _mailparser_fields(raw: bytes) -> dict[str, Any]:
+    """Fields of any message, through mail-parser (MIME, HTML, attachments)."""
+    mail = mailparser.parse_from_bytes(_strip_leading_blank_lines(raw))
+    msg = mail.message
+    addresses = [
+        ("from", _addresses(mail.from_)),
+        ("sender", _header_addresses(msg, "Sender")),
+        ("reply-to", _addresses(mail.reply_to)),
+        ("to", _addresses(mail.to)),
+        ("cc", _addresses(mail.cc)),
+        ("bcc", _addresses(mail.bcc)),
+    ]
+    for role in ("from", "to", "cc", "bcc"):
+        addresses.append((f"resent-{role}", _header_addresses(msg, f"Resent-{role.capitalize()}")))
+    body = "\n\n".join(t for t in mail.text_plain if t).strip()
+    if not body and mail.text_html:
+        body = html_to_text("\n".join(mail.text_html))
+    return {
+        "message": msg,
+        "addresses": addresses,
+        "subject": _text(mail.subject),
+        "body": body,
+        "attachments": list(mail.attachments),
+        "fallback_message_id": mail.message_id,
+    }
+
+
 def parse_rfc822(item: RawItem) -> ParseResult:
-    """Parse one RFC 822 message; a message that cannot be read becomes a Problem."""
+    """Parse one RFC 822 message; a message that cannot be read becomes a Problem.
+
+    Single-part plain-text mail takes the standard-library path in
+    :mod:`ingest.headers`; everything else goes through mail-parser.
+    """
     raw = item.data
     prov = item.provenance
     digest = hashlib.sha256(raw).hexdigest()
     if not raw.strip():
         return [Problem(prov, "empty", "The message is empty.", fatal=True)]
     try:
-        mail = mailparser.parse_from_bytes(_strip_leading_blank_lines(raw))
+        fields = fast_fields(_strip_leading_blank_lines(raw)) or _mailparser_fields(raw)
     # mail-parser and the email package raise a wide, undocumented range of errors on
     # hostile input; any of them means "this item could not be parsed".
     except Exception as exc:  # noqa: BLE001
         return [Problem(prov, "unparseable", "The message could not be parsed as email; it was not stored.", f"{type(exc).__name__}: {exc}"[:500], fatal=True)]
     results: ParseResult = []
-    msg = mail.message
-    mid = normalize_message_id(_raw_header(msg, "Message-ID") or mail.message_id)
+    msg = fields["message"]
+    if "addresses" not in fields:
+        fields["addresses"] = [(role, _parse_address_values(values)) for role, values in fields["address_values"]]
+    mid = normalize_message_id(_raw_header(msg, "Message-ID") or fields.get("fallback_message_id"))
     key = mid or f"sha256:{digest}"
 
     participants: list[Participant] = []
     seen: set[tuple[str, str]] = set()
-
-    def add(role: str, pairs: list[tuple[str, str]]) -> None:
+    for role, pairs in fields["addresses"]:
         for pos, (name, addr) in enumerate(pairs):
             norm = normalize_address(addr, name)
             if norm is None:
@@ -198,15 +245,6 @@ def parse_rfc822(item: RawItem) -> ParseResult:
                 continue
             seen.add((role, norm.address))
             participants.append(Participant(role, norm, pos))
-
-    add("from", _addresses(mail.from_))
-    add("sender", _header_addresses(msg, "Sender"))
-    add("reply-to", _addresses(mail.reply_to))
-    add("to", _addresses(mail.to))
-    add("cc", _addresses(mail.cc))
-    add("bcc", _addresses(mail.bcc))
-    for role in ("from", "to", "cc", "bcc"):
-        add(f"resent-{role}", _header_addresses(msg, f"Resent-{role.capitalize()}"))
     participants = _apply_x_headers(msg, participants)
 
     date_raw = _raw_header(msg, "Date")
@@ -220,11 +258,8 @@ def parse_rfc822(item: RawItem) -> ParseResult:
     if not participants:
         results.append(Problem(prov, "no-addresses", "The message names no sender or recipient that could be read.", message_key=key))
 
-    body = "\n\n".join(t for t in mail.text_plain if t).strip()
-    if not body and mail.text_html:
-        body = html_to_text("\n".join(mail.text_html))
     attachments = []
-    for att in mail.attachments:
+    for att in fields["attachments"]:
         try:
             attachments.append(_attachment(att))
         except (TypeError, ValueError) as exc:
@@ -241,8 +276,8 @@ def parse_rfc822(item: RawItem) -> ParseResult:
             date_utc=date_utc,
             date_offset=offset,
             date_raw=date_raw,
-            subject=normalize_name(_text(mail.subject)),
-            body=body,
+            subject=normalize_name(fields["subject"]),
+            body=fields["body"],
             in_reply_to=(parse_references(_raw_header(msg, "In-Reply-To")) or (None,))[-1],
             references=parse_references(_raw_header(msg, "References")),
             participants=tuple(participants),
@@ -284,6 +319,22 @@ def _apply_x_headers(msg: object, participants: list[Participant]) -> list[Parti
 PARSERS: dict[str, Callable[[RawItem], ParseResult]] = {
     "rfc822": parse_rfc822,
 }
+
+
+def _clean(text: str) -> str:
+    return text.encode("utf-8", "replace").decode("utf-8") if isinstance(text, str) else text
+
+
+def sanitize(message: Message) -> Message:
+    """Replace lone surrogates (undecodable bytes) in every text field with U+FFFD / '?'."""
+    return replace(
+        message,
+        subject=_clean(message.subject),
+        body=_clean(message.body),
+        date_raw=_clean(message.date_raw) if message.date_raw else message.date_raw,
+        participants=tuple(replace(p, address=replace(p.address, address=_clean(p.address.address), name=_clean(p.address.name))) for p in message.participants),
+        attachments=tuple(replace(a, filename=_clean(a.filename), content_type=_clean(a.content_type)) for a in message.attachments),
+    )
 
 
 #: Steps run on every parsed message, each returning extra records (for example the

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .identities import load_aliases, resolve_people
-from .parse import parse_item
+from .parse import parse_item, sanitize
 from .records import Message, Problem, RawItem
 from .sources import Source, find_sources, read_source
 from .store import Store, open_store
@@ -161,7 +161,11 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
                     report.problems[result.kind] += 1
                     report.rejected += int(result.fatal)
                 else:
-                    store.add_message(result, item.provenance.place)
+                    try:
+                        store.add_message(result, item.provenance.place)
+                    except UnicodeEncodeError:
+                        # Undecodable bytes that slipped through as lone surrogates.
+                        store.add_message(sanitize(result), item.provenance.place)
                     report.messages += 1
         store.commit()
         if progress:
