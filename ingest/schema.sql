@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS copies (
     sha256 TEXT NOT NULL,
     size INTEGER,
     PRIMARY KEY (path, place, message_key)
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS copies_message ON copies(message_key);
 CREATE TABLE IF NOT EXISTS addresses (
     address TEXT PRIMARY KEY,
@@ -59,7 +59,7 @@ CREATE TABLE IF NOT EXISTS display_names (
     name TEXT NOT NULL,
     count INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (address, name)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS participants (
     message_key TEXT NOT NULL,
     role TEXT NOT NULL,              -- from sender reply-to to cc bcc resent-* x-from quoted-*
@@ -67,7 +67,7 @@ CREATE TABLE IF NOT EXISTS participants (
     name TEXT,
     position INTEGER,
     PRIMARY KEY (message_key, role, address)
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS participants_address ON participants(address, role);
 CREATE TABLE IF NOT EXISTS attachments (
     message_key TEXT NOT NULL,
@@ -76,7 +76,7 @@ CREATE TABLE IF NOT EXISTS attachments (
     size INTEGER,
     sha256 TEXT NOT NULL,
     PRIMARY KEY (message_key, sha256, filename)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS people (
     id TEXT PRIMARY KEY,
     label TEXT NOT NULL,

@@ -77,9 +77,11 @@ class Store:
         self.conn.row_factory = sqlite3.Row
         try:
             self.conn.execute("PRAGMA busy_timeout = 30000")
+            self.conn.execute("PRAGMA cache_size = -65536")  # 64 MB page cache
             if not readonly:
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
+                self.conn.execute("PRAGMA temp_store = MEMORY")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a Threadline store or damaged ({exc})") from exc

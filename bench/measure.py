@@ -1,0 +1,63 @@
+"""Run a command and measure it: wall time and peak memory of its whole process tree."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import psutil
+
+
+@dataclass
+class Measurement:
+    """Wall seconds, peak summed RSS (MB) of the process tree, exit code and output."""
+
+    seconds: float
+    peak_mb: float
+    returncode: int
+    stdout: str
+
+
+def run(cmd: list[str], *, env: dict[str, str] | None = None) -> Measurement:
+    """Run ``cmd``, sampling the RSS of it and its children every 20 ms.
+
+    Summing RSS counts pages shared between forked workers more than once, so the
+    figure is an upper bound on what the machine really needed.
+    """
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        try:
+            root = psutil.Process(proc.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not stop.is_set():
+            try:
+                procs = [root, *root.children(recursive=True)]
+                total = 0
+                for p in procs:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.NoSuchProcess:
+                        pass
+                peak = max(peak, total)
+            except psutil.NoSuchProcess:
+                return
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    stop.set()
+    thread.join()
+    if proc.returncode != 0:
+        sys.stderr.write(err[-3000:])
+    return Measurement(seconds, peak / 1e6, proc.returncode, out)
