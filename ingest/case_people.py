@@ -1,0 +1,245 @@
+"""Who people are in the case: organization, role, units and ranks.
+
+- **Organization** from the domains of a person's addresses (agency first, then
+  vendor, other, webmail).
+- **Role**: ``vendor_system`` for the profile's system senders and role mailboxes
+  on a vendor domain, ``vendor_contact`` for other vendor addresses,
+  ``agency_staff`` for agency addresses, ``external`` for everyone else.
+- **Units and ranks** from display names ("Det. Jane Roe (ITS)") and from the
+  signature block of the sender's own text. A rank in a signature counts only
+  when it stands before the sender's own name; a unit only on a short,
+  signature-like line. Each person's main unit and rank is the one most messages
+  show; all of them are kept with first/last seen and evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from .case_names import clean_display_name
+from .case_profile import CaseProfile, Label
+from .case_text import signature_lines, split_body
+
+__all__ = ["PersonFacts", "write_organizations", "classify_people", "read_labels", "EVIDENCE_LIMIT"]
+
+EVIDENCE_LIMIT = 20
+_KIND_ORDER = {"agency": 0, "vendor": 1, "other": 2, "webmail": 3}
+
+
+@dataclass
+class _Seen:
+    """Evidence for one (person, unit) or (person, rank) pair."""
+
+    messages: dict[str, str | None] = field(default_factory=dict)
+    sources: set[str] = field(default_factory=set)
+
+    def add(self, key: str, date: str | None, source: str) -> None:
+        self.messages[key] = date
+        self.sources.add(source)
+
+    def dates(self) -> list[str]:
+        return sorted(d for d in self.messages.values() if d)
+
+
+@dataclass
+class PersonFacts:
+    """What the case knows about one person."""
+
+    role: str
+    org_id: str | None
+    reason: str
+    units: dict[str, _Seen] = field(default_factory=dict)
+    ranks: dict[str, _Seen] = field(default_factory=dict)
+
+    def main(self, which: str) -> str | None:
+        """The unit or rank with the most messages behind it (latest wins a tie)."""
+        seen = self.units if which == "unit" else self.ranks
+        if not seen:
+            return None
+        return max(seen, key=lambda k: (len(seen[k].messages), max(seen[k].dates(), default=""), k))
+
+
+def write_organizations(conn: sqlite3.Connection, profile: CaseProfile) -> dict[str, tuple[str, str, str]]:
+    """Fill ``organizations`` and ``organization_domains``; return domain → (org id, name, kind)."""
+    by_domain: dict[str, tuple[str, str, str]] = {}
+    for org in profile.organizations:
+        conn.execute("INSERT INTO organizations(id, name, kind, note, from_profile) VALUES (?, ?, ?, ?, 1)", (org.id, org.name, org.kind, org.note or None))
+        for domain in org.domains:
+            conn.execute("INSERT OR REPLACE INTO organization_domains(domain, organization_id) VALUES (?, ?)", (domain, org.id))
+    for (domain,) in conn.execute("SELECT DISTINCT domain FROM addresses WHERE domain IS NOT NULL").fetchall():
+        org = profile.organization_of(domain)
+        if org is not None:
+            by_domain[domain] = (org.id, org.name, org.kind)
+        elif profile.other_domains:
+            conn.execute("INSERT OR IGNORE INTO organizations(id, name, kind, from_profile) VALUES (?, ?, 'other', 0)", (domain, domain))
+            conn.execute("INSERT OR IGNORE INTO organization_domains(domain, organization_id) VALUES (?, ?)", (domain, domain))
+            by_domain[domain] = (domain, domain, "other")
+    return by_domain
+
+
+def _is_system(address: str, domain_kind: str, profile: CaseProfile) -> bool:
+    if address in profile.system_senders:
+        return True
+    local = address.split("@", 1)[0]
+    return domain_kind == "vendor" and local in profile.system_senders
+
+
+def classify_people(conn: sqlite3.Connection, profile: CaseProfile, orgs: dict[str, tuple[str, str, str]]) -> dict[str, PersonFacts]:
+    """Role and organization of every person, with the reason in a sentence."""
+    addresses: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+    for address, domain, pid in conn.execute("SELECT address, domain, person_id FROM addresses WHERE person_id IS NOT NULL"):
+        addresses[pid].append((address, domain))
+    kinds = dict(conn.execute("SELECT id, kind FROM people"))
+    out: dict[str, PersonFacts] = {}
+    for pid, owned in addresses.items():
+        found = [(address, orgs.get(domain or "")) for address, domain in owned]
+        system = next((a for a, o in found if _is_system(a, o[2] if o else "", profile)), None)
+        vendor = next(((a, o) for a, o in found if o and o[2] == "vendor"), None)
+        agency = next(((a, o) for a, o in found if o and o[2] == "agency"), None)
+        known = sorted((o for _, o in found if o), key=lambda o: _KIND_ORDER.get(o[2], 9))
+        org_id = known[0][0] if known else None
+        if system:
+            facts = PersonFacts("vendor_system", org_id, f"{system} is a vendor system sender in the profile")
+        elif vendor and kinds.get(pid) == "role":
+            facts = PersonFacts("vendor_system", vendor[1][0], f"{vendor[0]} is a role mailbox of vendor {vendor[1][1]}")
+        elif vendor:
+            facts = PersonFacts("vendor_contact", vendor[1][0], f"{vendor[0]} is an address of vendor {vendor[1][1]}")
+        elif agency:
+            facts = PersonFacts("agency_staff", agency[1][0], f"{agency[0]} is an address of {agency[1][1]}")
+        else:
+            where = f" ({known[0][1]})" if known else ""
+            facts = PersonFacts("external", org_id, f"no agency or vendor address{where}")
+        out[pid] = facts
+    return out
+
+
+def _combined(labels: tuple[Label, ...]) -> tuple[re.Pattern[str] | None, list[str]]:
+    """All labels in one alternation (one search per line instead of one per label)."""
+    if not labels:
+        return None, []
+    # Longer names first (alternation takes the first that fits), open patterns last.
+    labels = tuple(sorted(labels, key=lambda lab: (not lab.name, -len(lab.name))))
+    parts = []
+    for i, label in enumerate(labels):
+        body = label.pattern.pattern.replace("(?P<open>", "(?:")
+        parts.append(f"(?P<l{i}>{body})")
+    return re.compile("|".join(parts), re.IGNORECASE), [label.name for label in labels]
+
+
+def _find(pattern: re.Pattern[str] | None, names: list[str], text: str) -> list[tuple[str, int, int]]:
+    """(canonical name, start, end) of every unit or rank mentioned in ``text``."""
+    if pattern is None:
+        return []
+    out = []
+    for m in pattern.finditer(text):
+        index = int((m.lastgroup or "l0")[1:])
+        name = names[index] or re.sub(r"\s+", " ", m.group()).strip().title()
+        out.append((name, m.start(), m.end()))
+    return out
+
+
+def read_labels(conn: sqlite3.Connection, profile: CaseProfile, facts: dict[str, PersonFacts], surnames: dict[str, set[str]]) -> None:
+    """Fill ``facts[pid].units`` and ``.ranks`` from display names and signatures."""
+    units, unit_names = _combined(profile.units)
+    ranks, rank_names = _combined(profile.ranks)
+    if units is None and ranks is None:
+        return
+    person_of = dict(conn.execute("SELECT address, person_id FROM addresses WHERE person_id IS NOT NULL"))
+    kinds = dict(conn.execute("SELECT id, kind FROM people"))
+    for address, name in conn.execute("SELECT address, name FROM display_names").fetchall():
+        pid = person_of.get(address)
+        if pid not in facts or "@" in name:
+            continue
+        found_units = _find(units, unit_names, name)
+        found_ranks = _find(ranks, rank_names, name) if kinds.get(pid) == "person" else []
+        if not found_units and not found_ranks:
+            continue
+        rows = conn.execute(
+            "SELECT p.message_key, m.date_utc FROM participants p JOIN messages m ON m.key = p.message_key WHERE p.address = ? AND p.name = ?",
+            (address, name),
+        ).fetchall()
+        for label, _, _ in found_units:
+            for key, date in rows:
+                facts[pid].units.setdefault(label, _Seen()).add(key, date, "display-name")
+        for label, _, _ in found_ranks:
+            for key, date in rows:
+                facts[pid].ranks.setdefault(label, _Seen()).add(key, date, "display-name")
+    allowed = {"agency_staff"} if any(f.role == "agency_staff" for f in facts.values()) else {"agency_staff", "external"}
+    conn.execute("DROP TABLE IF EXISTS temp.case_senders")
+    conn.execute("CREATE TEMP TABLE case_senders(address TEXT PRIMARY KEY)")
+    conn.executemany("INSERT INTO temp.case_senders VALUES (?)", [(a,) for a, p in person_of.items() if p in facts and facts[p].role in allowed])
+    sql = "SELECT m.key, m.date_utc, m.sender, substr(m.body, 1, 60000) FROM messages m JOIN temp.case_senders s ON s.address = m.sender WHERE m.origin != 'quoted'"
+    for key, date, sender, body in conn.execute(sql):
+        pid = person_of[sender]
+        own_names = surnames.get(pid, set())
+        for line in signature_lines(split_body(body or "").own):
+            if len(line) > 90:
+                continue
+            if kinds.get(pid) == "person" and ranks is not None:
+                rank = _signature_rank(line, ranks, rank_names, own_names, units, unit_names)
+                if rank:
+                    facts[pid].ranks.setdefault(rank, _Seen()).add(key, date, "signature")
+            for label, start, end in _find(units, unit_names, line):
+                if _signature_like(line, start, end):
+                    facts[pid].units.setdefault(label, _Seen()).add(key, date, "signature")
+    conn.execute("DROP TABLE temp.case_senders")
+
+
+def _signature_rank(line: str, ranks: re.Pattern[str] | None, names: list[str], own: set[str], units: re.Pattern[str] | None, unit_names: list[str]) -> str | None:
+    """The rank a signature line gives its sender: "Det. Jane Roe", or "Detective" / "Sergeant, ITS" alone."""
+    found = _find(ranks, names, line)
+    if not found or found[0][1] != 0:
+        return None
+    rank, _, end = found[0]
+    rest = clean_display_name(line[end:]).strip(" ,|-–")
+    words = re.findall(r"[\w'’-]+", rest.lower())
+    if not words:
+        return rank
+    if own and own & set(words):
+        return rank
+    unit_hit = _find(units, unit_names, rest)
+    if unit_hit and unit_hit[0][1] == 0:
+        return rank
+    return None
+
+
+def _signature_like(line: str, start: int, end: int) -> bool:
+    """A unit mention on a signature line, not inside a sentence."""
+    outside = (line[:start] + " " + line[end:]).strip()
+    if re.search(r"[a-z]{2,}[.?!]\s*$", line) or "?" in line:
+        return False
+    lower_words = [w for w in re.findall(r"\b[a-z][a-z']+\b", outside) if w not in ("of", "the", "and", "for", "room", "floor", "ext")]
+    return len(lower_words) <= 1 and len(line.split()) <= 12
+
+
+def write_people(conn: sqlite3.Connection, facts: dict[str, PersonFacts], org_names: dict[str, str]) -> None:
+    """Write ``person_case``, ``person_units``, ``person_ranks``, ``units`` and ``ranks``."""
+    unit_people: dict[str, int] = defaultdict(int)
+    rank_people: dict[str, int] = defaultdict(int)
+    for pid, f in facts.items():
+        unit, rank = f.main("unit"), f.main("rank")
+        if unit:
+            unit_people[unit] += 1
+        if rank:
+            rank_people[rank] += 1
+        conn.execute(
+            "INSERT INTO person_case(person_id, role, organization, organization_id, unit, rank, role_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (pid, f.role, org_names.get(f.org_id or ""), f.org_id, unit, rank, f.reason),
+        )
+        for table, column, seen in (("person_units", "unit", f.units), ("person_ranks", "rank", f.ranks)):
+            for label, s in seen.items():
+                dates = s.dates()
+                keys = sorted(s.messages, key=lambda k: (s.messages[k] or "9999", k))[:EVIDENCE_LIMIT]
+                conn.execute(
+                    f"INSERT INTO {table}(person_id, {column}, sources, messages, first_seen, last_seen, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (pid, label, ",".join(sorted(s.sources)), len(s.messages), dates[0] if dates else None, dates[-1] if dates else None, json.dumps(keys)),
+                )
+    for table, column, counts in (("units", "unit", unit_people), ("ranks", "rank", rank_people)):
+        conn.execute(
+            f"INSERT INTO {table}(name, people, first_seen, last_seen) SELECT {column}, 0, MIN(first_seen), MAX(last_seen) FROM person_{table} GROUP BY {column}"
+        )
+        conn.executemany(f"UPDATE {table} SET people = ? WHERE name = ?", [(n, label) for label, n in counts.items()])
