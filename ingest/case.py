@@ -100,7 +100,8 @@ def apply_case(conn: sqlite3.Connection, profile: CaseProfile | str | Path | Non
             for pid in pids:
                 surnames.setdefault(pid, set()).add(name)
         read_labels(conn, prof, facts, surnames)
-        names = NameIndex(prof, {pid: set(f.ranks) for pid, f in facts.items()}).load(conn)
+        personal = {pid for pid, f in facts.items() if f.personal}
+        names = NameIndex(prof, {pid: set(f.ranks) for pid, f in facts.items()}, personal).load(conn)
         org_names = dict(conn.execute("SELECT id, name FROM organizations"))
         write_people(conn, facts, org_names)
         events = find_events(conn, prof, facts, names)

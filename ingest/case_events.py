@@ -66,7 +66,7 @@ def _fts_phrase(term: str) -> str:
 
 
 def candidate_messages(conn: sqlite3.Connection, profile: CaseProfile) -> list[str]:
-    """Keys of messages that involve a vendor: by address, or by name or domain in the text."""
+    """Keys of messages that involve a vendor (by address, or by name or domain in the text), oldest first."""
     vendors = profile.vendors
     if not vendors or not profile.rules:
         return []
@@ -85,7 +85,12 @@ def candidate_messages(conn: sqlite3.Connection, profile: CaseProfile) -> list[s
     if phrases:
         query = " OR ".join(sorted(phrases))
         keys.update(r[0] for r in conn.execute("SELECT m.key FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid WHERE messages_fts MATCH ?", (query,)))
-    return sorted(keys)
+    dated: list[tuple[str, str]] = []
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), 500):
+        chunk = ordered[i : i + 500]
+        dated += [tuple(r) for r in conn.execute(f"SELECT COALESCE(date_utc, '9999'), key FROM messages WHERE key IN ({','.join('?' * len(chunk))})", chunk)]
+    return [key for _, key in sorted(dated)]
 
 
 def _mails(conn: sqlite3.Connection, keys: list[str], person_of: dict[str, str]) -> Iterator[_Mail]:
@@ -98,10 +103,14 @@ def _mails(conn: sqlite3.Connection, keys: list[str], person_of: dict[str, str])
         ):
             if address in person_of:
                 recipients[key].append((role, person_of[address]))
-        for key, date, subject, body, sender in conn.execute(
-            f"SELECT key, date_utc, subject, substr(body, 1, 60000), sender FROM messages WHERE key IN ({marks}) AND origin != 'quoted' ORDER BY date_utc, key", chunk
-        ):
-            yield _Mail(key, date, subject or "", split_body(body or ""), person_of.get(sender or ""), recipients.get(key, []))
+        rows = {
+            r[0]: r
+            for r in conn.execute(f"SELECT key, date_utc, subject, substr(body, 1, 60000), sender FROM messages WHERE key IN ({marks}) AND origin != 'quoted'", chunk)
+        }
+        for key in chunk:
+            if key in rows:
+                _, date, subject, body, sender = rows[key]
+                yield _Mail(key, date, subject or "", split_body(body or ""), person_of.get(sender or ""), recipients.get(key, []))
 
 
 class _Matcher:
@@ -121,6 +130,13 @@ class _Matcher:
 
     def role(self, pid: str | None) -> str:
         return self.facts[pid].role if pid in self.facts else "external"
+
+    def fits(self, pid: str | None, wanted: frozenset[str]) -> bool:
+        """True when the person's role (or ``personal``, for webmail-only people) is wanted."""
+        facts = self.facts.get(pid or "")
+        if facts is None:
+            return "external" in wanted
+        return facts.role in wanted or (facts.personal and "personal" in wanted)
 
     def vendor_of_domain(self, domain: str) -> str | None:
         parts = domain.split(".")
@@ -149,9 +165,9 @@ class _Matcher:
 
     def match(self, rule: EventRule, mail: _Mail, vendors: dict[str, set[str]]) -> re.Match[str] | None | bool:
         """The body match (or True when only the subject is tested), or None when the rule does not apply."""
-        if rule.sender and self.role(mail.sender) not in rule.sender:
+        if rule.sender and not self.fits(mail.sender, rule.sender):
             return None
-        if rule.recipients and not any(self.role(p) in rule.recipients for _, p in mail.recipients):
+        if rule.recipients and not any(self.fits(p, rule.recipients) for _, p in mail.recipients):
             return None
         how = set().union(*vendors.values()) if vendors else set()
         has = {"vendor_link": "link" in how, "vendor_quote": "quote" in how, "vendor_participant": "participant" in how}
@@ -197,7 +213,7 @@ class _Matcher:
         if pid in actor_ids:
             return False
         if rule.target_roles:
-            return self.role(pid) in rule.target_roles
+            return self.fits(pid, rule.target_roles)
         return self.role(pid) not in _VENDOR_ROLES and self.kinds.get(pid) == "person"
 
 
@@ -219,6 +235,7 @@ def find_events(conn: sqlite3.Connection, profile: CaseProfile, facts: dict[str,
     matcher = _Matcher(profile, facts, names, kinds)
     only_vendor = profile.vendors[0].id if len(profile.vendors) == 1 else None
     events: list[CaseEvent] = []
+    invited_pairs: set[tuple[str | None, str | None]] = set()
     for mail in _mails(conn, keys, person_of):
         vendors = matcher.vendors_in(mail)
         if not vendors:
@@ -244,9 +261,14 @@ def find_events(conn: sqlite3.Connection, profile: CaseProfile, facts: dict[str,
                 detail["match"] = _SECRET.sub(r"\1••••", hit.group()[:300])
                 if hit.groupdict().get("count"):
                     detail["count"] = int(re.sub(r"[,.]", "", hit.group("count")))
+            pairs = {(a.person_id, t.person_id) for a in actors for t in targets}
             for kind in rule.kinds:
                 if kind in done:
                     continue
+                if kind == "invited":
+                    if rule.only_if_new and pairs <= invited_pairs:
+                        continue  # a confirmation of an invitation already on record
+                    invited_pairs.update(pairs)
                 done.add(kind)
                 shape = rule.shape if kind == "invited" else ""
                 events.append(CaseEvent(kind, mail.date, mail.key, vendor_id, rule.name, shape, detail, _actors(kind, actors, targets, labels)))

@@ -59,7 +59,7 @@ class Resolution:
 class NameIndex:
     """People by full name, surname and address; built once per ``apply_case``."""
 
-    def __init__(self, profile: CaseProfile, ranks_of: dict[str, set[str]] | None = None) -> None:
+    def __init__(self, profile: CaseProfile, ranks_of: dict[str, set[str]] | None = None, personal: set[str] | None = None) -> None:
         self.profile = profile
         rank_alt = profile.rank_alternation
         self.rank_prefix = re.compile(rf"^(?:{rank_alt})[ \t]+", re.IGNORECASE) if rank_alt else None
@@ -69,6 +69,7 @@ class NameIndex:
         self.firsts: dict[str, set[str]] = defaultdict(set)
         self.by_address: dict[str, str] = {}
         self.ranks_of = ranks_of or {}
+        self.personal = personal or set()
         name_token = rf"(?-i:{NAME_TOKEN})"
         rank = rf"(?:(?:{rank_alt})[ \t]+)?" if rank_alt else ""
         self.finder = re.compile(rf"{rank}{name_token}(?:[ \t]+{name_token}){{0,3}}", re.IGNORECASE)
@@ -125,8 +126,11 @@ class NameIndex:
             tokens = tokens[1:]
         candidates: set[str] = set()
         how = ""
-        for i in range(len(tokens) - 1):
-            candidates = set(self.full.get(" ".join(tokens[i:]), ())) or set(self.full.get(f"{tokens[i]} {tokens[-1]}", ()))
+        # Longest run of words first: "Today Jane Roe" and "Jane Roe You" both find "jane roe".
+        spans = [(i, j) for size in range(len(tokens), 1, -1) for i in range(len(tokens) - size + 1) for j in [i + size]]
+        for i, j in spans:
+            run = tokens[i:j]
+            candidates = set(self.full.get(" ".join(run), ())) or set(self.full.get(f"{run[0]} {run[-1]}", ()))
             if candidates:
                 how = "full name"
                 break
@@ -142,6 +146,10 @@ class NameIndex:
             ranked = {p for p in candidates if rank in self.ranks_of.get(p, set())}
             if ranked:
                 candidates, how = ranked, how + " and rank"
+        if len(candidates) > 1 and len(candidates - self.personal) == 1:
+            # A work address and personal-webmail namesakes: identities keep them apart
+            # until evidence joins them, but a name in a message means the work identity.
+            candidates, how = candidates - self.personal, how + "; personal-webmail namesakes set aside"
         if len(candidates) > 1:
             present = candidates & set(context)
             if len(present) == 1:

@@ -11,7 +11,7 @@ so safety comes from two limits instead:
 
 Placeholders give rule authors the hard parts ready-made: ``{actor}`` and
 ``{target}`` capture a person's name as written (an optional rank, then up to
-four capitalized words), ``{count}`` a number, ``{vendor}`` any name of a vendor
+four capitalized words, and a parenthesis after them) or an email address, ``{count}`` a number, ``{vendor}`` any name of a vendor
 organization, ``{rank}`` any rank.
 """
 
@@ -29,9 +29,12 @@ MAX_TEXT = 60_000
 _UP = "A-ZÀ-ÖØ-Þ"
 _LO = "a-zß-öø-ÿ"
 #: One capitalized word of a name: "Roe", "O'Connell", "McBride", "J.", "Ramírez".
-NAME_TOKEN = rf"[{_UP}][{_LO}{_UP}'’.\-]*"
+#: Only a lone initial takes a dot, so "… by Det. Jane Roe. You will …" stops at "Roe".
+NAME_TOKEN = rf"[{_UP}](?:[{_LO}{_UP}'’\-]+|\.)?"
 
 PLACEHOLDERS = ("actor", "target", "count", "vendor", "rank")
+#: An email address written in text.
+ADDRESS = r"[\w.+'-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,6}"
 
 
 class PatternProblem(ValueError):
@@ -117,7 +120,7 @@ def name_pattern(group: str, ranks: str) -> str:
     """
     rank = rf"(?:(?:{ranks})[ \t]+)?" if ranks else ""
     name = rf"(?!(?-i:{NOT_A_NAME})\b)(?-i:{NAME_TOKEN}(?:[ \t]+{NAME_TOKEN}){{0,3}})"
-    return rf"(?P<{group}>{rank}{name}(?:[ \t]*\([^()\n]{{1,80}}\))?)"
+    return rf"(?P<{group}>{ADDRESS}|{rank}{name}(?:[ \t]*\([^()\n]{{1,80}}\))?)"
 
 
 def expand(pattern: str, *, vendor: str, ranks: str) -> str:

@@ -52,6 +52,7 @@ class PersonFacts:
     role: str
     org_id: str | None
     reason: str
+    personal: bool = False  # external, and every known address is personal webmail
     units: dict[str, _Seen] = field(default_factory=dict)
     ranks: dict[str, _Seen] = field(default_factory=dict)
 
@@ -112,7 +113,8 @@ def classify_people(conn: sqlite3.Connection, profile: CaseProfile, orgs: dict[s
             facts = PersonFacts("agency_staff", agency[1][0], f"{agency[0]} is an address of {agency[1][1]}")
         else:
             where = f" ({known[0][1]})" if known else ""
-            facts = PersonFacts("external", org_id, f"no agency or vendor address{where}")
+            personal = bool(known) and all(o[2] == "webmail" for o in known)
+            facts = PersonFacts("external", org_id, f"no agency or vendor address{where}", personal)
         out[pid] = facts
     return out
 

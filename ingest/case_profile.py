@@ -34,6 +34,9 @@ __all__ = [
 
 ORG_KINDS = ("agency", "vendor", "webmail", "other")
 PERSON_ROLES = ("agency_staff", "vendor_contact", "vendor_system", "external")
+#: What rule filters (sender, recipients, target_roles) accept: the roles, plus
+#: ``personal`` for an external person whose only addresses are personal webmail.
+ROLE_FILTERS = (*PERSON_ROLES, "personal")
 #: Event kind -> (name of the actor's role, name of the target's role) in ``event_actors``.
 EVENT_KINDS: dict[str, tuple[str, str]] = {
     "invited": ("inviter", "invitee"),
@@ -93,6 +96,7 @@ class EventRule:
     needs: frozenset[str] = frozenset()
     needs_any: frozenset[str] = frozenset()
     search: str = "own"
+    only_if_new: bool = False
     line: int = 0
 
 
@@ -359,7 +363,7 @@ def _labels(specs: list[tuple[_Reader, yaml.Node]], what: str) -> tuple[Label, .
     return tuple(out)
 
 
-_RULE_KEYS = ("name", "kind", "shape", "sender", "recipients", "target_roles", "subject", "body", "not", "needs", "needs_any", "search", "actor", "target")
+_RULE_KEYS = ("name", "kind", "shape", "sender", "recipients", "target_roles", "subject", "body", "not", "needs", "needs_any", "search", "actor", "target", "only_if_new")
 
 
 def _rule(reader: _Reader, node: yaml.Node, vendor_alt: str, rank_alt: str) -> EventRule:
@@ -398,14 +402,15 @@ def _rule(reader: _Reader, node: yaml.Node, vendor_alt: str, rank_alt: str) -> E
         actor=actor,
         target=target,
         shape=shape,
-        sender=reader.choices(spec["sender"], "sender", PERSON_ROLES) if "sender" in spec else frozenset(),
-        recipients=reader.choices(spec["recipients"], "recipients", PERSON_ROLES) if "recipients" in spec else frozenset(),
-        target_roles=reader.choices(spec["target_roles"], "target_roles", PERSON_ROLES) if "target_roles" in spec else frozenset(),
+        sender=reader.choices(spec["sender"], "sender", ROLE_FILTERS) if "sender" in spec else frozenset(),
+        recipients=reader.choices(spec["recipients"], "recipients", ROLE_FILTERS) if "recipients" in spec else frozenset(),
+        target_roles=reader.choices(spec["target_roles"], "target_roles", ROLE_FILTERS) if "target_roles" in spec else frozenset(),
         subject=subject,
         body=body,
         exclude=exclude,
         needs=reader.choices(spec["needs"], "needs", NEEDS) if "needs" in spec else frozenset(),
         needs_any=reader.choices(spec["needs_any"], "needs_any", NEEDS) if "needs_any" in spec else frozenset(),
         search=reader.choice(spec["search"], "search", SEARCH) if "search" in spec else "own",
+        only_if_new=reader.flag(spec["only_if_new"], "only_if_new") if "only_if_new" in spec else False,
         line=node.start_mark.line + 1,
     )
