@@ -22,6 +22,7 @@ from .case_text import BodyParts, is_forward, link_domains, list_window, quoted_
 __all__ = ["Actor", "CaseEvent", "candidate_messages", "find_events"]
 
 _VENDOR_ROLES = ("vendor_contact", "vendor_system")
+_HOLDER_KINDS = ("account_created", "credentials_sent", "trial_extended", "usage_reported")
 _SECRET = re.compile(r"((?:pass(?:word|code|wd)?|pwd|pin)\s*[:=]?\s*)\S+", re.IGNORECASE)
 
 
@@ -210,8 +211,8 @@ class _Matcher:
         pid = res.person_id
         if pid is None:
             return True
-        if pid in actor_ids:
-            return False
+        if pid in actor_ids and not set(rule.kinds) & set(_HOLDER_KINDS):
+            return False  # nobody invites, asks for or forwards to themselves
         if rule.target_roles:
             return self.fits(pid, rule.target_roles)
         return self.role(pid) not in _VENDOR_ROLES and self.kinds.get(pid) == "person"
@@ -252,7 +253,7 @@ def find_events(conn: sqlite3.Connection, profile: CaseProfile, facts: dict[str,
             actors = matcher.side(rule.actor, "actor", rule, mail, hit, context)
             actor_ids = {r.person_id for r in actors if r.person_id}
             targets = [r for r in matcher.side(rule.target, "target", rule, mail, hit, context) if matcher.keep_target(rule, r, actor_ids)]
-            if rule.target != "none" and not targets:
+            if rule.target != "none" and rule.require_target and not targets:
                 continue
             if rule.actor != "none" and not actors:
                 continue

@@ -97,6 +97,7 @@ class EventRule:
     needs_any: frozenset[str] = frozenset()
     search: str = "own"
     only_if_new: bool = False
+    require_target: bool = True
     line: int = 0
 
 
@@ -363,7 +364,7 @@ def _labels(specs: list[tuple[_Reader, yaml.Node]], what: str) -> tuple[Label, .
     return tuple(out)
 
 
-_RULE_KEYS = ("name", "kind", "shape", "sender", "recipients", "target_roles", "subject", "body", "not", "needs", "needs_any", "search", "actor", "target", "only_if_new")
+_RULE_KEYS = ("name", "kind", "shape", "sender", "recipients", "target_roles", "subject", "body", "not", "needs", "needs_any", "search", "actor", "target", "only_if_new", "require_target")
 
 
 def _rule(reader: _Reader, node: yaml.Node, vendor_alt: str, rank_alt: str) -> EventRule:
@@ -412,5 +413,6 @@ def _rule(reader: _Reader, node: yaml.Node, vendor_alt: str, rank_alt: str) -> E
         needs_any=reader.choices(spec["needs_any"], "needs_any", NEEDS) if "needs_any" in spec else frozenset(),
         search=reader.choice(spec["search"], "search", SEARCH) if "search" in spec else "own",
         only_if_new=reader.flag(spec["only_if_new"], "only_if_new") if "only_if_new" in spec else False,
+        require_target=reader.flag(spec["require_target"], "require_target") if "require_target" in spec else True,
         line=node.start_mark.line + 1,
     )

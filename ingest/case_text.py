@@ -31,7 +31,8 @@ _HEADER_BLOCK = re.compile(r"^[ \t>*]*From:[^\n]{1,300}\n(?:[^\n]{0,300}\n){0,3}
 _FROM_LINE = re.compile(r"^[ \t>*]*From:[ \t]*([^\n]{1,300})", re.IGNORECASE | re.MULTILINE)
 _ADDRESS = re.compile(r"[\w.+'-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63}){1,6})")
 _URL_HOST = re.compile(r"(?:https?://|\bwww\.)([\w-]{1,63}(?:\.[\w-]{1,63}){1,6})", re.IGNORECASE)
-_FORWARD_SUBJECT = re.compile(r"^\s*(?:(?:re|aw|sv)\s*:\s*){0,3}(?:fwd?|fw|wg|tr)\s*:", re.IGNORECASE)
+_FORWARD_SUBJECT = re.compile(r"^\s*(?:fwd?|fw|wg|tr)\s*:", re.IGNORECASE)
+_REPLY_SUBJECT = re.compile(r"^\s*(?:re|aw|sv|antw)\s*:", re.IGNORECASE)
 _SIGN_OFF = re.compile(
     r"^[ \t]*(?:thanks?(?: you| again| so much)?|thx|regards|best(?: regards| wishes)?|kind regards|warm regards|sincerely|respectfully|"
     r"cheers|v/r|very respectfully|stay safe|be safe|take care|--|—)[ \t]*[,.!]?[ \t]*$",
@@ -106,10 +107,18 @@ def address_domains(text: str) -> set[str]:
 
 
 def is_forward(subject: str, body: str) -> bool:
-    """True when the message forwards another one (subject ``Fwd:``/``FW:`` or a forward marker)."""
+    """True when the message forwards another one.
+
+    A ``Fwd:``/``FW:`` subject says so; a reply (``RE: FW: …``) does not forward,
+    even though it quotes a forward. Without a subject prefix, the first quote
+    marker of the body must be a forwarding one.
+    """
+    if _REPLY_SUBJECT.match(subject or ""):
+        return False
     if _FORWARD_SUBJECT.match(subject or ""):
         return True
-    return bool(re.search(r"(?:Forwarded message|Begin forwarded message:|Forwarded Message)", (body or "")[:MAX_TEXT], re.IGNORECASE))
+    first = _MARKERS.search((body or "")[:MAX_TEXT])
+    return bool(first and re.search(r"forward", first.group(), re.IGNORECASE))
 
 
 def list_window(text: str, start: int, max_lines: int = 15) -> str:
