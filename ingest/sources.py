@@ -215,13 +215,16 @@ def _mailbox_of(path: Path, root: Path) -> str:
 # --- reading ----------------------------------------------------------------------
 
 
-def read_source(source: Source) -> Iterator[Item]:
-    """Yield the raw items (or fatal problems) found in one source file."""
+def read_source(source: Source, force_format: str | None = None) -> Iterator[Item]:
+    """Yield the raw items (or fatal problems) found in one source file.
+
+    ``force_format`` skips sniffing (``threadline ingest --format``).
+    """
     prov = Provenance(source.path, "", source.mailbox)
     try:
         with open(source.path, "rb") as fh:
             head = fh.read(4096)
-            fmt = sniff(head, source.path)
+            fmt = force_format or sniff(head, source.path)
             if fmt is None:
                 yield _not_email(prov, head)
                 return
