@@ -34,7 +34,7 @@ from .case_names import NameIndex
 from .case_people import classify_people, read_labels, write_organizations, write_people
 from .case_profile import CaseProfile, builtin_profile, load_profile
 
-__all__ = ["apply_case", "CaseReport", "load_profile", "DEFAULT_PROFILE", "CASE_TABLES"]
+__all__ = ["apply_case", "CaseReport", "load_profile", "load_case_profile", "DEFAULT_PROFILE", "CASE_TABLES"]
 
 #: The profile used when none is given.
 DEFAULT_PROFILE = "generic"
@@ -72,7 +72,8 @@ class CaseReport:
         )
 
 
-def _profile(profile: CaseProfile | str | Path | None) -> CaseProfile:
+def load_case_profile(profile: CaseProfile | str | Path | None) -> CaseProfile:
+    """A loaded profile from a path, a built-in name, or None (the generic profile)."""
     if isinstance(profile, CaseProfile):
         return profile
     return load_profile(builtin_profile(DEFAULT_PROFILE) if profile is None else profile)
@@ -87,7 +88,7 @@ def apply_case(conn: sqlite3.Connection, profile: CaseProfile | str | Path | Non
     anything in the store changes.
     """
     started = time.monotonic()
-    prof = _profile(profile)
+    prof = load_case_profile(profile)
     report = CaseReport(prof.path)
     try:
         for table in CASE_TABLES:
