@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from . import formats  # noqa: F401 - registers .msg, CSV/XLSX, PDF and printed formats (workers too)
+from .errors import SourceError
 from .identities import load_aliases, resolve_people
 from .parse import parse_item, sanitize
 from .records import Message, Problem, RawItem
@@ -55,7 +57,7 @@ def _parse_batch(batch: list[RawItem]) -> list[list[Message | Problem]]:
     return [parse_item(item) for item in batch]
 
 
-def _items(sources: list[Source], store: Store, report: IngestReport) -> Iterator[tuple[Source, RawItem | Problem | None]]:
+def _items(sources: list[Source], store: Store, report: IngestReport, force_format: str | None = None) -> Iterator[tuple[Source, RawItem | Problem | None]]:
     """Yield (source, item) for every unfinished source; (source, None) marks its end."""
     for source in sources:
         if store.source_is_done(source):
@@ -63,7 +65,7 @@ def _items(sources: list[Source], store: Store, report: IngestReport) -> Iterato
             report.files_done += 1
             report.bytes_done += source.size
             continue
-        for item in read_source(source):
+        for item in read_source(source, force_format):
             yield source, item
         yield source, None
 
@@ -90,12 +92,16 @@ def ingest(
     workers: int | None = None,
     aliases: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
+    force_format: str | None = None,
 ) -> IngestReport:
     """Ingest every email under ``inputs`` into the store at ``db``.
 
     Re-running on the same files changes nothing; a run that was killed is completed.
-    Bad files never raise: they are recorded in ``problems``.
+    Bad files never raise: they are recorded in ``problems``. ``force_format`` (one of
+    ``ingest.formats.FORMATS``) reads every input file in that format instead of sniffing.
     """
+    if force_format is not None and force_format not in formats.FORMATS:
+        raise SourceError(f"unknown format {force_format!r}; choose one of {', '.join(formats.FORMATS)}")
     started = datetime.now()
     alias_data = load_aliases(aliases)  # fail early on a malformed aliases file
     store = open_store(db)
@@ -112,7 +118,7 @@ def ingest(
             report.files_total = len(sources)
             report.bytes_total = sum(s.size for s in sources)
             workers = workers if workers is not None else (os.cpu_count() or 1)
-            _run(store, sources, report, workers, progress)
+            _run(store, sources, report, workers, progress, force_format)
             finalize(store, alias_data, report)
     finally:
         store.close()
@@ -132,7 +138,7 @@ def _record_walk_problem(store: Store, problem: Problem, report: IngestReport) -
     report.rejected += 1
 
 
-def _run(store: Store, sources: list[Source], report: IngestReport, workers: int, progress: Progress | None) -> None:
+def _run(store: Store, sources: list[Source], report: IngestReport, workers: int, progress: Progress | None, force_format: str | None = None) -> None:
     counts: dict[str, int] = {}
     started: set[str] = set()
 
@@ -171,7 +177,7 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
         if progress:
             progress(report)
 
-    stream = _batches(_items(sources, store, report))
+    stream = _batches(_items(sources, store, report, force_format))
     if workers <= 1:
         for batch in stream:
             write(batch, _parse_batch([i for _, i in batch if isinstance(i, RawItem)]))
