@@ -1,0 +1,209 @@
+"""Split a text into the messages it holds: the quoted-history splitter.
+
+Replies and forwards carry their history as text: an ``-----Original Message-----``
+line (OCR often keeps only ``Original Message``), ``Begin forwarded message:``,
+``---------- Forwarded message ----------``, an Outlook or BlackBerry header block
+(``From: … Sent: … To: … Subject:``) or a one-line attribution
+(``On Mon, Apr 2, 2012 at 6:26 PM, Megan One <m@example.org> wrote:``) followed by
+``>``-quoted lines. :func:`split_history` finds those boundaries; printed documents
+(:mod:`ingest.formats.printed`) use it for the whole page text, and
+:func:`quoted_messages` runs it over every MIME body as a parse postprocessor, so
+people who appear only in a forwarded chain still enter the graph — in the roles
+``quoted-from``/``quoted-to``/``quoted-cc``, which do not count as real sends.
+
+The scan is one pass over the lines with anchored regexes; bodies are first
+checked with plain substring tests so that ordinary mail costs almost nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..addresses import normalize_address, normalize_name
+from ..records import Address, Message, Participant, Problem, Provenance
+from .dates import parse_printed_date, to_utc_fields
+from .headers import AddressEntry, is_from_line, parse_address_field, read_block, strip_margin_codes
+
+__all__ = ["Segment", "split_history", "participants_for", "quoted_messages", "might_quote"]
+
+_MARKER = re.compile(
+    r"^[\s\u2022.*>_|-]*(?:-+\s*)?(?:Original\s+Message|Forwarded\s+(?:message|by)|Begin\s+forwarded\s+message|Message\s+transf[ée]r[ée])\b.*$",
+    re.IGNORECASE,
+)
+_ON = re.compile(r"^\s*On\s+(?P<who>.{4,300}?)\s+(?:wrote|a\s+[ée]crit|schrieb)\s*:\s*$", re.IGNORECASE)
+_TIME_OR_YEAR = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?|(?<!\d)(?:19|20)\d{2}(?!\d)")
+_EMAIL = re.compile(r"<?([\w.+'&-]+@[\w.-]+\.[A-Za-z]{2,})>?")
+_QUOTE_PREFIX = re.compile(r"^(?:\s?>)+ ?")
+_NEEDLES = ("From:", "FROM:", "from:", "wrote:", "riginal Message", "RIGINAL MESSAGE", "orwarded", "ORWARDED")
+
+
+@dataclass
+class Segment:
+    """One message found in a text: its printed fields, its own body, where it starts."""
+
+    fields: dict[str, str]
+    line: int
+    body_lines: list[str] = field(default_factory=list)
+    marker: str = "header"
+
+    @property
+    def body(self) -> str:
+        """The message's own text, without the history below it."""
+        return _tidy(self.body_lines)
+
+
+def might_quote(text: str) -> bool:
+    """Cheap prefilter: could this body hold quoted history at all?"""
+    return any(needle in text for needle in _NEEDLES)
+
+
+def _tidy(lines: list[str]) -> str:
+    out: list[str] = []
+    for line in lines:
+        if line.strip() or (out and out[-1]):
+            out.append(line.rstrip() if line.strip() else "")
+    return "\n".join(out).strip()
+
+
+def split_history(lines: list[str]) -> tuple[list[str], list[Segment]]:
+    """Split lines into (text before the first message, messages in order of appearance)."""
+    preamble: list[str] = []
+    segments: list[Segment] = []
+    current = preamble
+    pending_marker = ""
+    i = 0
+    n = len(lines)
+    while i < n:
+        line = lines[i]
+        if "riginal" in line or "orwarded" in line or "ORWARDED" in line or "RIGINAL" in line or "ransf" in line:
+            if _MARKER.match(line):
+                pending_marker = "original-message" if "riginal" in line.lower() else "forwarded"
+                i += 1
+                continue
+        if is_from_line(line):
+            block = read_block(lines, i)
+            if block is not None:
+                seg = Segment(block.fields, i, marker=pending_marker or "header")
+                segments.append(seg)
+                current = seg.body_lines
+                pending_marker = ""
+                i = block.end
+                continue
+        stripped = line.lstrip(" >")
+        if stripped[:3] in ("On ", "on ") and (found := _attribution(lines, i)) is not None:
+            fields, used = found
+            seg = Segment(fields, i, marker="wrote")
+            segments.append(seg)
+            current = seg.body_lines
+            i += used
+            continue
+        current.append(_QUOTE_PREFIX.sub("", line) if segments and segments[-1].marker == "wrote" else line)
+        i += 1
+    return preamble, segments
+
+
+def _attribution(lines: list[str], i: int) -> tuple[dict[str, str], int] | None:
+    """Read ``On <date>, <name> wrote:`` (possibly wrapped onto a second line)."""
+    text = _QUOTE_PREFIX.sub("", lines[i]).strip()
+    used = 1
+    if not text.rstrip().endswith(":") and i + 1 < len(lines):
+        text = text + " " + _QUOTE_PREFIX.sub("", lines[i + 1]).strip()
+        used = 2
+    m = _ON.match(text)
+    if m is None:
+        return None
+    who = m.group("who")
+    email = _EMAIL.search(who)
+    address = email.group(1) if email else ""
+    if email:
+        who = (who[: email.start()] + who[email.end() :]).strip()
+    stamps = list(_TIME_OR_YEAR.finditer(who))
+    date_text, name = "", who
+    if stamps:
+        cut = stamps[-1].end()
+        date_text, name = who[:cut], who[cut:]
+    name = normalize_name(re.sub(r"^[\s,]*(?:at\s+)?", "", name).strip(" ,"))
+    if not name and not address:
+        return None
+    sender = f"{name} <{address}>" if address else name
+    return {"from": sender, "date": date_text}, used
+
+
+def participants_for(key: str, fields: dict[str, str], prefix: str = "") -> list[Participant]:
+    """Turn printed From/To/Cc/Bcc values into participants; redactions get one placeholder each.
+
+    ``prefix`` is ``"quoted-"`` for history quoted inside a real message (Bcc is folded
+    into ``quoted-cc``, the only quoted recipient role besides ``quoted-to``).
+    """
+    out: list[Participant] = []
+    seen: set[tuple[str, str]] = set()
+    for source, role in (("from", "from"), ("to", "to"), ("cc", "cc"), ("bcc", "bcc")):
+        entries = parse_address_field(fields.get(source))
+        if source == "from":
+            entries = entries[:1]
+        if prefix:
+            role = f"{prefix}{'cc' if role == 'bcc' else role}"
+        for pos, entry in enumerate(entries):
+            addr = _address(entry, key, role, pos)
+            if addr is None or (role, addr.address) in seen:
+                continue
+            seen.add((role, addr.address))
+            out.append(Participant(role, addr, pos))
+    return out
+
+
+def _address(entry: AddressEntry, key: str, role: str, pos: int) -> Address | None:
+    if entry.redacted:
+        return Address(f"redacted:{key}:{role}:{pos}", "redacted", "")
+    found = normalize_address(entry.address, entry.name) if entry.address else normalize_address("", entry.name)
+    if found is not None and found.kind == "redacted":
+        return Address(f"redacted:{key}:{role}:{pos}", "redacted", found.name)
+    return found
+
+
+def subject_of(fields: dict[str, str]) -> str:
+    """The printed subject without margin codes."""
+    return normalize_name(strip_margin_codes(fields.get("subject", "")))
+
+
+def quoted_messages(message: Message) -> list[Message | Problem]:
+    """Postprocessor: the messages quoted in a real message's body, oldest first.
+
+    Each becomes a Message of origin ``"quoted"`` keyed ``quoted:<parent key>:<n>``
+    (n = 1 for the message directly quoted), ``quoted_in`` its quoting message and
+    ``in_reply_to`` the message it quotes in turn. Oldest first, so that the store
+    knows where each quoted message was filed before its replies link to it.
+    """
+    if message.origin not in ("mail", "table") or not message.body or not might_quote(message.body):
+        return []
+    _, segments = split_history(message.body.splitlines())
+    if not segments:
+        return []
+    keys = [message.key] + [f"quoted:{message.key}:{n}" for n in range(1, len(segments) + 1)]
+    out: list[Message | Problem] = []
+    for n, seg in enumerate(segments, start=1):
+        key = keys[n]
+        found = parse_printed_date(seg.fields.get("date"))
+        date_utc, offset = to_utc_fields(found)
+        prov = message.provenance
+        out.append(
+            Message(
+                key=key,
+                provenance=Provenance(prov.path, f"{prov.place}|quoted:{n}" if prov.place else f"quoted:{n}", prov.mailbox),
+                raw_sha256=message.raw_sha256,
+                size=len(seg.body),
+                date_utc=date_utc,
+                date_offset=offset,
+                date_raw=(seg.fields.get("date") or None),
+                subject=subject_of(seg.fields),
+                body=seg.body,
+                in_reply_to=keys[n + 1] if n + 1 < len(keys) else None,
+                participants=tuple(participants_for(key, seg.fields, "quoted-")),
+                origin="quoted",
+                quoted_in=keys[n - 1],
+                extra=(("marker", seg.marker),),
+            )
+        )
+    out.reverse()
+    return out
