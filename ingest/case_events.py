@@ -22,6 +22,7 @@ from .case_text import BodyParts, is_forward, link_domains, list_window, quoted_
 __all__ = ["Actor", "CaseEvent", "candidate_messages", "find_events"]
 
 _VENDOR_ROLES = ("vendor_contact", "vendor_system")
+_NOBODY = PersonFacts("external", None, "")
 _HOLDER_KINDS = ("account_created", "credentials_sent", "trial_extended", "usage_reported")
 _SECRET = re.compile(r"((?:pass(?:word|code|wd)?|pwd|pin)\s*[:=]?\s*)\S+", re.IGNORECASE)
 
@@ -170,15 +171,17 @@ class _Matcher:
             return None
         if rule.recipients and not any(self.fits(p, rule.recipients) for _, p in mail.recipients):
             return None
+        text = {"own": mail.parts.own, "quoted": mail.parts.quoted, "all": mail.parts.all}[rule.search]
         how = set().union(*vendors.values()) if vendors else set()
-        has = {"vendor_link": "link" in how, "vendor_quote": "quote" in how, "vendor_participant": "participant" in how}
+        # A link counts where the rule reads: "passes on a link" means in the sender's own words.
+        link = "link" in how and any(self.vendor_of_domain(h) for h in link_domains(text))
+        has = {"vendor_link": link, "vendor_quote": "quote" in how, "vendor_participant": "participant" in how}
         if rule.needs or rule.needs_any:
             has["forward"] = is_forward(mail.subject, mail.parts.all)
         if not all(has[n] for n in rule.needs):
             return None
         if rule.needs_any and not any(has[n] for n in rule.needs_any):
             return None
-        text = {"own": mail.parts.own, "quoted": mail.parts.quoted, "all": mail.parts.all}[rule.search]
         if rule.exclude and any(p.search(mail.subject) or p.search(text) for p in rule.exclude):
             return None
         subject_hit = next((m for p in rule.subject if (m := p.search(mail.subject))), None)
@@ -213,9 +216,11 @@ class _Matcher:
             return True
         if pid in actor_ids and not set(rule.kinds) & set(_HOLDER_KINDS):
             return False  # nobody invites, asks for or forwards to themselves
+        if self.facts.get(pid, _NOBODY).group:
+            return False  # a distribution list ("ITS - All Members") is nobody's invitee
         if rule.target_roles:
             return self.fits(pid, rule.target_roles)
-        return self.role(pid) not in _VENDOR_ROLES and self.kinds.get(pid) == "person"
+        return self.role(pid) not in _VENDOR_ROLES and self.kinds.get(pid) == "person" and not self.facts.get(pid, _NOBODY).group
 
 
 def _actors(kind: str, actors: list[Resolution], targets: list[Resolution], labels: dict[str, str]) -> tuple[Actor, ...]:

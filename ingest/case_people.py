@@ -53,6 +53,7 @@ class PersonFacts:
     org_id: str | None
     reason: str
     personal: bool = False  # external, and every known address is personal webmail
+    group: bool = False  # a shared mailbox named after a unit ("ITS - All Members")
     units: dict[str, _Seen] = field(default_factory=dict)
     ranks: dict[str, _Seen] = field(default_factory=dict)
 
@@ -157,6 +158,9 @@ def read_labels(conn: sqlite3.Connection, profile: CaseProfile, facts: dict[str,
         if pid not in facts or "@" in name:
             continue
         found_units = _find(units, unit_names, name)
+        if found_units and _find(units, unit_names, clean_display_name(name)):
+            # The unit is the name itself, not a note after a person's name: a group mailbox.
+            facts[pid].group = True
         found_ranks = _find(ranks, rank_names, name) if kinds.get(pid) == "person" else []
         if not found_units and not found_ranks:
             continue
