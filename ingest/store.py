@@ -25,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import StoreError
+from .formats.dedupe import RECONSTRUCTED, absorb_copies, file_as_copy, resolve_links, same_message
 from .parse import fingerprint
 from .records import Message, Problem
 from .sources import Source
@@ -178,10 +179,18 @@ class Store:
         and a problem says so, so neither copy is lost.
         """
         conn = self.conn
+        if message.origin in RECONSTRUCTED:
+            # A printed or quoted copy of a stored message becomes a copy of it (ingest.formats.dedupe).
+            message = resolve_links(conn, message)
+            same = same_message(conn, message)
+            if same is not None:
+                return file_as_copy(conn, same, message, item_place)
         key = message.key
         fp = fingerprint(message)
         sender = message.sender
         row = self._insert_message(key, message, fp, sender.address if sender else None)
+        if row is None and message.origin == "mail" and message.date_utc is not None:
+            absorb_copies(conn, key, message)
         if row is not None and row != fp and message.origin == "mail":
             key = f"{key}#{message.raw_sha256[:12]}"
             self.add_problem(
