@@ -162,7 +162,20 @@ def absorb_copies(conn: sqlite3.Connection, key: str, message: Message) -> int:
         for table in ("copies", "participants", "attachments"):
             conn.execute(f"DELETE FROM {table} WHERE message_key = ?", (old,))
         conn.execute("UPDATE problems SET message_key = ? WHERE message_key = ?", (key, old))
+        _unindex_safely(conn, old)
         conn.execute("DELETE FROM messages WHERE key = ?", (old,))
         _relink(conn, old, key)
         absorbed += 1
     return absorbed
+
+
+def _unindex_safely(conn: sqlite3.Connection, key: str) -> None:
+    """Make sure a row is in the full-text index before its delete trigger removes it.
+
+    The store indexes new rows in bulk at commit (meta ``fts_rowid``); deleting a row
+    that was never indexed would hand FTS5 a 'delete' for tokens it does not hold.
+    """
+    row = conn.execute("SELECT rowid, subject, body FROM messages WHERE key = ?", (key,)).fetchone()
+    meta = conn.execute("SELECT value FROM meta WHERE key = 'fts_rowid'").fetchone()
+    if row is not None and row[0] > int((meta[0] if meta else 0) or 0):
+        conn.execute("INSERT INTO messages_fts(rowid, subject, body) VALUES (?, ?, ?)", (row[0], row[1], row[2]))
