@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from ingest import IngestError, ingest, open_store, queries
+from ingest.formats import FORMATS
 
 from . import __version__
 
@@ -41,10 +42,14 @@ def cli() -> None:
 @click.option("--aliases", type=click.Path(exists=True, dir_okay=False), help="CSV or YAML file naming addresses that belong to one person.")
 @click.option("--workers", type=int, default=None, help="Parser processes (default: one per core).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the summary.")
-def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, workers: int | None, quiet: bool) -> None:
-    """Read eml files, maildir trees, mbox files and zip archives into the store.
+@click.option("--format", "force_format", type=click.Choice(FORMATS), default=None, help="Read every input file as this format instead of detecting it.")
+def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, workers: int | None, quiet: bool, force_format: str | None) -> None:
+    """Read eml, mbox, maildir, zip, Outlook .msg, Outlook CSV/XLSX exports and printed emails (PDF, OCR text).
 
     Example: threadline ingest ~/case/mail --db case.db
+
+    Formats are detected by content; when detection cannot be sure (a printed email
+    saved without its banner, a renamed export), force one: --format printed.
 
     Running it again on the same files changes nothing; a run that was interrupted is
     completed. Files that cannot be read are recorded (see `threadline problems`).
@@ -53,7 +58,7 @@ def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, workers: in
 
     try:
         with ingest_progress(quiet) as progress:
-            report = ingest(paths, db, workers=workers, aliases=aliases, progress=progress)
+            report = ingest(paths, db, workers=workers, aliases=aliases, progress=progress, force_format=force_format)
     except IngestError as exc:
         raise _fail(exc) from None
     rate = report.items / report.seconds if report.seconds else 0.0
