@@ -21,7 +21,7 @@ import csv
 import json
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +33,9 @@ from .errors import ProfileError
 __all__ = ["Aliases", "load_aliases", "resolve_people", "MergeRecord"]
 
 EVIDENCE_LIMIT = 5
+#: More merge rules, registered by other stages (ingest.formats adds the Exchange-to-SMTP
+#: ties): ``conn -> [(address, into address, rule, confidence, evidence keys, detail)]``.
+EXTRA_RULES: list[Callable[[sqlite3.Connection], list[tuple[str, str, str, float, tuple[str, ...], str]]]] = []
 
 
 @dataclass
@@ -218,6 +221,11 @@ def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None) -> 
             )
         )
         records.append(MergeRecord("", exch, "exchange-x-from", 0.9, ev, f"X-From shows {exch} on mail From {smtp}"))
+    for rule in EXTRA_RULES:
+        for addr, into, name, confidence, ev, detail in rule(conn):
+            if addr in kinds and into in kinds and uf.find(addr) != uf.find(into) and not blocked(addr, into):
+                uf.union(into, addr)
+                records.append(MergeRecord("", addr, name, confidence, ev, detail))
 
     # Person ids: the group's busiest address (readable and stable); labels: the alias
     # name, else the most frequent display name, else the address.
