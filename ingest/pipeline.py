@@ -53,31 +53,56 @@ class IngestReport:
     seconds: float = 0.0
 
 
-def _parse_batch(batch: list[RawItem]) -> list[list[Message | Problem]]:
-    return [parse_item(item) for item in batch]
+#: Files up to this size that are not archives, mboxes or tables are read by the worker
+#: that parses them, so file I/O runs in parallel too; others are streamed by the main process.
+WORKER_READ_BYTES = 2 * 1024 * 1024
+_CONTAINER_SUFFIXES = (".zip", ".mbox", ".mbx", ".csv", ".xlsx", ".pdf", ".txt")
+
+Task = RawItem | Problem | Source | None
+Parsed = list[tuple[RawItem | Problem, list[Message | Problem]]]
 
 
-def _items(sources: list[Source], store: Store, report: IngestReport, force_format: str | None = None) -> Iterator[tuple[Source, RawItem | Problem | None]]:
-    """Yield (source, item) for every unfinished source; (source, None) marks its end."""
+def _work(tasks: list[Task], force_format: str | None = None) -> list[Parsed]:
+    """Parse a batch in a worker: raw items as given, small files read here first."""
+    out: list[Parsed] = []
+    for task in tasks:
+        if isinstance(task, RawItem):
+            out.append([(task, parse_item(task))])
+        elif isinstance(task, Source):
+            out.append([(item, parse_item(item) if isinstance(item, RawItem) else []) for item in read_source(task, force_format)])
+        elif isinstance(task, Problem):
+            out.append([(task, [])])
+        else:
+            out.append([])
+    return out
+
+
+def _tasks(sources: list[Source], store: Store, report: IngestReport, force_format: str | None = None) -> Iterator[tuple[Source, Task]]:
+    """Yield (source, task) for every unfinished source; (source, None) marks its end."""
     for source in sources:
         if store.source_is_done(source):
             report.files_skipped += 1
             report.files_done += 1
             report.bytes_done += source.size
             continue
-        for item in read_source(source, force_format):
-            yield source, item
+        if force_format is None and source.size <= WORKER_READ_BYTES and not source.path.lower().endswith(_CONTAINER_SUFFIXES):
+            yield source, source
+        else:
+            for item in read_source(source, force_format):
+                yield source, item
         yield source, None
 
 
-def _batches(stream: Iterator[tuple[Source, RawItem | Problem | None]]) -> Iterator[list[tuple[Source, RawItem | Problem | None]]]:
-    batch: list[tuple[Source, RawItem | Problem | None]] = []
+def _batches(stream: Iterator[tuple[Source, Task]]) -> Iterator[list[tuple[Source, Task]]]:
+    batch: list[tuple[Source, Task]] = []
     size = 0
     for entry in stream:
         batch.append(entry)
-        item = entry[1]
-        if isinstance(item, RawItem):
-            size += len(item.data)
+        task = entry[1]
+        if isinstance(task, RawItem):
+            size += len(task.data)
+        elif isinstance(task, Source):
+            size += task.size
         if len(batch) >= BATCH_ITEMS or size >= BATCH_BYTES:
             yield batch
             batch, size = [], 0
@@ -142,31 +167,31 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
     counts: dict[str, int] = {}
     started: set[str] = set()
 
-    def write(batch: list[tuple[Source, RawItem | Problem | None]], parsed: list[list[Message | Problem]]) -> None:
-        results = iter(parsed)
-        for source, item in batch:
+    def write(batch: list[tuple[Source, Task]], parsed: list[Parsed]) -> None:
+        for (source, task), outputs in zip(batch, parsed, strict=True):
             if source.path not in started:
                 store.start_source(source)
                 started.add(source.path)
                 counts[source.path] = 0
-            if item is None:
+            if task is None:
                 store.finish_source(source, counts[source.path])
                 report.files_done += 1
                 report.bytes_done += source.size
                 continue
-            counts[source.path] += 1
-            report.items += 1
-            if isinstance(item, Problem):
-                store.add_problem(item)
-                report.problems[item.kind] += 1
-                report.rejected += 1
-                continue
-            for result in next(results):
-                if isinstance(result, Problem):
-                    store.add_problem(result)
-                    report.problems[result.kind] += 1
-                    report.rejected += int(result.fatal)
-                else:
+            for item, results in outputs:
+                counts[source.path] += 1
+                report.items += 1
+                if isinstance(item, Problem):
+                    store.add_problem(item)
+                    report.problems[item.kind] += 1
+                    report.rejected += 1
+                    continue
+                for result in results:
+                    if isinstance(result, Problem):
+                        store.add_problem(result)
+                        report.problems[result.kind] += 1
+                        report.rejected += int(result.fatal)
+                        continue
                     try:
                         store.add_message(result, item.provenance.place)
                     except UnicodeEncodeError:
@@ -177,16 +202,15 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
         if progress:
             progress(report)
 
-    stream = _batches(_items(sources, store, report, force_format))
+    stream = _batches(_tasks(sources, store, report, force_format))
     if workers <= 1:
         for batch in stream:
-            write(batch, _parse_batch([i for _, i in batch if isinstance(i, RawItem)]))
+            write(batch, _work([t for _, t in batch], force_format))
         return
-    pending: deque[tuple[list[tuple[Source, RawItem | Problem | None]], Future[list[list[Message | Problem]]]]] = deque()
+    pending: deque[tuple[list[tuple[Source, Task]], Future[list[Parsed]]]] = deque()
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for batch in stream:
-            raw = [i for _, i in batch if isinstance(i, RawItem)]
-            pending.append((batch, pool.submit(_parse_batch, raw)))
+            pending.append((batch, pool.submit(_work, [t for _, t in batch], force_format)))
             while len(pending) >= workers * 2:
                 done_batch, fut = pending.popleft()
                 write(done_batch, fut.result())
