@@ -1,0 +1,231 @@
+"""Everything the pages ask of the store and the graph, cached per store version.
+
+The store is opened read-only for each question (a cheap ``mode=ro`` SQLite open,
+so no connection is shared between Streamlit's threads). Results are cached with
+``st.cache_data`` keyed on the store path, its *version* (the modification times of
+the file and its WAL, so a finished ingest is picked up) and the question's
+arguments, including the whole :class:`graph.View`.
+
+The graph for a view comes from a *backend*, chosen by ``THREADLINE_BACKEND``
+(``threadline app --neo4j`` sets ``neo4j``). :data:`BACKENDS` maps the name to a
+function ``(db_path, view) -> networkx.MultiDiGraph`` shaped like
+:func:`graph.build.build_graph`'s result; that dict is the seam for other engines.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import streamlit as st
+
+from graph import View, build_graph
+from graph.analysis import centrality_table, path_evidence, shortest_path
+from graph.errors import BackendError
+from graph.render import network_html
+from ingest import open_store, queries
+
+__all__ = [
+    "BACKENDS",
+    "backend_name",
+    "store_path",
+    "store_version",
+    "graph_for_view",
+    "stats",
+    "months",
+    "problems",
+    "domains",
+    "people_choices",
+    "view_graph",
+    "view_html",
+    "view_table",
+    "view_path",
+    "find_people",
+    "person",
+    "search",
+    "message",
+    "thread",
+    "message_briefs",
+]
+
+GraphSource = Callable[[str, View], nx.MultiDiGraph]
+
+
+@contextmanager
+def _conn(db: str) -> Iterator[sqlite3.Connection]:
+    store = open_store(db, readonly=True)
+    try:
+        yield store.conn
+    finally:
+        store.close()
+
+
+def _sqlite_graph(db: str, view: View) -> nx.MultiDiGraph:
+    with _conn(db) as conn:
+        return build_graph(conn, view)
+
+
+def _neo4j_graph(db: str, view: View) -> nx.MultiDiGraph:
+    """Views from Neo4j: ``graph.neo4j.view_graph(view)`` once that module provides it."""
+    try:
+        from graph import neo4j as backend  # type: ignore[attr-defined]
+    except ImportError as exc:
+        raise BackendError(f"the Neo4j backend is not installed in this build ({exc}); run `threadline app` without --neo4j") from None
+    view_graph_fn = getattr(backend, "view_graph", None)
+    if view_graph_fn is None:
+        raise BackendError("graph.neo4j has no view_graph(view) yet; run `threadline app` without --neo4j")
+    return view_graph_fn(view)
+
+
+#: Graph engines by the name in ``THREADLINE_BACKEND``.
+BACKENDS: dict[str, GraphSource] = {"sqlite": _sqlite_graph, "neo4j": _neo4j_graph}
+
+
+def backend_name() -> str:
+    """The graph backend this app was started with (``sqlite`` unless told otherwise)."""
+    return os.environ.get("THREADLINE_BACKEND", "").strip().lower() or "sqlite"
+
+
+def store_path() -> str | None:
+    """The store named by ``THREADLINE_DB``, or None when unset."""
+    value = os.environ.get("THREADLINE_DB", "").strip()
+    return value or None
+
+
+def store_version(db: str) -> str:
+    """Changes whenever the store's file or its write-ahead log changes."""
+    parts = []
+    for suffix in ("", "-wal"):
+        path = Path(db + suffix)
+        if path.exists():
+            info = path.stat()
+            parts.append(f"{info.st_mtime_ns}:{info.st_size}")
+    return "/".join(parts)
+
+
+def graph_for_view(db: str, view: View, backend: str | None = None) -> nx.MultiDiGraph:
+    """The graph for ``view`` from the chosen backend (uncached; see :func:`view_graph`)."""
+    name = backend or backend_name()
+    source = BACKENDS.get(name)
+    if source is None:
+        raise BackendError(f"THREADLINE_BACKEND={name!r} is not a known backend; use one of {', '.join(BACKENDS)}")
+    return source(db, view)
+
+
+# -- store questions (cached) -----------------------------------------------------------
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def stats(db: str, version: str) -> dict[str, Any]:
+    """Counts, date range, top senders, problems by kind."""
+    with _conn(db) as conn:
+        return queries.stats(conn, top=15)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def months(db: str, version: str) -> list[dict[str, Any]]:
+    """Messages per calendar month."""
+    with _conn(db) as conn:
+        return queries.messages_per_month(conn)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def problems(db: str, version: str, kind: str | None = None, limit: int = 5000) -> list[dict[str, Any]]:
+    """Recorded problems, fatal first."""
+    with _conn(db) as conn:
+        return queries.problems(conn, kind, limit)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def domains(db: str, version: str) -> list[tuple[str, int]]:
+    """Domains of people's primary addresses with how many people each holds, largest first."""
+    with _conn(db) as conn:
+        rows = conn.execute("SELECT domain, COUNT(*) FROM people WHERE domain IS NOT NULL AND domain != '' GROUP BY domain ORDER BY COUNT(*) DESC, domain")
+        return [(str(d), int(n)) for d, n in rows]
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def people_choices(db: str, version: str, limit: int = 3000) -> list[tuple[str, str]]:
+    """(id, label) of the most active people, for pick lists."""
+    with _conn(db) as conn:
+        return [(row["id"], row["label"]) for row in queries.people(conn, limit)]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def find_people(db: str, version: str, text: str) -> list[dict[str, Any]]:
+    """People whose name, id, address or display name contains ``text``."""
+    with _conn(db) as conn:
+        return queries.find_people(conn, text, limit=50)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def person(db: str, version: str, person_id: str) -> dict[str, Any] | None:
+    """One person with addresses, names, merges and correspondents."""
+    with _conn(db) as conn:
+        return queries.person(conn, person_id)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def search(db: str, version: str, text: str, person_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Full-text search (newest first); every message when ``text`` is empty."""
+    with _conn(db) as conn:
+        return queries.search_messages(conn, text, person=person_id, limit=limit)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def message(db: str, version: str, key: str) -> dict[str, Any] | None:
+    """One message with participants, copies, attachments and problems."""
+    with _conn(db) as conn:
+        return queries.get_message(conn, key)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def thread(db: str, version: str, key: str) -> list[dict[str, Any]]:
+    """The thread holding a message, oldest first."""
+    with _conn(db) as conn:
+        return queries.thread_of(conn, key)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def message_briefs(db: str, version: str, keys: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Date, subject and sender of some messages, for evidence lists."""
+    out: dict[str, dict[str, Any]] = {}
+    with _conn(db) as conn:
+        for key in keys:
+            found = queries.get_message(conn, key)
+            if found:
+                out[key] = {"date_utc": found["date_utc"], "subject": found["subject"], "sender": found["sender"]}
+    return out
+
+
+# -- views of the graph (cached per view) ---------------------------------------------------
+
+
+@st.cache_data(max_entries=32, show_spinner="Building the graph…")
+def view_graph(db: str, version: str, backend: str, view: View) -> nx.MultiDiGraph:
+    """The graph for one view (see :func:`graph_for_view`)."""
+    return graph_for_view(db, view, backend)
+
+
+@st.cache_data(max_entries=32, show_spinner="Drawing…")
+def view_html(db: str, version: str, backend: str, view: View, color_by: str, height: int) -> str:
+    """The offline HTML drawing of one view."""
+    return network_html(view_graph(db, version, backend, view), color_by=color_by, height=height, focus=view.focus)
+
+
+@st.cache_data(max_entries=32, show_spinner="Measuring centrality…")
+def view_table(db: str, version: str, backend: str, view: View) -> list[dict[str, Any]]:
+    """Volume, degree, betweenness and community of everyone in one view."""
+    return centrality_table(view_graph(db, version, backend, view))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def view_path(db: str, version: str, backend: str, view: View, source: str, target: str) -> list[dict[str, Any]]:
+    """The shortest chain of correspondents between two people of a view, hop by hop."""
+    g = view_graph(db, version, backend, view)
+    return path_evidence(g, shortest_path(g, source, target))

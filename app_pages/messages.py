@@ -1,0 +1,142 @@
+"""Messages: full-text search, and one message with its thread, attachments and every copy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from . import data, state
+from .shell import Context
+from .state import Param, key
+from .text import cell, mask_secrets, one_line, show_secrets
+from .widgets import table
+
+__all__ = ["PARAMS", "render", "header_block"]
+
+PARAMS = (Param("q", ""), Param("message", None))
+BODY_LIMIT = 200_000
+HEADER_ROLES = ("from", "sender", "reply-to", "to", "cc", "bcc")
+
+
+def _search(ctx: Context) -> None:
+    st.text_input("Search subjects and bodies", key=key("q"), placeholder="words or phrases; every term must match")
+    text = (st.session_state.get(key("q")) or "").strip()
+    rows = data.search(ctx.db, ctx.version, text, None, 200)
+    if text and not rows:
+        st.info("No message matches.")
+        return
+    st.text(f"{len(rows):,}{'+' if len(rows) == 200 else ''} messages{' match' if text else ', newest first'}.")
+    frame = pd.DataFrame(
+        [
+            {
+                "date": (r["date_utc"] or "")[:16],
+                "from": one_line(r["sender_label"] or r["sender"], 60),
+                "subject": cell(r["subject"], 120),
+                "snippet": cell(r["snippet"], 160),
+                "open": state.link("messages", message=r["key"]),
+            }
+            for r in rows
+        ]
+    )
+    table(frame, key="message_results", links=("open",), pick=lambda i: state.request("messages", message=rows[i]["key"]), height=300)
+
+
+def header_block(msg: dict[str, Any], mask: bool = True) -> str:
+    """The message's headers as plain text lines (Subject, Date, From, To …)."""
+    lines = [f"Subject: {one_line(mask_secrets(msg['subject']) if mask else msg['subject'], 1000)}"]
+    date = msg["date_utc"] or "(no usable date)"
+    lines.append(f"Date (UTC): {date}" + (f"    as written: {one_line(msg['date_raw'], 120)}" if msg.get("date_raw") else ""))
+    for role in HEADER_ROLES:
+        people = [p for p in msg["participants"] if p["role"] == role]
+        if people:
+            shown = ", ".join(f"{one_line(p['name'], 80)} <{p['address']}>" if p["name"] else p["address"] for p in people)
+            lines.append(f"{role.title()}: {shown}")
+    lines.append(f"Message-ID: {msg['message_id'] or '(none; keyed by content hash)'}")
+    if msg.get("in_reply_to"):
+        lines.append(f"In-Reply-To: {msg['in_reply_to']}")
+    if msg.get("origin") and msg["origin"] != "mail":
+        lines.append(f"Origin: {msg['origin']}" + (f" (quoted in {msg['quoted_in']})" if msg.get("quoted_in") else ""))
+    return "\n".join(lines)
+
+
+def _participants(msg: dict[str, Any]) -> None:
+    rows = msg["participants"]
+    frame = pd.DataFrame(
+        [
+            {
+                "role": p["role"],
+                "address": p["address"],
+                "name as written": p["name"] or "",
+                "person": one_line(p["person_label"], 80),
+                "open": state.link("person", person=p["person_id"]) if p["person_id"] else None,
+            }
+            for p in rows
+        ]
+    )
+    table(
+        frame,
+        key="message_participants",
+        links=("open",),
+        pick=lambda i: state.request("person", person=rows[i]["person_id"]) if rows[i]["person_id"] else None,
+    )
+
+
+def _thread(ctx: Context, current: str) -> None:
+    rows = data.thread(ctx.db, ctx.version, current)
+    st.subheader(f"Thread ({len(rows)})")
+    frame = pd.DataFrame(
+        [
+            {
+                "": "▶" if r["key"] == current else "",
+                "date": (r["date_utc"] or "")[:16],
+                "from": one_line(r["sender_label"] or r["sender"], 60),
+                "subject": cell(r["subject"], 120),
+                "open": state.link("messages", message=r["key"]),
+            }
+            for r in rows
+        ]
+    )
+    table(frame, key="message_thread", links=("open",), pick=lambda i: state.request("messages", message=rows[i]["key"]))
+
+
+def _message(ctx: Context, message_key: str) -> None:
+    msg = data.message(ctx.db, ctx.version, message_key)
+    if msg is None:
+        st.warning("This store holds no message with that key.")
+        st.code(message_key, language=None)
+        return
+    mask = not show_secrets()
+    st.subheader("Message")
+    st.code(header_block(msg, mask), language=None, wrap_lines=True)
+    body = mask_secrets(msg["body"]) if mask else msg["body"]
+    if len(body) > BODY_LIMIT:
+        st.text(f"The body is {len(body):,} characters; the first {BODY_LIMIT:,} are shown.")
+        body = body[:BODY_LIMIT]
+    st.code(body or "(empty body)", language=None, wrap_lines=True)
+    if msg["problems"]:
+        st.warning("Parts of this message could not be read:")
+        st.dataframe(
+            pd.DataFrame([{"kind": p["kind"], "what happened": p["sentence"], "detail": one_line(p["detail"], 300)} for p in msg["problems"]]), hide_index=True
+        )
+    st.subheader("Participants")
+    _participants(msg)
+    _thread(ctx, message_key)
+    st.subheader(f"Attachments ({len(msg['attachments'])})")
+    if msg["attachments"]:
+        st.dataframe(pd.DataFrame(msg["attachments"]), hide_index=True)
+    st.subheader(f"Copies ({len(msg['copies'])})")
+    st.text("Every file this message was found in; the sha256 is of that copy's raw bytes.")
+    st.dataframe(pd.DataFrame(msg["copies"]), hide_index=True)
+    st.text(f"Message key: {message_key}")
+
+
+def render(ctx: Context) -> None:
+    """Search box and results; below them the open message, if any."""
+    st.header("Messages")
+    _search(ctx)
+    current = st.session_state.get(key("message"))
+    if current:
+        st.divider()
+        _message(ctx, current)

@@ -1,0 +1,208 @@
+"""Network: who wrote to whom in one view (dates, domains, kinds, focus), drawn offline."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import networkx as nx
+import pandas as pd
+import streamlit as st
+
+from graph import View
+from graph.build import EDGE_ROLES
+from graph.render import COLOR_BY
+
+from . import data, state
+from .shell import Context
+from .state import Param, key
+from .text import cell, one_line, person_option
+from .widgets import table
+
+__all__ = ["PARAMS", "HEIGHT", "render", "view_from_state"]
+
+HEIGHT = 640
+KINDS = ("person", "role", "redacted")
+DEFAULT_KINDS = ["person", "role"]
+
+PARAMS = (
+    Param("from", None, "date"),
+    Param("to", None, "date"),
+    Param("org", [], "list"),
+    Param("kind", DEFAULT_KINDS, "list"),
+    Param("role", list(EDGE_ROLES), "list"),
+    Param("min", 1, "int"),
+    Param("focus", None),
+    Param("hops", 1, "int"),
+    Param("cap", 150, "int"),
+    Param("color", "organization"),
+)
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _keep(name: str, allowed: list[Any] | tuple[Any, ...], *, many: bool = False) -> None:
+    """Drop URL values a widget cannot show (a domain not in this store, a typo'd kind)."""
+    value = st.session_state.get(key(name))
+    if many:
+        st.session_state[key(name)] = [v for v in (value or []) if v in allowed]
+    elif value is not None and value not in allowed:
+        st.session_state[key(name)] = None
+
+
+def _clamp(name: str, low: int, high: int) -> None:
+    value = st.session_state.get(key(name))
+    st.session_state[key(name)] = min(max(int(value), low), high) if isinstance(value, int) else low
+
+
+def _filters(ctx: Context) -> None:
+    stats = data.stats(ctx.db, ctx.version)
+    first, last = _day(stats["first_date"]), _day(stats["last_date"])
+    low, high = (first or date(1980, 1, 1)), (last or date.today()) + timedelta(days=1)
+    for name in ("from", "to"):
+        value = st.session_state.get(key(name))
+        if value is not None and not (low <= value <= high):
+            st.session_state[key(name)] = min(max(value, low), high)
+    domain_counts = dict(data.domains(ctx.db, ctx.version))
+    choices = dict(data.people_choices(ctx.db, ctx.version))
+    focus = st.session_state.get(key("focus"))
+    if focus and focus not in choices:
+        choices[focus] = focus
+    _keep("org", list(domain_counts), many=True)
+    _keep("kind", KINDS, many=True)
+    _keep("role", EDGE_ROLES, many=True)
+    _keep("color", COLOR_BY)
+    if st.session_state.get(key("color")) is None:
+        st.session_state[key("color")] = "organization"
+    _clamp("min", 1, 100_000)
+    _clamp("hops", 1, 3)
+    _clamp("cap", 10, 5000)
+
+    with st.sidebar:
+        st.subheader("View")
+        left, right = st.columns(2)
+        left.date_input("From", key=key("from"), min_value=low, max_value=high, format="YYYY-MM-DD")
+        right.date_input("To", key=key("to"), min_value=low, max_value=high, format="YYYY-MM-DD")
+        st.multiselect(
+            "Organizations (domains)",
+            list(domain_counts),
+            key=key("org"),
+            format_func=lambda d: f"{d} ({domain_counts[d]:,})",
+            placeholder="All domains",
+        )
+        st.multiselect("Kinds of sender", KINDS, key=key("kind"), help="person: a human; role: a shared or system mailbox; redacted: a placeholder.")
+        st.multiselect("Header roles", EDGE_ROLES, key=key("role"), help="Which recipients make an edge.")
+        st.number_input("Min. messages per pair", min_value=1, max_value=100_000, step=1, key=key("min"))
+        st.selectbox(
+            "Focus on a person",
+            list(choices),
+            key=key("focus"),
+            format_func=lambda pid: person_option(pid, choices.get(pid)),
+            placeholder="Everyone",
+        )
+        st.slider("Hops from the focus", 1, 3, key=key("hops"), disabled=not st.session_state.get(key("focus")))
+        st.number_input("Node cap (busiest people kept)", min_value=10, max_value=5000, step=10, key=key("cap"))
+        st.selectbox("Colour by", COLOR_BY, key=key("color"))
+
+
+def view_from_state() -> View:
+    """The :class:`graph.View` the sidebar describes."""
+    value = lambda name: st.session_state.get(key(name))  # noqa: E731
+    start, end = value("from"), value("to")
+    return View(
+        start=start.isoformat() if start else None,
+        end=end.isoformat() if end else None,
+        domains=tuple(value("org") or ()),
+        kinds=tuple(value("kind") or ()),
+        roles=tuple(value("role") or EDGE_ROLES),
+        min_weight=int(value("min") or 1),
+        focus=value("focus") or None,
+        hops=int(value("hops") or 1),
+        max_nodes=int(value("cap") or 150),
+    )
+
+
+def _summary(g: nx.MultiDiGraph) -> None:
+    n = g.number_of_nodes()
+    messages: set[str] = set()
+    for *_, keys in g.edges(data="messages"):
+        messages.update(keys or ())
+    pairs = len({(u, v) for u, v, _ in g.edges(keys=True)})
+    cut = g.graph.get("truncated_from")
+    if cut:
+        st.warning(f"Showing {n:,} of {cut:,} people: the busiest in this view. Raise the node cap or narrow the filters to see the others.")
+    st.text(f"{n:,} people, {pairs:,} sender→recipient pairs, {len(messages):,} messages in this view.")
+
+
+def _people_table(ctx: Context, view: View) -> None:
+    rows = data.view_table(ctx.db, ctx.version, ctx.backend, view)
+    frame = pd.DataFrame(
+        [
+            {
+                "person": one_line(r["label"], 80),
+                "id": r["id"],
+                "messages": r["volume"],
+                "degree": r["degree"],
+                "betweenness": r["betweenness"],
+                "community": r["community"],
+                "open": state.link("person", person=r["id"]),
+            }
+            for r in rows
+        ]
+    )
+    ids = [r["id"] for r in rows]
+    table(frame, key="network_people_table", links=("open",), pick=lambda i: state.request("person", person=ids[i]), height=360)
+
+
+def _path(ctx: Context, view: View, g: nx.MultiDiGraph) -> None:
+    labels = {n: person_option(n, d.get("label")) for n, d in g.nodes(data=True)}
+    people = sorted(labels, key=lambda n: labels[n].lower())
+    left, right = st.columns(2)
+    source = left.selectbox("From person", people, index=None, format_func=lambda n: labels.get(n, n), key="path_from", placeholder="Pick someone in the view")
+    target = right.selectbox("To person", people, index=None, format_func=lambda n: labels.get(n, n), key="path_to", placeholder="Pick someone in the view")
+    if not source or not target or source == target:
+        return
+    hops = data.view_path(ctx.db, ctx.version, ctx.backend, view, source, target)
+    if not hops:
+        st.info("No chain of correspondents joins these two people in this view.")
+        return
+    chain = [hops[0]["source"]] + [h["target"] for h in hops]
+    st.text(" → ".join(one_line(g.nodes[p].get("label") or p, 60) for p in chain))
+    briefs = data.message_briefs(ctx.db, ctx.version, tuple(k for h in hops for k in h["messages"][:10]))
+    rows = [
+        {
+            "hop": f"{one_line(g.nodes[h['source']].get('label'), 40)} – {one_line(g.nodes[h['target']].get('label'), 40)}",
+            "date": (briefs.get(k, {}).get("date_utc") or "")[:16],
+            "subject": cell(briefs.get(k, {}).get("subject"), 120),
+            "message": state.link("messages", message=k),
+        }
+        for h in hops
+        for k in h["messages"][:10]
+    ]
+    table(pd.DataFrame(rows), links=("message",))
+
+
+def render(ctx: Context) -> None:
+    """Sidebar filters, the drawn graph, and tables of the people and paths in the view."""
+    _filters(ctx)
+    view = view_from_state()
+    st.header("Network")
+    if not view.kinds:
+        st.info("Pick at least one kind of sender in the sidebar.")
+        return
+    g = data.view_graph(ctx.db, ctx.version, ctx.backend, view)
+    _summary(g)
+    page = data.view_html(ctx.db, ctx.version, ctx.backend, view, st.session_state[key("color")], HEIGHT)
+    st.iframe(page, height=HEIGHT + 16)
+    if g.number_of_nodes() == 0:
+        return
+    people_tab, path_tab = st.tabs(["People in this view", "Path between two people"])
+    with people_tab:
+        _people_table(ctx, view)
+    with path_tab:
+        _path(ctx, view, g)

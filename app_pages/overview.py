@@ -1,0 +1,112 @@
+"""Overview: what is in the store, when it was written, and what could not be read."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from . import data, state
+from .shell import Context
+from .text import one_line
+
+__all__ = ["PARAMS", "render"]
+
+PARAMS = (state.Param("problem_kind", None),)
+
+
+def _metrics(stats: dict) -> None:
+    cells = [
+        ("Messages", stats["messages"]),
+        ("Copies", stats["copies"]),
+        ("People", stats["people"]),
+        ("Merged people", stats["merged_people"]),
+        ("Threads", stats["threads"]),
+        ("Attachments", stats["attachments"]),
+        ("Source files", stats["sources"]),
+        ("Problems", stats["problems"]),
+    ]
+    for column, (label, value) in zip(st.columns(len(cells)), cells, strict=True):
+        column.metric(label, f"{value:,}")
+    first, last = (stats["first_date"] or "?")[:10], (stats["last_date"] or "?")[:10]
+    st.text(f"Dated mail from {first} to {last}; {stats['undated']:,} messages have no usable date.")
+
+
+def _months(ctx: Context) -> None:
+    rows = data.months(ctx.db, ctx.version)
+    st.subheader("Messages per month")
+    if not rows:
+        st.info("No message has a plausible date.")
+        return
+    frame = pd.DataFrame(rows)
+    st.bar_chart(frame, x="month", y="messages", height=260)
+
+
+def _top_senders(stats: dict) -> None:
+    st.subheader("Top senders")
+    frame = pd.DataFrame(
+        [
+            {"person": one_line(r["label"], 80), "id": r["id"], "sent": r["sent"], "received": r["received"], "open": state.link("person", person=r["id"])}
+            for r in stats["top_senders"]
+        ]
+    )
+    if frame.empty:
+        st.info("Nobody has sent mail yet.")
+        return
+    st.dataframe(frame, hide_index=True, column_config={"open": st.column_config.LinkColumn("open", display_text="open ↗")})
+
+
+def _problems(ctx: Context, stats: dict) -> None:
+    st.subheader("Problems")
+    if not stats["problems"]:
+        st.success("Every file was read completely.")
+        return
+    st.text("Files in = messages stored + problems: nothing that could not be read is dropped silently.")
+    by_kind = stats["problems_by_kind"]
+    kinds = list(by_kind)
+    if st.session_state.get(state.key("problem_kind")) not in kinds:
+        st.session_state[state.key("problem_kind")] = None
+    st.selectbox(
+        "Kind of problem",
+        kinds,
+        key=state.key("problem_kind"),
+        placeholder=f"All kinds ({stats['problems']:,})",
+        format_func=lambda k: f"{k} ({by_kind[k]:,})",
+    )
+    kind = st.session_state[state.key("problem_kind")]
+    rows = data.problems(ctx.db, ctx.version, kind)
+    frame = pd.DataFrame(
+        [
+            {
+                "file": r["path"],
+                "place": r["place"],
+                "kind": r["kind"],
+                "what happened": r["sentence"],
+                "outcome": "rejected" if r["fatal"] else "kept with a gap",
+                "detail": one_line(r["detail"], 300),
+                "message": state.link("messages", message=r["message_key"]) if r["message_key"] else None,
+            }
+            for r in rows
+        ]
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        column_config={"message": st.column_config.LinkColumn("message", display_text="open ↗"), "what happened": st.column_config.TextColumn(width="large")},
+    )
+    shown = len(rows)
+    total = by_kind.get(kind, 0) if kind else stats["problems"]
+    if shown < total:
+        st.text(f"Showing {shown:,} of {total:,} problems; `threadline problems --db …` lists them all.")
+
+
+def render(ctx: Context) -> None:
+    """Counts, messages per month, top senders and the problems list."""
+    st.header("Overview")
+    stats = data.stats(ctx.db, ctx.version)
+    _metrics(stats)
+    left, right = st.columns([3, 2])
+    with left:
+        _months(ctx)
+    with right:
+        _top_senders(stats)
+    _problems(ctx, stats)

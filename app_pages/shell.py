@@ -1,0 +1,90 @@
+"""The frame around every page: page registry, navigation, the store check, errors.
+
+``app.py`` lists the pages as :class:`Page` entries and calls :func:`run`. A page is
+a function taking a :class:`Context`; it reads its view state with
+:mod:`app_pages.state` and its data with :mod:`app_pages.data`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from graph.errors import GraphError
+from ingest import IngestError
+
+from . import data, state
+
+__all__ = ["Context", "Page", "run"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every page needs: the store, its version (for caches) and the graph backend."""
+
+    db: str
+    version: str
+    backend: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """One entry of the navigation: URL slug, sidebar title, page function, and its URL state.
+
+    ``params`` are seeded from the URL before ``render`` runs and written back after,
+    so the page's widgets (created with ``key=param.key``) survive a shared link.
+    """
+
+    slug: str
+    title: str
+    render: Callable[[Context], None]
+    params: tuple[state.Param, ...] = ()
+
+
+def _context() -> Context:
+    db = data.store_path()
+    if db is None:
+        st.error("No store given. Start the explorer with `threadline app --db case.db`, or set THREADLINE_DB.")
+        st.stop()
+    if not Path(db).exists():
+        st.error("The store named by THREADLINE_DB does not exist. Create it with `threadline ingest PATH --db FILE`.")
+        st.text(db)
+        st.stop()
+    return Context(db=db, version=data.store_version(db), backend=data.backend_name())
+
+
+def _sidebar(ctx: Context) -> None:
+    with st.sidebar:
+        st.caption("Store (read-only)")
+        st.text(Path(ctx.db).name)
+        st.toggle("Show passwords mailed in clear", key="show_secrets", help="Off by default so a screen share does not leak credentials.")
+        if ctx.backend != "sqlite":
+            st.caption("Graph backend")
+            st.text(ctx.backend)
+
+
+def run(pages: Sequence[Page]) -> None:
+    """Draw the chosen page of ``pages`` (the first one by default) with the shared frame."""
+    st.set_page_config(page_title="Threadline", layout="wide", initial_sidebar_state="expanded")
+    by_slug = {p.slug: p for p in pages}
+    state.apply_goto()
+    if st.session_state.get(state.PAGE_KEY) not in by_slug:
+        asked = st.query_params.get(state.PAGE_KEY)
+        st.session_state[state.PAGE_KEY] = asked if asked in by_slug else pages[0].slug
+    ctx = _context()
+    with st.sidebar:
+        st.title("Threadline")
+        st.radio("Page", list(by_slug), key=state.PAGE_KEY, format_func=lambda slug: by_slug[slug].title, label_visibility="collapsed")
+    _sidebar(ctx)
+    page = by_slug[st.session_state[state.PAGE_KEY]]
+    state.seed(page.params)
+    try:
+        page.render(ctx)
+    except (GraphError, IngestError) as exc:
+        # The message may quote a value from the URL or the mail: show it as text.
+        st.error(f"This view could not be shown ({type(exc).__name__}).")
+        st.code(str(exc), language=None, wrap_lines=True)
+    state.publish(page.slug, page.params)

@@ -1,0 +1,125 @@
+"""View state that lives in the URL, so a colleague can open the same view from a link.
+
+Each page declares its :class:`Param` list. :func:`seed` copies ``?name=value`` from
+the URL into ``st.session_state`` the first time a widget key is seen (widgets are
+then created with ``key=`` only), and :func:`publish` writes the current values back
+to the URL, keeping only the page and the values that differ from their defaults.
+
+Moving to another page with values (open a message, focus a person in the network)
+goes through :func:`goto`: it parks the request and reruns, and :func:`apply_goto`
+applies it at the top of the next run, before any widget exists, which is the only
+moment Streamlit lets a widget's value be changed from code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+import streamlit as st
+
+__all__ = ["Param", "PAGE_KEY", "key", "seed", "publish", "goto", "request", "apply_goto", "link"]
+
+PAGE_KEY = "page"
+_PENDING = "_threadline_goto"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One piece of view state: its URL name, default and type (str, int, list, date)."""
+
+    name: str
+    default: Any = None
+    kind: str = "str"
+
+    @property
+    def key(self) -> str:
+        """The ``st.session_state`` key (and widget key) holding the value."""
+        return key(self.name)
+
+    def parse(self, values: list[str]) -> Any:
+        """Turn the URL's values into the widget's value; anything unreadable gives the default."""
+        if self.kind == "list":
+            return [v for v in values if v] or list(self.default or [])
+        if not values or not values[-1]:
+            return self.default
+        raw = values[-1]
+        try:
+            if self.kind == "int":
+                return int(raw)
+            if self.kind == "date":
+                return date.fromisoformat(raw)
+        except ValueError:
+            return self.default
+        return raw
+
+    def dump(self, value: Any) -> str | list[str] | None:
+        """Turn a widget's value into URL values; ``None`` when it is the default or empty."""
+        if value is None or value == "" or value == []:
+            return None
+        if value == self.default or (self.kind == "list" and list(value) == list(self.default or [])):
+            return None
+        if self.kind == "list":
+            return [str(v) for v in value]
+        if isinstance(value, date):
+            return value.isoformat()
+        return str(value)
+
+
+def key(name: str) -> str:
+    """Session-state key for the URL parameter ``name``."""
+    return f"qp.{name}"
+
+
+def seed(params: Iterable[Param]) -> None:
+    """Fill ``st.session_state`` from the URL for every parameter not seen yet."""
+    for p in params:
+        if p.key not in st.session_state:
+            st.session_state[p.key] = p.parse(st.query_params.get_all(p.name))
+
+
+def publish(page: str, params: Iterable[Param]) -> None:
+    """Make the URL say ``?page=<page>`` plus every non-default value of ``params``."""
+    wanted: dict[str, list[str]] = {PAGE_KEY: [page]}
+    for p in params:
+        dumped = p.dump(st.session_state.get(p.key, p.default))
+        if dumped is not None:
+            wanted[p.name] = dumped if isinstance(dumped, list) else [dumped]
+    current = {k: st.query_params.get_all(k) for k in st.query_params}
+    if current != wanted:
+        st.query_params.from_dict({k: v if len(v) > 1 else v[0] for k, v in wanted.items()})
+
+
+def request(page: str, **values: Any) -> None:
+    """Ask for ``page`` with some values set on the next run (safe inside widget callbacks)."""
+    st.session_state[_PENDING] = (page, values)
+
+
+def goto(page: str, **values: Any) -> None:
+    """Go to ``page`` now, with some of its values set (``goto("messages", message=key)``)."""
+    request(page, **values)
+    st.rerun()
+
+
+def apply_goto() -> None:
+    """Apply a parked :func:`goto` before any widget of this run is created."""
+    pending = st.session_state.pop(_PENDING, None)
+    if pending is None:
+        return
+    page, values = pending
+    st.session_state[PAGE_KEY] = page
+    for name, value in values.items():
+        st.session_state[key(name)] = value
+
+
+def link(page: str, **values: str | None) -> str:
+    """A relative link that opens ``page`` with ``values`` (for link columns and sharing).
+
+    >>> link("messages", message="<a&b@x>")
+    '?page=messages&message=%3Ca%26b%40x%3E'
+    """
+    params = {"page": page, **{k: v for k, v in values.items() if v}}
+    return "?" + urlencode(params)
