@@ -1,0 +1,234 @@
+"""graph.export: every format from one registry, each carrying its evidence table and manifest."""
+
+from __future__ import annotations
+
+import csv
+import doctest
+import hashlib
+import io
+import json
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+import graph.export as export
+import graph.export_cypher as export_cypher
+import graph.export_data as export_data
+from graph.export import EXPORTERS, FORMATS, downloads, export_bytes, prepare_export, render_files, write_export
+from graph.export_data import EVIDENCE_COLUMNS, ExportData, store_fingerprint
+from graph.select import Selection, select
+
+try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
+    from test_export_support import ANN, BOB, CARL, CYPHER_NAME, HOSTILE_NAME, JANE, case_conn, case_db  # noqa: F401
+except ImportError:
+    from tests.test_export_support import ANN, BOB, CARL, CYPHER_NAME, HOSTILE_NAME, JANE, case_conn, case_db  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture()
+def everything(case_conn: sqlite3.Connection) -> ExportData:
+    """The whole case store, prepared once for a test."""
+    chosen = select(case_conn, Selection())
+    return prepare_export(chosen.graph, case_conn, selection=chosen.parameters, title="Whole case")
+
+
+def test_docstring_examples_run() -> None:
+    for module in (export, export_cypher, export_data):
+        assert doctest.testmod(module).failed == 0
+
+
+def test_registry_lists_every_format_with_its_purpose() -> None:
+    assert set(FORMATS) == {"graphml", "gexf", "json", "csv", "html", "png", "svg", "cypher"}
+    for name, exporter in EXPORTERS.items():
+        assert exporter.name == name and exporter.opens_with and exporter.purpose and "/" in exporter.mime
+
+
+def test_docs_table_covers_the_registry() -> None:
+    doc = (ROOT / "docs" / "exports.md").read_text(encoding="utf-8")
+    for exporter in EXPORTERS.values():
+        assert f"`{exporter.name}`" in doc, f"docs/exports.md does not describe {exporter.name}"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_each_format_is_written_with_evidence_and_manifest(everything: ExportData, fmt: str, tmp_path: Path) -> None:
+    paths = write_export(everything, [fmt], tmp_path, name="case")
+    names = sorted(p.name for p in paths)
+    main = f"case.{EXPORTERS[fmt].extension}"
+    assert names == sorted([main, "case.evidence.csv", "case.manifest.json"])
+    manifest = json.loads((tmp_path / "case.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["formats"] == [fmt]
+    for name in (main, "case.evidence.csv"):
+        payload = (tmp_path / name).read_bytes()
+        assert len(payload) > 200
+        assert manifest["files"][name] == {"sha256": hashlib.sha256(payload).hexdigest(), "bytes": len(payload)}
+
+
+def test_all_writes_every_format_once(everything: ExportData, tmp_path: Path) -> None:
+    paths = write_export(everything, "all", tmp_path, name="case")
+    assert len(paths) == len(FORMATS) + 2
+    manifest = json.loads((tmp_path / "case.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["formats"] == list(FORMATS) and len(manifest["files"]) == len(FORMATS) + 1
+
+
+def test_unknown_format_is_refused_with_the_choices(everything: ExportData) -> None:
+    with pytest.raises(export.ExportError, match="choose from graphml"):
+        render_files(everything, ["pdf"])
+
+
+def _edge_keys(graph: nx.MultiDiGraph) -> set[tuple[str, str, str]]:
+    return {(str(u), str(v), str(k)) for u, v, k in graph.edges(keys=True)}
+
+
+def test_graphml_round_trip(everything: ExportData) -> None:
+    back = nx.read_graphml(io.BytesIO(EXPORTERS["graphml"].write(everything)), force_multigraph=True)
+    original = everything.graph(flat=True)
+    assert set(back.nodes) == set(original.nodes)
+    assert _edge_keys(back) == _edge_keys(original)
+    for node in original:
+        assert back.nodes[node]["label"] == original.nodes[node]["label"]
+        assert back.nodes[node]["unit"] == original.nodes[node]["unit"]
+    for u, v, k, data in original.edges(keys=True, data=True):
+        got = back.edges[u, v, k]
+        assert (got["role"], got["relation"], got["count"], got["first"], got["messages"]) == (
+            data["role"], data["relation"], data["count"], data["first"], data["messages"])
+
+
+def test_gexf_round_trip_with_timeline(everything: ExportData) -> None:
+    payload = EXPORTERS["gexf"].write(everything)
+    text = payload.decode("utf-8")
+    assert 'mode="dynamic"' in text and 'timeformat="date"' in text
+    back = nx.read_gexf(io.BytesIO(payload))
+    original = everything.graph(flat=True)
+    assert set(back.nodes) == set(original.nodes)
+    assert {(u, v, d["id"]) for u, v, d in back.edges(data=True)} == {(u, v, k) for u, v, k in original.edges(keys=True)}
+    for node, data in back.nodes(data=True):
+        assert data["label"] == original.nodes[node]["label"]
+        if original.nodes[node]["start"]:
+            assert data["start"] == original.nodes[node]["start"]
+    for u, v, data in back.edges(data=True):
+        edge = original.edges[u, v, data["id"]]
+        assert data["start"] == edge["first"][:10] and data["messages"] == edge["messages"] and data["weight"] == edge["count"]
+
+
+def test_json_round_trip_keeps_lists(everything: ExportData) -> None:
+    payload = json.loads(EXPORTERS["json"].write(everything))
+    assert "edges" in payload and "links" not in payload
+    back = nx.node_link_graph(payload, edges="edges")
+    original = everything.graph(flat=False)
+    assert set(back.nodes) == set(original.nodes)
+    assert _edge_keys(back) == _edge_keys(original)
+    for u, v, k, data in original.edges(keys=True, data=True):
+        assert back.edges[u, v, k]["messages"] == data["messages"]
+    assert back.graph["manifest"]["counts"]["edges"] == original.number_of_edges()
+    assert {e["kind"] for e in back.graph["events"]} == {"invited", "credentials_sent"}
+
+
+def test_csv_zip_matches_the_stream(everything: ExportData) -> None:
+    with zipfile.ZipFile(io.BytesIO(EXPORTERS["csv"].write(everything))) as archive:
+        assert sorted(archive.namelist()) == ["edges.csv", "events.csv", "nodes.csv"]
+        nodes = list(csv.DictReader(io.StringIO(archive.read("nodes.csv").decode("utf-8"))))
+        edges = list(csv.DictReader(io.StringIO(archive.read("edges.csv").decode("utf-8"))))
+    assert [(r["id"], r["label"]) for r in nodes] == [(n["id"], n["label"]) for n in everything.nodes]
+    assert [(r["id"], r["source"], r["target"], r["role"], int(r["count"]), r["messages"].split(";")) for r in edges] == [
+        (e["id"], e["source"], e["target"], e["role"], e["count"], e["messages"]) for e in everything.edges
+    ]
+
+
+def test_evidence_table_cites_every_edge_message_with_files_and_hashes(everything: ExportData, case_conn: sqlite3.Connection) -> None:
+    rows = list(csv.DictReader(io.StringIO(render_files(everything, ["json"], "x")["x.evidence.csv"].decode("utf-8"))))
+    assert tuple(rows[0]) == EVIDENCE_COLUMNS
+    for edge in everything.edges:
+        cited = {r["message_key"] for r in rows if r["item"] == "edge" and r["item_id"] == edge["id"]}
+        assert cited == set(edge["messages"])
+    # Each row is one stored copy: the file and hash the store recorded for it.
+    copies = {(k, p, pl, s) for k, p, pl, s in case_conn.execute("SELECT message_key, path, place, sha256 FROM copies")}
+    for row in rows:
+        assert (row["message_key"], row["path"], row["place"], row["sha256"]) in copies
+    # A whole-file copy's hash is the file's own hash: a reader can check it with sha256sum.
+    row = next(r for r in rows if r["message_key"] == "trial-2@metropd.example")
+    assert hashlib.sha256(Path(row["path"]).read_bytes()).hexdigest() == row["sha256"]
+    assert row["subject"] == "RE: Trial accounts" and row["date"].startswith("2019-01-08")
+    # The Bcc'd message has two copies (sender's and recipient's mailbox): both are cited.
+    assert len({r["path"] for r in rows if r["message_key"] == "trial-1@metropd.example" and r["item"] == "edge"}) == 2
+    events = [r for r in rows if r["item"] == "event"]
+    assert {r["kind"] for r in events} == {"invited", "credentials_sent"}
+
+
+def test_manifest_records_selection_store_counts_and_version(case_conn: sqlite3.Connection, tmp_path: Path) -> None:
+    chosen = select(case_conn, Selection(ego="Jane Roe", hops=1, start="2019-01-01"))
+    data = prepare_export(chosen.graph, case_conn, selection=chosen.parameters)
+    write_export(data, ["json"], tmp_path)
+    manifest = json.loads((tmp_path / "subgraph.manifest.json").read_text(encoding="utf-8"))
+    from threadline import __version__
+
+    assert manifest["version"] == __version__ and manifest["tool"] == "threadline"
+    assert manifest["selection"]["ego"] == "Jane Roe" and manifest["selection"]["hops"] == 1 and manifest["selection"]["start"] == "2019-01-01"
+    assert manifest["selection"]["resolved"] == {"Jane Roe": JANE}
+    assert manifest["store"]["fingerprint"] == store_fingerprint(case_conn)["sha256"]
+    assert manifest["counts"]["nodes"] == chosen.graph.number_of_nodes()
+    assert manifest["counts"]["edges"] == chosen.graph.number_of_edges()
+    assert manifest["counts"]["evidence_rows"] == len(data.evidence)
+
+
+def test_store_fingerprint_follows_the_messages_not_the_paths(case_conn: sqlite3.Connection) -> None:
+    first = store_fingerprint(case_conn)
+    assert first == store_fingerprint(case_conn) and len(first["sha256"]) == 64
+    copy = sqlite3.connect(":memory:")
+    case_conn.backup(copy)
+    copy.execute("UPDATE copies SET path = 'moved/' || path")
+    assert store_fingerprint(copy)["sha256"] == first["sha256"]
+    copy.execute("DELETE FROM copies WHERE message_key = 'trial-2@metropd.example'")
+    assert store_fingerprint(copy)["sha256"] != first["sha256"]
+
+
+def test_credentials_never_leave_the_store_even_without_safe_mode(everything: ExportData) -> None:
+    files = render_files(everything, "all", "case")
+    for name, payload in files.items():
+        assert b"Kq7#mm2x" not in payload, name
+    subjects = {r["subject"] for r in everything.evidence if r["message_key"] == "creds-1@visageid.example"}
+    assert subjects == {"Login for Jane Roe - [credential]"}
+
+
+def test_export_bytes_bundles_evidence_and_manifest(everything: ExportData) -> None:
+    bundle = export_bytes(everything, "gexf", name="story")
+    assert bundle.filename == "story-gexf.zip" and bundle.mime == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(bundle.data)) as archive:
+        assert sorted(archive.namelist()) == ["story.evidence.csv", "story.gexf", "story.manifest.json"]
+    bare = export_bytes(everything, "gexf", name="story", bundle=False)
+    assert bare.filename == "story.gexf" and bare.mime == "application/gexf+xml" and bare.data.startswith(b"<?xml")
+
+
+def test_downloads_helper_builds_lazily_one_button_per_format(case_conn: sqlite3.Connection) -> None:
+    chosen = select(case_conn, Selection(units=("Identity Theft Squad",)))
+    items = downloads(chosen.graph, case_conn, selection=chosen.parameters, name="its")
+    assert [d.format for d in items] == [*FORMATS, "all"]
+    assert all(d.filename == f"its-{d.format}.zip" and d.help for d in items)
+    with zipfile.ZipFile(io.BytesIO(items[0].make())) as archive:
+        assert "its.graphml" in archive.namelist()
+    with zipfile.ZipFile(io.BytesIO(items[-1].make())) as archive:
+        assert len(archive.namelist()) == len(FORMATS) + 2
+
+
+def test_export_of_an_app_view_graph(case_conn: sqlite3.Connection) -> None:
+    """The app hands over build_graph's graph as it is (no relation attribute, list attributes)."""
+    from graph.build import View, build_graph
+
+    graph = build_graph(case_conn, View(start="2019-01-08", end="2019-01-09"))
+    data = prepare_export(graph, case_conn, selection={"view": {"start": "2019-01-08", "end": "2019-01-09"}})
+    assert {e["relation"] for e in data.edges} == {"emailed"}
+    files = render_files(data, ["graphml", "csv"], "view")
+    assert nx.read_graphml(io.BytesIO(files["view.graphml"])).number_of_nodes() == graph.number_of_nodes()
+
+
+def test_hostile_strings_survive_as_data(everything: ExportData) -> None:
+    labels = {n["label"] for n in everything.nodes}
+    assert HOSTILE_NAME in labels and CYPHER_NAME in labels
+    files = render_files(everything, ["graphml", "gexf"], "case")
+    for name in ("case.graphml", "case.gexf"):
+        back = nx.read_graphml(io.BytesIO(files[name])) if name.endswith("graphml") else nx.read_gexf(io.BytesIO(files[name]))
+        assert HOSTILE_NAME in {d["label"] for _, d in back.nodes(data=True)}
+    assert not {ANN, BOB, CARL} - {n["id"] for n in everything.nodes}
