@@ -8,6 +8,7 @@ merges, threads) are recomputed from the store.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -22,7 +23,7 @@ from .identities import load_aliases, resolve_people
 from .parse import parse_item, sanitize
 from .records import Message, Problem, RawItem
 from .sources import Source, find_sources, read_source
-from .store import Store, open_store
+from .store import SCHEMA_VERSION, Store, open_store
 from .threads import ThreadInput, thread_messages
 
 __all__ = ["IngestReport", "ingest", "finalize", "Progress"]
@@ -144,11 +145,35 @@ def ingest(
             report.bytes_total = sum(s.size for s in sources)
             workers = workers if workers is not None else (os.cpu_count() or 1)
             _run(store, sources, report, workers, progress, force_format)
-            finalize(store, alias_data, report)
+            signature = _signature(aliases)
+            if store.get_meta("dirty") == "0" and store.get_meta("derived_from") == signature:
+                # Nothing new since the last complete run: people, threads and case facts stand.
+                _fill_counts(store, report)
+            else:
+                finalize(store, alias_data, report)
+                store.set_meta("derived_from", signature)
+                store.set_meta("dirty", "0")
+                store.commit()
     finally:
         store.close()
     report.seconds = (datetime.now() - started).total_seconds()
     return report
+
+
+def _signature(*files: str | os.PathLike[str] | None) -> str:
+    """A digest of what derived tables depend on besides the mail: the aliases file (and
+    the case profile), their contents, and the schema version."""
+    digest = hashlib.sha256(str(SCHEMA_VERSION).encode())
+    for path in files:
+        digest.update(b"\0" + (Path(path).read_bytes() if path else b"-"))
+    return digest.hexdigest()
+
+
+def _fill_counts(store: Store, report: IngestReport) -> None:
+    conn = store.conn
+    report.people = conn.execute("SELECT COUNT(*) FROM people").fetchone()[0]
+    report.merged_people = conn.execute("SELECT COUNT(DISTINCT person_id) FROM merges").fetchone()[0]
+    report.threads = conn.execute("SELECT COUNT(*) FROM threads").fetchone()[0]
 
 
 def _record_walk_problem(store: Store, problem: Problem, report: IngestReport) -> None:
@@ -192,6 +217,9 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
                         report.problems[result.kind] += 1
                         report.rejected += int(result.fatal)
                         continue
+                    if report.messages == 0:
+                        # Derived tables are stale from the first new message until finalize.
+                        store.set_meta("dirty", "1")
                     try:
                         store.add_message(result, item.provenance.place)
                     except UnicodeEncodeError:
