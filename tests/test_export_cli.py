@@ -1,0 +1,72 @@
+"""``threadline export``: the command line over graph.select and graph.export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from graph.export import EXPORTERS, FORMATS
+from graph.mask import pseudonym
+from threadline.cli import cli
+from threadline.commands.export import export_cmd
+
+try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
+    from test_export_support import ANN, JANE, case_db  # noqa: F401
+except ImportError:
+    from tests.test_export_support import ANN, JANE, case_db  # noqa: F401
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["export", *args])
+    return result.exit_code, result.output
+
+
+def test_format_choices_come_from_the_registry() -> None:
+    choices = next(p for p in export_cmd.params if p.name == "formats").type.choices
+    assert list(choices) == [*FORMATS, "all"]
+    assert "Example: threadline export" in (export_cmd.help or "")
+
+
+def test_ego_export_in_one_format(case_db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "story"
+    code, output = run("--db", str(case_db), "--format", "gexf", "--ego", "Jane Roe", "--hops", "2", "--out", str(out))
+    assert code == 0, output
+    assert sorted(p.name for p in out.iterdir()) == ["subgraph.evidence.csv", "subgraph.gexf", "subgraph.manifest.json"]
+    manifest = json.loads((out / "subgraph.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["selection"]["ego"] == "Jane Roe" and manifest["selection"]["hops"] == 2
+    assert manifest["title"] == "Ego network of Jane Roe (2 hops)"
+    assert f"{manifest['counts']['nodes']} people" in output and "subgraph.gexf" in output
+
+
+def test_all_formats_with_cascade_window_and_name(case_db: Path, tmp_path: Path) -> None:
+    code, output = run("--db", str(case_db), "--format", "all", "--cascade", JANE, "--start", "2019-01-01", "--end", "2019-01-31",
+                       "--out", str(tmp_path), "--name", "roe cascade")
+    assert code == 0, output
+    names = {p.name for p in tmp_path.iterdir()}
+    assert names == {f"roe-cascade.{e.extension}" for e in EXPORTERS.values()} | {"roe-cascade.evidence.csv", "roe-cascade.manifest.json"}
+    manifest = json.loads((tmp_path / "roe-cascade.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["counts"]["edges_by_relation"]["invited"] == 2
+    assert manifest["title"] == "Invitation cascade of Jane Roe, 2019-01-01 … 2019-01-31"
+
+
+def test_masking_options(case_db: Path, tmp_path: Path) -> None:
+    code, output = run("--db", str(case_db), "--format", "csv", "--mask", "Ann Lee", "--salt", "s3cret", "--out", str(tmp_path))
+    assert code == 0, output
+    assert "1 people under pseudonyms" in output
+    manifest_text = (tmp_path / "subgraph.manifest.json").read_text(encoding="utf-8")
+    assert "s3cret" not in manifest_text and json.loads(manifest_text)["masking"]["salt"] == "user-supplied"
+    evidence = (tmp_path / "subgraph.evidence.csv").read_text(encoding="utf-8")
+    assert pseudonym(ANN, b"s3cret") in evidence and "Ann Lee" not in evidence and "tests/data" not in evidence
+
+
+def test_errors_are_sentences_with_a_fix(case_db: Path, tmp_path: Path) -> None:
+    code, output = run("--db", str(case_db), "--ego", "Zed Nobody", "--out", str(tmp_path))
+    assert code == 1 and "no person 'Zed Nobody'" in output and "Traceback" not in output
+    code, output = run("--db", str(case_db), "--mask-below", "Admiral", "--out", str(tmp_path))
+    assert code == 1 and "unknown rank 'Admiral'" in output
+    code, output = run("--db", str(tmp_path / "missing.db"), "--out", str(tmp_path))
+    assert code == 1 and "threadline ingest" in output
+    code, output = run("--db", str(case_db), "--format", "pdf", "--out", str(tmp_path))
+    assert code == 2 and "graphml" in output
