@@ -16,8 +16,10 @@ message too: it is returned as its own record, with provenance
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
+import re
 from datetime import UTC, datetime
 from email.utils import getaddresses
 from typing import Any
@@ -128,6 +130,11 @@ def _date(msg: Any) -> tuple[datetime | None, int | None, str | None]:
 
 
 def _body(msg: Any) -> str:
+    """Plain body, else the HTML stream, else the RTF stripped to text.
+
+    extract-msg's ``htmlBody`` de-encapsulates RTF with a full grammar (seconds per
+    message); reading PR_HTML directly and stripping RTF crudely keeps ingest fast.
+    """
     try:
         body = msg.body
     except (AttributeError, TypeError, ValueError, UnicodeError, KeyError):
@@ -135,19 +142,83 @@ def _body(msg: Any) -> str:
     if isinstance(body, str) and body.strip():
         return body.replace("\r\n", "\n").strip()
     try:
-        html = msg.htmlBody
-    except (AttributeError, TypeError, ValueError, UnicodeError, KeyError):
-        html = None
-    if isinstance(html, bytes):
-        html = html.decode("utf-8", "replace")
-    return html_to_text(html) if isinstance(html, str) and html.strip() else ""
+        html = msg.getStream("__substg1.0_10130102")
+        rtf = None if html else msg.rtfBody
+    except (AttributeError, TypeError, ValueError, UnicodeError, KeyError, OSError):
+        html = rtf = None
+    if isinstance(html, bytes) and html.strip():
+        return html_to_text(html.decode("utf-8", "replace"))
+    return _rtf_text(rtf) if isinstance(rtf, bytes) else ""
+
+
+_RTF_DESTINATIONS = ("{\\*", "{\\fonttbl", "{\\colortbl", "{\\stylesheet", "{\\info", "{\\pict", "{\\header", "{\\footer")
+_RTF_HTMLTAG = re.compile(r"\{\\\*\\htmltag\d+ ?((?:[^{}\\]|\\.)*)\}")
+_RTF_SKIP = re.compile(r"\\htmlrtf(?![0a-z]).*?\\htmlrtf0 ?", re.DOTALL)
+_RTF_HEX = re.compile(r"\\'([0-9a-fA-F]{2})")
+_RTF_UNICODE = re.compile(r"\\u(-?\d+) ?\??")
+_RTF_WORD = re.compile(r"\\[a-zA-Z]+-?\d* ?")
+
+
+def _drop_destinations(text: str) -> str:
+    """Remove RTF destination groups (font tables, ``{\\* …}`` …), nested or not, in one pass."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] == "{" and text.startswith(_RTF_DESTINATIONS, i):
+            depth = 0
+            while i < n:
+                ch = text[i]
+                if ch == "\\":
+                    i += 2
+                    continue
+                depth += (ch == "{") - (ch == "}")
+                i += 1
+                if depth == 0:
+                    break
+            continue
+        j = text.find("{", i + 1)
+        j = n if j < 0 else j
+        out.append(text[i:j])
+        i = j
+    return "".join(out)
+
+
+def _rtf_text(rtf: bytes) -> str:
+    """Visible text of an RTF body, roughly, in one linear pass of regexes.
+
+    RTF that encapsulates HTML (``\\fromhtml``) is turned back into HTML first:
+    ``{\\*\\htmltag …}`` groups give the markup, ``\\htmlrtf … \\htmlrtf0`` spans
+    are RTF-only and dropped.
+    """
+    text = rtf.decode("latin-1")
+    cp = re.search(r"\\ansicpg(\d+)", text[:500])
+    codec = f"cp{cp.group(1)}" if cp else "cp1252"
+    html = "\\fromhtml" in text[:500]
+    if html:
+        text = _RTF_SKIP.sub("", text)
+        text = _RTF_HTMLTAG.sub(lambda m: m.group(1), text)
+    text = _drop_destinations(text)
+    text = re.sub(r"\\(?:par|line)\b ?", "\n", text)
+    text = _RTF_HEX.sub(lambda m: chr(int(m.group(1), 16)), text)
+    try:
+        text = text.encode("latin-1", "replace").decode(codec, "replace")
+    except (LookupError, UnicodeError):
+        pass
+    text = _RTF_UNICODE.sub(lambda m: chr(int(m.group(1)) % 65536), text)
+    text = _RTF_WORD.sub("", text).replace("\\{", "\x00").replace("\\}", "\x01").replace("{", "").replace("}", "")
+    text = text.replace("\x00", "{").replace("\x01", "}").replace("\\\\", "\\")
+    if html:
+        return html_to_text(text)
+    text = "\n".join(line.strip() for line in text.splitlines() if line.strip())
+    return text if any(ch.isalnum() for ch in text) else ""
 
 
 def _read(msg: Any, prov: Provenance, digest: str, size: int, depth: int) -> list[Message | Problem]:
     cls = str(getattr(msg, "classType", "") or "IPM.Note").lower()
     if not cls.startswith(_MAIL_CLASSES):
         what = next((v for k, v in _KIND_NAMES.items() if cls.startswith(k)), f"an Outlook item of class {cls}")
-        return [Problem(prov, "not-a-message", f"This Outlook item is {what}, not an email; it was not stored as a message.", cls, fatal=True)]
+        # Fatal for a file of its own; an attached item only costs itself (the parent is kept).
+        return [Problem(prov, "not-a-message", f"This Outlook item is {what}, not an email; it was not stored as a message.", cls, fatal=depth == 0)]
     mid = normalize_message_id(getattr(msg, "messageId", None) or _prop(msg, "1035"))
     key = mid or f"sha256:{digest}"
     participants, _ = _sender(msg)
@@ -178,7 +249,7 @@ def _read(msg: Any, prov: Provenance, digest: str, size: int, depth: int) -> lis
                 )
             )
             if depth + 1 > MAX_NESTING:
-                nested.append(Problem(inner_prov, "too-deep", f"Outlook items nested more than {MAX_NESTING} deep were not read.", fatal=True))
+                nested.append(Problem(inner_prov, "too-deep", f"Outlook items nested more than {MAX_NESTING} deep were not read."))
             else:
                 nested.extend(_read(data, inner_prov, inner_digest, len(inner_bytes), depth + 1))
             continue
@@ -215,6 +286,41 @@ def _export(inner: Any) -> bytes:
     return bytes(data) if isinstance(data, bytes | bytearray) else b""
 
 
+_CODEPAGES = {
+    50220: "cp932",
+    50221: "cp932",
+    50222: "cp932",
+    51932: "cp932",
+    20932: "cp932",
+    932: "cp932",
+    936: "gbk",
+    54936: "gb18030",
+    949: "cp949",
+    950: "cp950",
+    65001: "utf-8",
+    28591: "latin-1",
+    20127: "cp1252",
+}
+
+
+def _ansi_encoding(msg: Any) -> str | None:
+    """The code page a non-Unicode item's strings are in, when extract-msg would guess wrong."""
+    try:
+        if msg.areStringsUnicode:
+            return None
+        cp = msg.getPropertyVal("3FFD0003") or msg.getPropertyVal("3FDE0003")
+    except (AttributeError, TypeError, ValueError, KeyError):
+        return None
+    if not isinstance(cp, int):
+        return None
+    name = _CODEPAGES.get(cp, f"cp{cp}")
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return None
+    return name
+
+
 def parse_msg(item: RawItem) -> list[Message | Problem]:
     """Parser for ``msg`` items: an Outlook message and every ``.msg`` attached to it."""
     import extract_msg
@@ -222,6 +328,11 @@ def parse_msg(item: RawItem) -> list[Message | Problem]:
     digest = hashlib.sha256(item.data).hexdigest()
     try:
         msg = extract_msg.openMsg(item.data, strict=False, delayAttachments=False)
+        encoding = _ansi_encoding(msg)
+        if encoding is not None:
+            # A non-Unicode item: read its strings in the code page it declares.
+            msg.close()
+            msg = extract_msg.openMsg(item.data, strict=False, delayAttachments=False, overrideEncoding=encoding)
     # extract-msg and olefile raise their own and builtin errors on damaged files;
     # any of them means the file cannot be read as an Outlook item.
     except Exception as exc:  # noqa: BLE001
