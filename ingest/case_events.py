@@ -214,6 +214,8 @@ class _Matcher:
         pid = res.person_id
         if pid is None:
             return True
+        if pid not in self.names.real:
+            return False  # a name quoted in a reply, without a mailbox
         if pid in actor_ids and not set(rule.kinds) & set(_HOLDER_KINDS):
             return False  # nobody invites, asks for or forwards to themselves
         if self.facts.get(pid, _NOBODY).group:

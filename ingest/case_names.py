@@ -68,6 +68,7 @@ class NameIndex:
         self.surname: dict[str, set[str]] = defaultdict(set)
         self.firsts: dict[str, set[str]] = defaultdict(set)
         self.by_address: dict[str, str] = {}
+        self.real: set[str] = set()  # people with a mailbox (not a bare quoted name)
         self.ranks_of = ranks_of or {}
         self.personal = personal or set()
         name_token = rf"(?-i:{NAME_TOKEN})"
@@ -76,7 +77,11 @@ class NameIndex:
 
     def load(self, conn: sqlite3.Connection) -> NameIndex:
         """Fill the index from the store's people, addresses and display names."""
-        kinds = dict(conn.execute("SELECT id, kind FROM people"))
+        # Only people with a real mailbox: a bare name quoted in a reply ("name:jane roe")
+        # is a mention, not a person a name could resolve to.
+        real = {r[0] for r in conn.execute("SELECT DISTINCT person_id FROM addresses WHERE person_id IS NOT NULL AND kind NOT IN ('name', 'redacted')")}
+        self.real = real
+        kinds = {pid: kind for pid, kind in conn.execute("SELECT id, kind FROM people") if pid in real}
         for address, pid in conn.execute("SELECT address, person_id FROM addresses WHERE person_id IS NOT NULL"):
             self.by_address[address] = pid
             if kinds.get(pid) != "person":
@@ -90,7 +95,8 @@ class NameIndex:
             if kinds.get(pid) == "person":
                 self._add(canonical_name(clean_display_name(name, self.rank_prefix)), pid)
         for pid, label in conn.execute("SELECT id, label FROM people WHERE kind = 'person'"):
-            self._add(canonical_name(clean_display_name(label, self.rank_prefix)), pid)
+            if pid in real:
+                self._add(canonical_name(clean_display_name(label, self.rank_prefix)), pid)
         return self
 
     def _add(self, key: str, pid: str) -> None:

@@ -265,6 +265,10 @@ def _build(docs: list[tuple[_Reader, dict[str, yaml.Node], bytes]]) -> CaseProfi
             other_domains = reader.flag(top["other_domains"], "other_domains")
         for node in _seq(reader, top.get("organizations"), "organizations"):
             org = _organization(reader, node)
+            old = orgs.get(org.id)
+            if old is not None and old.kind == org.kind:
+                # Same organization declared again (e.g. more webmail domains): add to it.
+                org = Organization(org.id, org.name, org.kind, tuple(dict.fromkeys(old.domains + org.domains)), tuple(dict.fromkeys(old.terms + org.terms)), org.note or old.note)
             orgs[org.id] = org
         for value, item in reader.texts(top["system_senders"], "system_senders") if "system_senders" in top else []:
             if value.count("@") > 1 or " " in value:

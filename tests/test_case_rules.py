@@ -1,0 +1,172 @@
+"""Event rules, roles, units and accounts on small hand-written messages (tests/data/case/README.md).
+
+None of these messages comes from the demo generator: the generic rules must read
+other phrasings too.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingest import ingest, open_store
+from ingest.case import CASE_TABLES, apply_case
+
+CASE_DATA = Path(__file__).resolve().parent / "data" / "case"
+PROFILE = CASE_DATA / "profile.yaml"
+
+
+@pytest.fixture(scope="module")
+def conn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
+    db = tmp_path_factory.mktemp("case") / "case.db"
+    ingest(sorted(CASE_DATA.glob("*.eml")), db, workers=1)
+    store = open_store(db)
+    apply_case(store.conn, PROFILE)
+    yield store.conn
+    store.close()
+
+
+def _events(conn: sqlite3.Connection, kind: str, key: str | None = None) -> list[dict[str, object]]:
+    sql = "SELECT id, kind, shape, message_key, detail FROM events WHERE kind = ?" + (" AND message_key = ?" if key else "")
+    out = []
+    for event_id, k, shape, message, detail in conn.execute(sql, (kind, key) if key else (kind,)):
+        actors: dict[str, list[object]] = {}
+        for role, pid, name, candidates in conn.execute("SELECT role, person_id, name, candidates FROM event_actors WHERE event_id = ?", (event_id,)):
+            actors.setdefault(role, []).append(pid or ("?", name, tuple(json.loads(candidates or "[]"))))
+        out.append({"kind": k, "shape": shape, "message": message, "detail": json.loads(detail or "{}"), **actors})
+    return out
+
+
+def _one(conn: sqlite3.Connection, kind: str, key: str) -> dict[str, object]:
+    found = _events(conn, kind, key)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_system_invite_in_the_passive_voice_resolves_the_inviter(conn: sqlite3.Connection) -> None:
+    event = _one(conn, "invited", "inv-001@facefind.example")
+    assert event["shape"] == "system_invite"
+    assert event["inviter"] == ["maria.lopez@citypd.example"]
+    assert event["invitee"] == ["robert.stone@citypd.example"]
+
+
+def test_forwarded_offer_invites_the_people_but_not_the_squad_list(conn: sqlite3.Connection) -> None:
+    event = _one(conn, "invited", "stone-fw-001@citypd.example")
+    assert event["shape"] == "forward"
+    assert event["inviter"] == ["robert.stone@citypd.example"]
+    assert sorted(event["invitee"]) == ["amy.chen@citypd.example", "femi.okoye@citypd.example"]
+    forward = _one(conn, "forwarded_vendor_mail", "stone-fw-001@citypd.example")
+    assert forward["forwarder"] == ["robert.stone@citypd.example"]
+
+
+def test_request_for_colleagues_reads_a_numbered_list(conn: sqlite3.Connection) -> None:
+    event = _one(conn, "invited", "chen-req-001@citypd.example")
+    assert event["shape"] == "request_for_colleagues"
+    assert event["inviter"] == ["amy.chen@citypd.example"]
+    assert sorted(event["invitee"]) == ["paul.novak@citypd.example", "rita.sharma@citypd.example"]
+    request = _one(conn, "requested_account_for", "chen-req-001@citypd.example")
+    assert sorted(request["beneficiary"]) == sorted(event["invitee"])
+
+
+def test_account_opened_at_someone_elses_request(conn: sqlite3.Connection) -> None:
+    event = _one(conn, "invited", "kim-obo-001@facefind.example")
+    assert event["shape"] == "on_behalf"
+    assert event["inviter"] == ["dana.kerr@citypd.example"]
+    assert event["invitee"] == ["alan.williams@citypd.example"]
+    created = _one(conn, "account_created", "kim-obo-001@facefind.example")
+    assert created["holder"] == ["alan.williams@citypd.example"]
+    credentials = _one(conn, "credentials_sent", "kim-obo-001@facefind.example")
+    assert "Qx7-9kLm" not in json.dumps(credentials["detail"]), "passwords are masked in stored detail"
+
+
+def test_unknown_inviter_stays_an_explicit_unresolved_name(conn: sqlite3.Connection) -> None:
+    event = _one(conn, "invited", "inv-002@facefind.example")
+    assert event["inviter"] == [("?", "Det. Harriet Quill", ())]
+    row = conn.execute(
+        "SELECT resolved, how FROM event_actors a JOIN events e ON e.id = a.event_id WHERE e.message_key = 'inv-002@facefind.example' AND a.role = 'inviter'"
+    ).fetchone()
+    assert tuple(row) == (0, "no such person")
+
+
+def test_ambiguous_inviter_is_not_guessed(conn: sqlite3.Connection) -> None:
+    event = _one(conn, "invited", "inv-003@facefind.example")
+    assert event["inviter"] == [("?", "Chris Park", ("chris.park@citypd.example", "cpark@countyda.example"))]
+
+
+def test_other_apps_and_replies_to_forwards_are_no_invitation(conn: sqlite3.Connection) -> None:
+    assert _events(conn, "invited", "other-001@otherapp.example") == []
+    assert _events(conn, "invited", "okoye-re-001@citypd.example") == []
+    assert _events(conn, "forwarded_vendor_mail", "okoye-re-001@citypd.example") == []
+
+
+def test_usage_count_and_activation(conn: sqlite3.Connection) -> None:
+    usage = _one(conn, "usage_reported", "usage-001@facefind.example")
+    assert usage["detail"]["count"] == 1204
+    assert usage["holder"] == ["robert.stone@citypd.example"]
+    assert _one(conn, "account_created", "act-001@facefind.example")["holder"] == ["robert.stone@citypd.example"]
+
+
+def test_roles_units_and_ranks(conn: sqlite3.Connection) -> None:
+    rows = {pid: (role, org, unit, rank) for pid, role, org, unit, rank in conn.execute("SELECT person_id, role, organization, unit, rank FROM person_case")}
+    assert rows["maria.lopez@citypd.example"] == ("agency_staff", "City Police Department", "Robbery Squad", "Sgt.")
+    assert rows["robert.stone@citypd.example"][2:] == ("Robbery Squad", "Det.")  # "RS" in his signature, "Det." before his name
+    assert rows["amy.chen@citypd.example"][2] == "Cyber Crimes Unit"
+    assert rows["alan.williams@citypd.example"][3] == "Deputy Chief"  # from the display name
+    assert rows["kim@facefind.example"][0] == "vendor_contact"
+    assert rows["notifications@facefind.example"][0] == "vendor_system"
+    assert rows["cpark@countyda.example"][:2] == ("external", "countyda.example")  # unlisted domain, its own organization
+    evidence = conn.execute("SELECT sources, evidence, first_seen FROM person_units WHERE person_id = 'maria.lopez@citypd.example'").fetchone()
+    assert evidence[0] == "signature" and json.loads(evidence[1]) == ["lopez-001@citypd.example"] and evidence[2].startswith("2019-03-04")
+
+
+def test_trial_accounts_with_inviter_and_evidence(conn: sqlite3.Connection) -> None:
+    accounts = {pid: (first, inviter, unexplained) for pid, first, inviter, unexplained in conn.execute(
+        "SELECT person_id, first_evidence, inviter_id, unexplained FROM trial_accounts")}
+    assert accounts == {
+        "robert.stone@citypd.example": ("2019-03-06T09:00:00+00:00", "maria.lopez@citypd.example", 0),
+        "alan.williams@citypd.example": ("2019-04-03T12:30:00+00:00", "dana.kerr@citypd.example", 0),
+    }
+    n = conn.execute(
+        "SELECT COUNT(*) FROM account_events ae JOIN trial_accounts t ON t.id = ae.account_id WHERE t.person_id = 'robert.stone@citypd.example'"
+    ).fetchone()[0]
+    assert n == 3  # the invitation, the activation and the usage report
+    assert "invited" not in {r[0] for r in conn.execute("SELECT kind FROM events e JOIN event_actors a ON a.event_id = e.id WHERE a.person_id = 'paul.novak@citypd.example' AND a.role = 'holder'")}
+
+
+def test_apply_case_is_idempotent(conn: sqlite3.Connection) -> None:
+    def snapshot() -> dict[str, list[tuple[object, ...]]]:
+        return {t: sorted(tuple(r) for r in conn.execute(f"SELECT * FROM {t}")) for t in CASE_TABLES if t not in ("events", "event_actors", "trial_accounts", "account_events")} | {
+            "events": sorted(tuple(r) for r in conn.execute("SELECT kind, date_utc, message_key, rule, shape, detail FROM events")),
+            "actors": sorted(tuple(r) for r in conn.execute("SELECT e.message_key, a.role, a.person_id, a.name FROM event_actors a JOIN events e ON e.id = a.event_id")),
+        }
+
+    before = snapshot()
+    apply_case(conn, PROFILE)
+    assert snapshot() == before
+
+
+def test_generic_profile_finds_no_events_without_a_vendor(tmp_path: Path) -> None:
+    db = tmp_path / "generic.db"
+    ingest(sorted(CASE_DATA.glob("*.eml")), db, workers=1)
+    store = open_store(db)
+    try:
+        report = apply_case(store.conn, "generic")
+        assert report.events == {} and report.accounts == 0
+        kinds = dict(store.conn.execute("SELECT id, kind FROM organizations"))
+        assert kinds["citypd.example"] == "other" and kinds["facefind.example"] == "other"
+        assert store.conn.execute("SELECT rank FROM person_case WHERE person_id = 'maria.lopez@citypd.example'").fetchone()[0] == "Sgt."
+    finally:
+        store.close()
+
+
+def test_malformed_profile_leaves_the_store_alone(conn: sqlite3.Connection, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("events:\n  - kind: invited\n    actor: sender\n    target: nobody\n    body: [x]\n")
+    before = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    with pytest.raises(Exception, match=r"line 4: target is 'nobody'"):
+        apply_case(conn, bad)
+    assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == before
