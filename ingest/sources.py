@@ -32,6 +32,7 @@ __all__ = [
     "sniff",
     "read_source",
     "split_mbox",
+    "safe_path",
     "MAX_ITEM_BYTES",
 ]
 
@@ -47,6 +48,16 @@ ZIP_MAX_DEPTH = 3
 Item = RawItem | Problem
 
 
+def safe_path(path: str) -> str:
+    """The path as text that can be stored: undecodable bytes in a file name become ``\\xff``.
+
+    The real path (with surrogate escapes) is still used to open the file.
+    """
+    if path.isascii():
+        return path
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     """One file found under the inputs, with what we need to skip it next time."""
@@ -55,6 +66,11 @@ class Source:
     size: int
     mtime_ns: int
     mailbox: str
+
+    @property
+    def key(self) -> str:
+        """The path as stored in the ``sources`` table (see :func:`safe_path`)."""
+        return safe_path(self.path)
 
 
 # --- sniffing ---------------------------------------------------------------------
@@ -171,7 +187,7 @@ def find_sources(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Source | 
                 if full.is_symlink():
                     dirnames.remove(d)
                     yield _outside_link(full, real_root) or Problem(
-                        Provenance(str(full)), "symlink-skipped",
+                        Provenance(safe_path(str(full))), "symlink-skipped",
                         "A symbolic link to a folder was not followed; pass its target as an input if it belongs to the case.",
                         fatal=True,
                     )
@@ -185,7 +201,7 @@ def find_sources(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Source | 
                 try:
                     st = full.stat()
                 except OSError as exc:
-                    yield Problem(Provenance(str(full)), "unreadable", "The file could not be read.", str(exc), fatal=True)
+                    yield Problem(Provenance(safe_path(str(full))), "unreadable", "The file could not be read.", str(exc), fatal=True)
                     continue
                 if not full.is_file():
                     continue
@@ -197,7 +213,7 @@ def _outside_link(link: Path, real_root: Path) -> Problem | None:
     if target == real_root or real_root in target.parents:
         return None
     return Problem(
-        Provenance(str(link)),
+        Provenance(safe_path(str(link))),
         "symlink-outside",
         "A symbolic link points outside the input folder and was not followed.",
         f"target: {target}",
@@ -220,7 +236,7 @@ def read_source(source: Source, force_format: str | None = None) -> Iterator[Ite
 
     ``force_format`` skips sniffing (``threadline ingest --format``).
     """
-    prov = Provenance(source.path, "", source.mailbox)
+    prov = Provenance(safe_path(source.path), "", safe_path(source.mailbox))
     try:
         with open(source.path, "rb") as fh:
             head = fh.read(4096)

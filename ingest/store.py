@@ -28,7 +28,7 @@ from .errors import StoreError
 from .formats.dedupe import RECONSTRUCTED, absorb_copies, file_as_copy, resolve_links, same_message
 from .parse import fingerprint
 from .records import Message, Problem
-from .sources import Source
+from .sources import Source, safe_path
 
 __all__ = ["Store", "SCHEMA_FILES", "SCHEMA_VERSION", "open_store"]
 
@@ -144,7 +144,7 @@ class Store:
 
     def source_is_done(self, source: Source) -> bool:
         """True when this file was fully ingested and has not changed since."""
-        row = self.conn.execute("SELECT size, mtime_ns, status FROM sources WHERE path = ?", (source.path,)).fetchone()
+        row = self.conn.execute("SELECT size, mtime_ns, status FROM sources WHERE path = ?", (source.key,)).fetchone()
         return bool(row) and row["status"] == "done" and row["size"] == source.size and row["mtime_ns"] == source.mtime_ns
 
     def start_source(self, source: Source) -> None:
@@ -152,14 +152,14 @@ class Store:
         self.conn.execute(
             "INSERT INTO sources(path, size, mtime_ns, mailbox, status, items) VALUES (?, ?, ?, ?, 'reading', 0) "
             "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, status = 'reading', items = 0",
-            (source.path, source.size, source.mtime_ns, source.mailbox),
+            (source.key, source.size, source.mtime_ns, safe_path(source.mailbox)),
         )
 
     def finish_source(self, source: Source, items: int) -> None:
         """Mark the file done; commit follows in the same transaction as its last item."""
         self.conn.execute(
             "UPDATE sources SET status = 'done', items = ?, ingested_at = ? WHERE path = ?",
-            (items, _now(), source.path),
+            (items, _now(), source.key),
         )
 
     # -- writes --------------------------------------------------------------------
