@@ -4,8 +4,8 @@ The picture is meant to be dropped into a story or a filing as it is: nodes size
 messages and coloured by organization (the same colours as the interactive page),
 labels on a white box so they stay readable over edges, invitation edges drawn
 darker than mail, a legend for both, a title and a caption with counts and dates.
-Every string is shown as text: ``$`` is escaped so mathtext never parses a name, and
-in SVG labels stay ``<text>`` elements (searchable, editable by a graphics desk).
+Every string is shown as text: mathtext is off for every label (a name with ``$`` in
+it prints as written), and in SVG labels stay ``<text>`` elements (searchable, editable by a graphics desk).
 Each node is its own ``<g id="node-N">`` group in the SVG.
 """
 
@@ -40,11 +40,9 @@ INVITE_EDGE = "#222222"
 
 
 def _text(value: Any, limit: int = 32) -> str:
-    """Plain text for matplotlib: one line, shortened, ``$`` escaped (no mathtext)."""
+    """One line of plain text, shortened (every Text is drawn with ``parse_math=False``)."""
     text = " ".join(str(value or "").split())
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text.replace("\\", "\\\\").replace("$", r"\$")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def layout(graph: nx.MultiDiGraph, hierarchical: bool = False, seed: int = 7) -> dict[Any, tuple[float, float]]:
@@ -136,9 +134,9 @@ def _draw(ax: Any, graph: nx.MultiDiGraph, data: ExportData, pos: dict[Any, tupl
     ax.set_axis_off()
     ax.set_aspect("equal")
     n = graph.number_of_nodes()
-    ax.set_title(_text(data.title, 120), fontsize=15, loc="left", pad=14)
+    ax.set_title(_text(data.title, 120), fontsize=15, loc="left", pad=14, parse_math=False)
     if n == 0:
-        ax.text(0.5, 0.5, "No people in this selection.", ha="center", va="center", transform=ax.transAxes, fontsize=12)
+        ax.text(0.5, 0.5, "No people in this selection.", ha="center", va="center", transform=ax.transAxes, fontsize=12, parse_math=False)
         return
     categories = Counter(category_of(d, color_by) for _, d in graph.nodes(data=True))
     ranked = sorted(categories, key=lambda c: (-categories[c], c))
@@ -174,7 +172,7 @@ def _draw(ax: Any, graph: nx.MultiDiGraph, data: ExportData, pos: dict[Any, tupl
             # In a cascade's crowded rows every other label goes above its node.
             above = data.hierarchical and i % 2 == 1
             ax.text(x, y + (radius[node] + 0.05) * (1 if above else -1), _text(d.get("label") or node, 24), ha="center",
-                    va="bottom" if above else "top", fontsize=9, zorder=3, bbox=box)
+                    va="bottom" if above else "top", fontsize=9, zorder=3, bbox=box, parse_math=False)
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
     ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
@@ -187,11 +185,13 @@ def _draw(ax: Any, graph: nx.MultiDiGraph, data: ExportData, pos: dict[Any, tupl
     handles.append(Line2D([], [], color=MAIL_EDGE, linewidth=2, label="emailed (width: messages)"))
     if any(r["invited"] for r in pairs.values()):
         handles.append(Line2D([], [], color=INVITE_EDGE, linewidth=2.2, label="invited"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=10, title=_text(color_by.capitalize()), title_fontsize=11)
+    legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=10, title=_text(color_by.capitalize()), title_fontsize=11)
+    for text in [*legend.get_texts(), legend.get_title()]:
+        text.set_parse_math(False)
     dates = sorted(e["first"][:10] for e in data.edges if e.get("first")) + sorted(e["last"][:10] for e in data.edges if e.get("last"))
     span = f" · {min(dates)} … {max(dates)}" if dates else ""
     hidden = f" · labels on the {labels} busiest" if n > labels else ""
     caption = f"{n} people, {len(data.edges)} edges, {data.manifest['counts']['messages']} messages{span}{hidden} · Threadline {data.manifest.get('version')}"
     if data.safe:
         caption += f" · publication-safe: {data.manifest['masking']['pseudonymized_people']} people under pseudonyms"
-    ax.text(0.0, -0.02, _text(caption, 300), transform=ax.transAxes, fontsize=9, color="#555555", va="top")
+    ax.text(0.0, -0.02, _text(caption, 300), transform=ax.transAxes, fontsize=9, color="#555555", va="top", parse_math=False)

@@ -1,0 +1,115 @@
+"""The HTML export in a real headless Chromium with the network cut off: it draws, and hostile text stays text."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graph.export import prepare_export, write_export
+from graph.select import Selection, select
+
+try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
+    from test_export_support import CYPHER_NAME, HOSTILE_NAME, case_conn, case_db  # noqa: F401
+except ImportError:
+    from tests.test_export_support import CYPHER_NAME, HOSTILE_NAME, case_conn, case_db  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+HOSTILE_SUBJECT = "<script>alert('subject')</script>"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install the Debian package chromium (never `playwright install`)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def offline_page(browser: Any) -> Iterator[tuple[Any, list[str], list[str]]]:
+    """A page whose every non-file request is aborted and recorded, and whose dialogs are recorded."""
+    context = browser.new_context()
+    page = context.new_page()
+    attempted: list[str] = []
+    dialogs: list[str] = []
+
+    def route(route: Any) -> None:
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            attempted.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", route)
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    yield page, attempted, dialogs
+    context.close()
+
+
+def _export_html(conn: sqlite3.Connection, folder: Path) -> tuple[Path, int]:
+    chosen = select(conn, Selection())
+    data = prepare_export(chosen.graph, conn, selection=chosen.parameters, title=HOSTILE_NAME)
+    write_export(data, ["html"], folder, name="page")
+    return folder / "page.html", len(data.nodes)
+
+
+def _hover(page: Any, node_id: str) -> str:
+    """Move the mouse over a node and return the text of the tooltip that opens."""
+    point = page.evaluate(
+        "(id) => { const n = window.threadlineNetwork; return n.canvasToDOM(n.getPosition(id)); }", node_id
+    )
+    box = page.locator("#graph canvas").bounding_box()
+    page.mouse.move(box["x"] + point["x"], box["y"] + point["y"])
+    tooltip = page.locator("div.vis-tooltip")
+    tooltip.wait_for(state="visible", timeout=5000)
+    return str(tooltip.inner_text())
+
+
+def test_html_export_draws_offline_and_shows_hostile_text_as_text(case_conn: sqlite3.Connection, tmp_path: Path, offline_page: Any) -> None:
+    page, attempted, dialogs = offline_page
+    path, n_nodes = _export_html(case_conn, tmp_path)
+    page.goto(path.as_uri())
+    page.wait_for_selector("body[data-drawn='1']", timeout=20000)
+    assert page.evaluate("document.body.dataset.nodes") == str(n_nodes)
+    assert page.evaluate("window.threadlineNetwork.body.data.nodes.length") == n_nodes
+    # The canvas really has something drawn on it (not a blank white box).
+    painted = page.evaluate(
+        """() => { const c = document.querySelector('#graph canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                   let ink = 0; for (let i = 0; i < d.length; i += 4) { if (d[i + 3] > 0 && (d[i] < 200 || d[i + 1] < 200 || d[i + 2] < 200)) ink++; }
+                   return ink; }"""
+    )
+    assert painted > 500
+
+    text = _hover(page, "mallory@evil.example")
+    assert HOSTILE_NAME in text
+    page.mouse.move(1, 1)
+    assert CYPHER_NAME in _hover(page, "obrien@metropd.example")
+    # Nothing the mail said became markup: no image element, no script ran, nothing was fetched.
+    assert page.evaluate("document.querySelectorAll('img, iframe, object, embed').length") == 0
+    assert page.evaluate("Array.from(document.scripts).every(s => !s.src)")
+    assert dialogs == []
+    assert attempted == []
+
+
+def test_edge_tooltips_list_hostile_subjects_as_text(case_conn: sqlite3.Connection, tmp_path: Path, offline_page: Any) -> None:
+    page, attempted, dialogs = offline_page
+    path, _ = _export_html(case_conn, tmp_path)
+    page.goto(path.as_uri())
+    page.wait_for_selector("body[data-drawn='1']", timeout=20000)
+    titles = page.evaluate(
+        "() => window.threadlineNetwork.body.data.edges.get().map(e => e.title && e.title.textContent ? e.title.textContent : String(e.title))"
+    )
+    hostile = [t for t in titles if HOSTILE_SUBJECT in t]
+    assert hostile and "hostile@evil.example" in hostile[0]  # the subject, with its message id as evidence
+    assert page.evaluate("document.querySelectorAll('script').length") == 2  # vis-network and the page's own
+    assert dialogs == [] and attempted == []
