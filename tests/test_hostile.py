@@ -48,14 +48,14 @@ def _mutate(data: bytes, rnd: random.Random) -> bytes:
 
 
 @pytest.mark.skipif(not SEEDS, reason="shared tricky corpus missing")
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(min_value=0, max_value=len(SEEDS) - 1 if SEEDS else 0), st.randoms(use_true_random=False))
 def test_mutated_tricky_mail_never_raises(index: int, rnd: random.Random) -> None:
     data = _mutate(SEEDS[index].read_bytes(), rnd)
     _check(parse_item(RawItem(Provenance("fuzz.eml"), data)))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=3000))
 def test_arbitrary_bytes_never_raise(data: bytes) -> None:
     if data.strip():
