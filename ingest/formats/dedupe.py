@@ -23,7 +23,7 @@ import sqlite3
 from datetime import datetime, timedelta
 
 from ..addresses import canonical_name
-from ..records import Message
+from ..records import Address, Message
 from ..threads import normalize_subject
 
 __all__ = ["RECONSTRUCTED", "resolve_links", "same_message", "file_as_copy", "absorb_copies", "senders_agree"]
@@ -100,27 +100,37 @@ def resolve_links(conn: sqlite3.Connection, message: Message) -> Message:
     return dataclasses.replace(message, in_reply_to=irt, quoted_in=qin)
 
 
-def _sender_name(conn: sqlite3.Connection, key: str) -> str:
-    row = conn.execute("SELECT name FROM participants WHERE message_key = ? AND role IN ('from', 'quoted-from') LIMIT 1", (key,)).fetchone()
-    return row[0] or "" if row else ""
+def _sender_of(message: Message) -> Address | None:
+    """The sender, for real (``from``) and quoted (``quoted-from``) messages alike."""
+    found = message.addresses("from") or message.addresses("quoted-from") or message.addresses("sender")
+    return found[0] if found else None
+
+
+def _stored_sender(conn: sqlite3.Connection, key: str) -> tuple[str, str] | None:
+    row = conn.execute(
+        "SELECT address, name FROM participants WHERE message_key = ? AND role IN ('from', 'quoted-from') ORDER BY role = 'quoted-from', position LIMIT 1",
+        (key,),
+    ).fetchone()
+    return (row[0], row[1] or "") if row else None
 
 
 def _candidates(conn: sqlite3.Connection, message: Message, origins: tuple[str, ...] | None) -> list[tuple[str, str]]:
     """Stored messages that are the same email as ``message``: [(key, origin)], best first."""
-    sender = message.sender
+    sender = _sender_of(message)
     if message.date_utc is None or sender is None or sender.kind == "redacted":
         return []
     minute = _local_minute(message.date_utc, message.date_offset)
     subject = _subject_key(message.subject)
     lo, hi = (message.date_utc - WINDOW).isoformat(), (message.date_utc + WINDOW).isoformat()
-    sql = "SELECT key, date_utc, date_offset, subject, sender, origin FROM messages WHERE norm_subject = ? AND date_utc BETWEEN ? AND ?"
+    sql = "SELECT key, date_utc, date_offset, subject, origin FROM messages WHERE norm_subject = ? AND date_utc BETWEEN ? AND ?"
     found = []
-    for key, date_utc, offset, other_subject, other_sender, origin in conn.execute(sql, (normalize_subject(message.subject), lo, hi)):
+    for key, date_utc, offset, other_subject, origin in conn.execute(sql, (normalize_subject(message.subject), lo, hi)).fetchall():
         if key == message.key or (origins and origin not in origins) or _subject_key(other_subject) != subject:
             continue
-        if _local_minute(datetime.fromisoformat(date_utc), offset) != minute or not other_sender:
+        if _local_minute(datetime.fromisoformat(date_utc), offset) != minute:
             continue
-        if senders_agree(sender.address, sender.name, other_sender, _sender_name(conn, key)):
+        other = _stored_sender(conn, key)
+        if other is not None and senders_agree(sender.address, sender.name, *other):
             found.append((key, origin))
     rank = {"mail": 0, "table": 1, "printed": 2, "quoted": 3}
     return sorted(found, key=lambda f: (rank.get(f[1], 4), f[0]))

@@ -177,7 +177,10 @@ def quoted_messages(message: Message) -> list[Message | Problem]:
     """
     if message.origin not in ("mail", "table") or not message.body or not might_quote(message.body):
         return []
-    _, segments = split_history(message.body.splitlines())
+    preamble, segments = split_history(message.body.splitlines())
+    if segments and not any(line.strip() for line in preamble) and subject_of(segments[0].fields).lower() == message.subject.lower():
+        # The body starts with the message's own printed header (some exports do this).
+        segments = segments[1:]
     if not segments:
         return []
     keys = [message.key] + [f"quoted:{message.key}:{n}" for n in range(1, len(segments) + 1)]
