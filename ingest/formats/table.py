@@ -115,11 +115,14 @@ def read_outlook_csv(fh: BinaryIO, prov: Provenance, depth: int = 0) -> Iterator
     csv.field_size_limit(max(csv.field_size_limit(), min(sys.maxsize, MAX_ITEM_BYTES)))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        columns = next(reader, [])
+        columns: list[str] = []
+        for columns in reader:
+            if any(c.strip() for c in columns):
+                break
         if not _is_outlook_header(columns):
             yield _not_outlook(prov, "CSV file")
             return
-        for number, values in enumerate(reader, start=2):
+        for number, values in enumerate(reader, start=reader.line_num + 1):
             if any(v.strip() for v in values):
                 yield _row_item(prov, f"row:{number}", columns, values, f"csv/{encoding}")
     except csv.Error as exc:
@@ -274,7 +277,9 @@ def parse_outlook_row(item: RawItem) -> list[Message | Problem]:
         row = {_norm_column(c): str(v) for c, v in zip(data["columns"], data["values"], strict=False)}
     except (ValueError, KeyError, TypeError) as exc:
         return [Problem(prov, "bad-row", "This table row could not be read; it was not stored.", str(exc)[:300], fatal=True)]
-    canonical = json.dumps(sorted(row.items()), ensure_ascii=False).encode("utf-8")
+    # The same row exported to CSV and to XLSX must get the same key: compare cleaned values.
+    clean = sorted((c, " ".join(v.split())) for c, v in row.items() if v.strip())
+    canonical = json.dumps(clean, ensure_ascii=False).encode("utf-8")
     key = "table:" + hashlib.sha256(canonical).hexdigest()
     participants, problems = _participants(key, row, prov)
     body = row.get("body", "").replace("\r\n", "\n").replace("\r", "\n").strip()
