@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import formats  # noqa: F401 - registers .msg, CSV/XLSX, PDF and printed formats (workers too)
+from .case import CaseProfile, apply_case, load_case_profile
 from .errors import SourceError
 from .identities import load_aliases, resolve_people
 from .parse import parse_item, sanitize
@@ -51,6 +52,7 @@ class IngestReport:
     people: int = 0
     merged_people: int = 0
     threads: int = 0
+    case: str = ""
     seconds: float = 0.0
 
 
@@ -119,17 +121,20 @@ def ingest(
     aliases: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
     force_format: str | None = None,
+    case: str | os.PathLike[str] | None = None,
 ) -> IngestReport:
     """Ingest every email under ``inputs`` into the store at ``db``.
 
     Re-running on the same files changes nothing; a run that was killed is completed.
     Bad files never raise: they are recorded in ``problems``. ``force_format`` (one of
     ``ingest.formats.FORMATS``) reads every input file in that format instead of sniffing.
+    ``case`` is a case profile (a YAML path, or ``"generic"``/``"demo"``; None: generic).
     """
     if force_format is not None and force_format not in formats.FORMATS:
         raise SourceError(f"unknown format {force_format!r}; choose one of {', '.join(formats.FORMATS)}")
     started = datetime.now()
     alias_data = load_aliases(aliases)  # fail early on a malformed aliases file
+    profile = load_case_profile(case)  # and on a malformed case profile
     store = open_store(db)
     report = IngestReport()
     try:
@@ -145,12 +150,12 @@ def ingest(
             report.bytes_total = sum(s.size for s in sources)
             workers = workers if workers is not None else (os.cpu_count() or 1)
             _run(store, sources, report, workers, progress, force_format)
-            signature = _signature(aliases)
+            signature = f"{_signature(aliases)}:{profile.digest}"
             if store.get_meta("dirty") == "0" and store.get_meta("derived_from") == signature:
                 # Nothing new since the last complete run: people, threads and case facts stand.
                 _fill_counts(store, report)
             else:
-                finalize(store, alias_data, report)
+                finalize(store, alias_data, report, case=profile)
                 store.set_meta("derived_from", signature)
                 store.set_meta("dirty", "0")
                 store.commit()
@@ -247,8 +252,8 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
             write(done_batch, fut.result())
 
 
-def finalize(store: Store, aliases: object | None = None, report: IngestReport | None = None) -> None:
-    """Recompute people, merges and threads from what the store holds."""
+def finalize(store: Store, aliases: object | None = None, report: IngestReport | None = None, *, case: CaseProfile | None = None) -> None:
+    """Recompute people, merges and threads from what the store holds, then the case facts."""
     from .identities import Aliases
 
     conn = store.conn
@@ -269,7 +274,9 @@ def finalize(store: Store, aliases: object | None = None, report: IngestReport |
     )
     store.set_meta("finalized_at", datetime.now().isoformat(timespec="seconds"))
     store.commit()
+    case_report = apply_case(conn, case)
     if report is not None:
+        report.case = case_report.summary()
         report.people = stats["people"]
         report.merged_people = stats["merged_people"]
         report.threads = conn.execute("SELECT COUNT(*) FROM threads").fetchone()[0]

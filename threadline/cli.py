@@ -43,7 +43,8 @@ def cli() -> None:
 @click.option("--workers", type=int, default=None, help="Parser processes (default: one per core).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the summary.")
 @click.option("--format", "force_format", type=click.Choice(FORMATS), default=None, help="Read every input file as this format instead of detecting it.")
-def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, workers: int | None, quiet: bool, force_format: str | None) -> None:
+@click.option("--case", "case", default="generic", show_default=True, help="Case profile: a YAML file, or 'generic' / 'demo' (see docs/case-profiles.md).")
+def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, workers: int | None, quiet: bool, force_format: str | None, case: str) -> None:
     """Read eml, mbox, maildir, zip, Outlook .msg, Outlook CSV/XLSX exports and printed emails (PDF, OCR text).
 
     Example: threadline ingest ~/case/mail --db case.db
@@ -58,7 +59,7 @@ def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, workers: in
 
     try:
         with ingest_progress(quiet) as progress:
-            report = ingest(paths, db, workers=workers, aliases=aliases, progress=progress, force_format=force_format)
+            report = ingest(paths, db, workers=workers, aliases=aliases, progress=progress, force_format=force_format, case=case)
     except IngestError as exc:
         raise _fail(exc) from None
     rate = report.items / report.seconds if report.seconds else 0.0
@@ -68,6 +69,8 @@ def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, workers: in
         f"({report.seconds:.1f} s, {rate:,.0f} items/s)."
     )
     click.echo(f"{report.people} people ({report.merged_people} merged from several addresses), {report.threads} threads.")
+    if report.case:
+        click.echo(report.case)
     if report.problems:
         kinds = ", ".join(f"{k} {n}" for k, n in report.problems.most_common())
         click.echo(f"Problems this run: {kinds}. See: threadline problems --db {db}")
