@@ -240,9 +240,10 @@ def _read(msg: Any, prov: Provenance, digest: str, size: int, depth: int) -> lis
             # An attached .msg: a message of its own, and an attachment of this one.
             inner_bytes = _export(data)
             inner_digest = hashlib.sha256(inner_bytes or f"{digest}/{index}".encode()).hexdigest()
+            label = name or normalize_name(getattr(data, "subject", "") or "") or "message"
             attachments.append(
                 Attachment(
-                    name or f"{normalize_name(getattr(data, 'subject', '') or '') or 'message'}.msg",
+                    label if label.lower().endswith(".msg") else f"{label}.msg",
                     "application/vnd.ms-outlook",
                     len(inner_bytes),
                     inner_digest,
