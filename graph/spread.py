@@ -151,7 +151,7 @@ def _forest(out: Spread) -> None:
     parent = {pid: a.inviter for pid, a in out.adopters.items() if a.inviter}
     for pid in out.adopters:
         seen = [pid]
-        node = pid
+        node: str = pid
         while node in parent:
             nxt = parent[node]
             if nxt in seen:
@@ -165,10 +165,10 @@ def _forest(out: Spread) -> None:
         a.in_loop = bool(a.inviter) and pid not in parent
     counts: dict[str, int] = defaultdict(int)
     for pid in out.adopters:
-        node = parent.get(pid)
-        while node is not None:
-            counts[node] += 1
-            node = parent.get(node)
+        up = parent.get(pid)
+        while up is not None:
+            counts[up] += 1
+            up = parent.get(up)
     for pid, a in out.adopters.items():
         a.direct = sum(1 for p, inv in parent.items() if inv == pid)
         a.downstream = counts.get(pid, 0)

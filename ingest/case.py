@@ -22,11 +22,11 @@ Example::
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from .case_accounts import build_accounts
 from .case_events import CaseEvent, find_events
@@ -72,14 +72,14 @@ class CaseReport:
         )
 
 
-def load_case_profile(profile: CaseProfile | str | Path | None) -> CaseProfile:
+def load_case_profile(profile: CaseProfile | str | os.PathLike[str] | None) -> CaseProfile:
     """A loaded profile from a path, a built-in name, or None (the generic profile)."""
     if isinstance(profile, CaseProfile):
         return profile
     return load_profile(builtin_profile(DEFAULT_PROFILE) if profile is None else profile)
 
 
-def apply_case(conn: sqlite3.Connection, profile: CaseProfile | str | Path | None = None) -> CaseReport:
+def apply_case(conn: sqlite3.Connection, profile: CaseProfile | str | os.PathLike[str] | None = None) -> CaseReport:
     """Recompute every case table of the store behind ``conn`` from ``profile``.
 
     ``profile`` is a loaded :class:`CaseProfile`, a path to a YAML file, the name of
@@ -96,7 +96,7 @@ def apply_case(conn: sqlite3.Connection, profile: CaseProfile | str | Path | Non
         orgs = write_organizations(conn, prof)
         facts = classify_people(conn, prof, orgs)
         base = NameIndex(prof).load(conn)
-        surnames = {pid: set() for pid in facts}
+        surnames: dict[str, set[str]] = {pid: set() for pid in facts}
         for name, pids in base.surname.items():
             for pid in pids:
                 surnames.setdefault(pid, set()).add(name)

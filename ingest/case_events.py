@@ -148,8 +148,9 @@ class _Matcher:
         """Vendor id → how it shows up: 'participant', 'link', 'quote'."""
         found: dict[str, set[str]] = defaultdict(set)
         for pid in [mail.sender, *(p for _, p in mail.recipients)]:
-            if pid in self.facts and self.facts[pid].role in _VENDOR_ROLES and self.facts[pid].org_id:
-                found[self.facts[pid].org_id].add("participant")
+            facts = self.facts.get(pid or "")
+            if facts is not None and facts.role in _VENDOR_ROLES and facts.org_id:
+                found[facts.org_id].add("participant")
         for host in link_domains(mail.parts.all):
             vendor = self.vendor_of_domain(host)
             if vendor:

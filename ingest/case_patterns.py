@@ -88,7 +88,7 @@ def literal_pattern(text: str) -> str:
     >>> bool(re.search(literal_pattern("P.O."), "PO Smith"))
     True
     """
-    out = []
+    out: list[str] = []
     for ch in text.strip():
         if ch.isspace():
             if not out or out[-1] != r"\s+":

@@ -73,9 +73,9 @@ def write_organizations(conn: sqlite3.Connection, profile: CaseProfile) -> dict[
         for domain in org.domains:
             conn.execute("INSERT OR REPLACE INTO organization_domains(domain, organization_id) VALUES (?, ?)", (domain, org.id))
     for (domain,) in conn.execute("SELECT DISTINCT domain FROM addresses WHERE domain IS NOT NULL").fetchall():
-        org = profile.organization_of(domain)
-        if org is not None:
-            by_domain[domain] = (org.id, org.name, org.kind)
+        known = profile.organization_of(domain)
+        if known is not None:
+            by_domain[domain] = (known.id, known.name, known.kind)
         elif profile.other_domains:
             conn.execute("INSERT OR IGNORE INTO organizations(id, name, kind, from_profile) VALUES (?, ?, 'other', 0)", (domain, domain))
             conn.execute("INSERT OR IGNORE INTO organization_domains(domain, organization_id) VALUES (?, ?)", (domain, domain))

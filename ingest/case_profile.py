@@ -9,6 +9,7 @@ a profile is ever executed. ``docs/case-profiles.md`` documents the format.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from .case_patterns import PatternProblem, check_pattern, expand, literal_pattern, word_bounded
+from .case_patterns import PatternProblem, expand, literal_pattern, word_bounded
+from .case_yaml import Reader as _Reader
 from .errors import ProfileError
 
 __all__ = [
@@ -142,70 +144,10 @@ def builtin_profile(name: str) -> Path:
     return path
 
 
-class _Reader:
-    """Walks composed YAML nodes, raising ProfileError with file and line."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def fail(self, node: yaml.Node | None, message: str) -> ProfileError:
-        return ProfileError(self.path, message, node.start_mark.line + 1 if node is not None else None)
-
-    def mapping(self, node: yaml.Node, what: str, keys: tuple[str, ...]) -> dict[str, yaml.Node]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, f"{what} must be a mapping of keys to values")
-        out: dict[str, yaml.Node] = {}
-        for key, value in node.value:
-            name = key.value if isinstance(key, yaml.ScalarNode) else None
-            if name not in keys:
-                raise self.fail(key, f"unknown key {name!r} in {what}; expected one of: {', '.join(keys)}")
-            if name in out:
-                raise self.fail(key, f"key {name!r} appears twice in {what}")
-            out[name] = value
-        return out
-
-    def text(self, node: yaml.Node, what: str) -> str:
-        if not isinstance(node, yaml.ScalarNode) or node.tag.endswith(":null") or not str(node.value).strip():
-            raise self.fail(node, f"{what} must be a non-empty text")
-        return str(node.value).strip()
-
-    def texts(self, node: yaml.Node, what: str) -> list[tuple[str, yaml.Node]]:
-        if isinstance(node, yaml.ScalarNode) and not node.tag.endswith(":null"):
-            return [(self.text(node, what), node)]
-        if not isinstance(node, yaml.SequenceNode):
-            raise self.fail(node, f"{what} must be a text or a list of texts")
-        return [(self.text(item, f"each entry of {what}"), item) for item in node.value]
-
-    def flag(self, node: yaml.Node, what: str) -> bool:
-        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":bool"):
-            return str(node.value).lower() in ("true", "yes", "on")
-        raise self.fail(node, f"{what} must be true or false")
-
-    def choice(self, node: yaml.Node, what: str, allowed: tuple[str, ...]) -> str:
-        value = self.text(node, what)
-        if value not in allowed:
-            raise self.fail(node, f"{what} is {value!r}; expected one of: {', '.join(allowed)}")
-        return value
-
-    def choices(self, node: yaml.Node, what: str, allowed: tuple[str, ...]) -> frozenset[str]:
-        out = set()
-        for value, item in self.texts(node, what):
-            if value not in allowed:
-                raise self.fail(item, f"{what} has {value!r}; expected any of: {', '.join(allowed)}")
-            out.add(value)
-        return frozenset(out)
-
-    def regex(self, node: yaml.Node, pattern: str, what: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
-        try:
-            return check_pattern(pattern, flags)
-        except PatternProblem as exc:
-            raise self.fail(node, f"{what}: {exc}") from None
-
-
 _TOP = ("name", "extends", "replace", "organizations", "other_domains", "system_senders", "units", "ranks", "events")
 
 
-def load_profile(path: str | Path) -> CaseProfile:
+def load_profile(path: str | os.PathLike[str]) -> CaseProfile:
     """Read and validate the profile at ``path`` (``extends`` is followed).
 
     Raises :class:`ingest.errors.ProfileError` naming the file, the line and what is wrong.
@@ -258,7 +200,12 @@ def _build(docs: list[tuple[_Reader, dict[str, yaml.Node], bytes]]) -> CaseProfi
         for section, item in reader.texts(top["replace"], "replace") if "replace" in top else []:
             if section not in ("organizations", "system_senders", "units", "ranks", "events"):
                 raise reader.fail(item, f"replace lists sections to take from this file only; {section!r} is not one of organizations, system_senders, units, ranks, events")
-            {"organizations": orgs, "system_senders": senders, "units": unit_specs, "ranks": rank_specs, "events": rule_specs}[section].clear()
+            if section == "organizations":
+                orgs.clear()
+            elif section == "system_senders":
+                senders.clear()
+            else:
+                {"units": unit_specs, "ranks": rank_specs, "events": rule_specs}[section].clear()
         if "name" in top:
             name = reader.text(top["name"], "name")
         if "other_domains" in top:

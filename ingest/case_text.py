@@ -67,7 +67,8 @@ def split_body(body: str) -> BodyParts:
         if m and m.start() < cut:
             cut = m.start()
     head, tail = body[:cut], body[cut:]
-    own_lines, quoted_lines = [], []
+    own_lines: list[str] = []
+    quoted_lines: list[str] = []
     for line in head.split("\n"):
         (quoted_lines if line.lstrip().startswith(">") else own_lines).append(line)
     quoted = "\n".join(quoted_lines + [tail]).strip() if (quoted_lines or tail) else ""
