@@ -296,7 +296,7 @@ def _entry(raw: str) -> AddressEntry | None:
     elif address and "@" not in address:
         # "Huma Abedin <" with the address redacted: keep the visible part only if it reads as one.
         address = address if _PARTIAL.match(address.lower()) else ""
-    if not address and name and " " not in name and (raw.lstrip()[:1] in _QUOTES or _PARTIAL.match(name)) and not name[:1].isupper():
+    if m is None and not address and name and " " not in name and (raw.lstrip()[:1] in _QUOTES or _PARTIAL.match(name)) and not name[:1].isupper():
         # "'preines" or "cheryl.mills": an address whose domain was redacted.
         address, name = name, ""
     address = address.rstrip("@").strip(_QUOTES).replace(" ", "")

@@ -35,6 +35,7 @@ _ON = re.compile(r"^\s*On\s+(?P<who>.{4,300}?)\s+(?:wrote|a\s+[ée]crit|schrieb)
 _TIME_OR_YEAR = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?|(?<!\d)(?:19|20)\d{2}(?!\d)")
 _EMAIL = re.compile(r"<?([\w.+'&-]+@[\w.-]+\.[A-Za-z]{2,})>?")
 _QUOTE_PREFIX = re.compile(r"^(?:\s?>)+ ?")
+_REPLY_PREFIX = re.compile(r"^\s*(?:re|aw|sv|antw)\s*:\s*", re.IGNORECASE)
 _NEEDLES = ("From:", "FROM:", "from:", "wrote:", "riginal Message", "RIGINAL MESSAGE", "orwarded", "ORWARDED")
 
 
@@ -126,8 +127,8 @@ def _attribution(lines: list[str], i: int) -> tuple[dict[str, str], int] | None:
     name = normalize_name(re.sub(r"^[\s,]*(?:at\s+)?", "", name).strip(" ,"))
     if not name and not address:
         return None
-    sender = f"{name} <{address}>" if address else name
-    return {"from": sender, "date": date_text}, used
+    # "<>" marks the name as a name: a lone lower-case word here is a person, not a cut address.
+    return {"from": f"{name} <{address}>", "date": date_text}, used
 
 
 def participants_for(key: str, fields: dict[str, str], prefix: str = "") -> list[Participant]:
@@ -184,6 +185,12 @@ def quoted_messages(message: Message) -> list[Message | Problem]:
     if not segments:
         return []
     keys = [message.key] + [f"quoted:{message.key}:{n}" for n in range(1, len(segments) + 1)]
+    # An attribution line gives no subject: if the quoting message's subject is "Re: X", it was X.
+    subjects = [message.subject]
+    for seg in segments:
+        before = subjects[-1]
+        guess = _REPLY_PREFIX.sub("", before, count=1) if _REPLY_PREFIX.match(before) else ""
+        subjects.append(subject_of(seg.fields) if "subject" in seg.fields else guess)
     out: list[Message | Problem] = []
     for n, seg in enumerate(segments, start=1):
         key = keys[n]
@@ -199,7 +206,7 @@ def quoted_messages(message: Message) -> list[Message | Problem]:
                 date_utc=date_utc,
                 date_offset=offset,
                 date_raw=(seg.fields.get("date") or None),
-                subject=subject_of(seg.fields),
+                subject=subjects[n],
                 body=seg.body,
                 in_reply_to=keys[n + 1] if n + 1 < len(keys) else None,
                 participants=tuple(participants_for(key, seg.fields, "quoted-")),
