@@ -1,0 +1,161 @@
+"""The quoted-history splitter as a postprocessor of MIME bodies, and loose de-duplication."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest import ingest, open_store
+from ingest.formats.dedupe import senders_agree
+from ingest.formats.quoted import quoted_messages, split_history
+from ingest.parse import parse_item
+from ingest.records import Message, Provenance, RawItem
+
+ROOT = Path(__file__).resolve().parent.parent
+TALON = ROOT.parent / "shared" / "data" / "tricky" / "talon-replies" / "tests" / "fixtures" / "standard_replies"
+
+FORWARD = b"""From: Officer Jane Roe <jane.roe@metrocity.gov>
+To: Sam Patel <sam.patel@metrocity.gov>
+Subject: Fwd: Your PlateCam trial
+Date: Tue, 5 Mar 2019 16:02:00 -0500
+Message-ID: <fwd-1@metrocity.gov>
+
+Sam, have a look - free accounts for the unit.
+
+-----Original Message-----
+From: Alex Vendor [mailto:alex@platecam.example]
+Sent: Monday, March 4, 2019 9:15 AM
+To: Roe, Jane <jane.roe@metrocity.gov>
+Cc: PlateCam Sales <sales@platecam.example>
+Subject: Your PlateCam trial
+
+Jane, your trial is ready. Invite your colleagues!
+
+On Sun, Mar 3, 2019 at 8:00 PM, Jane Roe <jane.roe@metrocity.gov> wrote:
+> Can I try it?
+"""
+
+ORIGINAL = b"""From: Alex Vendor <alex@platecam.example>
+To: Jane Roe <jane.roe@metrocity.gov>
+Cc: PlateCam Sales <sales@platecam.example>
+Subject: Your PlateCam trial
+Date: Mon, 4 Mar 2019 09:15:41 -0500
+Message-ID: <trial-1@platecam.example>
+
+Jane, your trial is ready. Invite your colleagues!
+"""
+
+
+def _item(data: bytes, name: str = "m.eml") -> RawItem:
+    return RawItem(Provenance(name), data, "rfc822")
+
+
+def test_forwarded_chain_becomes_quoted_messages() -> None:
+    results = parse_item(_item(FORWARD))
+    parent = results[0]
+    assert isinstance(parent, Message) and parent.origin == "mail"
+    quoted = sorted((r for r in results if isinstance(r, Message) and r.origin == "quoted"), key=lambda m: m.key)
+    assert [m.key for m in quoted] == ["quoted:fwd-1@metrocity.gov:1", "quoted:fwd-1@metrocity.gov:2"]
+    vendor, first = quoted
+    assert vendor.quoted_in == parent.key and vendor.in_reply_to == first.key and first.quoted_in == vendor.key
+    roles = {(p.role, p.address.address) for p in vendor.participants}
+    assert roles == {("quoted-from", "alex@platecam.example"), ("quoted-to", "jane.roe@metrocity.gov"), ("quoted-cc", "sales@platecam.example")}
+    assert vendor.date_utc is not None and vendor.date_utc.strftime("%Y-%m-%d %H:%M") == "2019-03-04 09:15" and vendor.date_offset is None
+    assert vendor.provenance.place == "quoted:1" and vendor.body.startswith("Jane, your trial is ready.")
+    # An attribution gives no subject, and "Your PlateCam trial" is no "Re:" to undo.
+    assert first.subject == "" and first.body == "Can I try it?"
+    assert [p.role for p in first.participants] == ["quoted-from"]
+
+
+def test_plain_bodies_are_skipped_cheaply() -> None:
+    message = Message(key="k", provenance=Provenance("x"), raw_sha256="", size=0, body="Lunch at noon?\n" * 20000)
+    started = time.perf_counter()
+    for _ in range(100):
+        assert quoted_messages(message) == []
+    assert time.perf_counter() - started < 0.5
+
+
+def test_splitter_is_linear_on_hostile_bodies() -> None:
+    lines = ["From: x", "On and on and on wrote", "> From: y", "Original Message", ""] * 40000
+    started = time.perf_counter()
+    preamble, segments = split_history(lines)
+    assert time.perf_counter() - started < 5
+    assert segments == [] and len(preamble) == len(lines) - 40000
+
+
+@pytest.mark.parametrize(
+    ("name", "sender"),
+    [
+        ("yahoo.eml", "bob@xxx.mailgun.org"),
+        ("hotmail.eml", "bob@xxx.mailgun.org"),
+        ("gmail.eml", "xxx@gmail.com"),
+        ("apple_mail_2.eml", "tgwizard@gmail.com"),
+        ("thunderbird.eml", "name:megan one"),
+        ("outlook.eml", "xxx@xxx.mailgun.org"),
+    ],
+)
+def test_reply_layouts_of_real_clients(name: str, sender: str) -> None:
+    results = parse_item(_item((TALON / name).read_bytes(), name))
+    quoted = [r for r in results if isinstance(r, Message) and r.origin == "quoted"]
+    assert quoted, name
+    senders = {p.address.address for m in quoted for p in m.participants if p.role == "quoted-from"}
+    assert sender in senders
+
+
+def test_quoted_copy_of_a_real_message_is_one_message_with_two_copies(tmp_path: Path) -> None:
+    # The reply is read first (name order), the vendor's real email second: it absorbs the quoted copy.
+    (tmp_path / "1-forward.eml").write_bytes(FORWARD)
+    (tmp_path / "2-original.eml").write_bytes(ORIGINAL)
+    db = tmp_path / "case.db"
+    ingest([tmp_path], db, workers=1)
+    conn = open_store(db, readonly=True).conn
+    rows = conn.execute("SELECT key, origin FROM messages WHERE subject = 'Your PlateCam trial' OR key LIKE 'quoted:%:1'").fetchall()
+    assert [tuple(r) for r in rows] == [("trial-1@platecam.example", "mail")]
+    copies = {tuple(r) for r in conn.execute("SELECT path, place FROM copies WHERE message_key = 'trial-1@platecam.example'")}
+    assert copies == {(str(tmp_path / "2-original.eml"), ""), (str(tmp_path / "1-forward.eml"), "quoted:1")}
+    assert conn.execute("SELECT key FROM message_aliases WHERE alias = 'quoted:fwd-1@metrocity.gov:1'").fetchone()[0] == "trial-1@platecam.example"
+    # The older quoted message now links to where its quoting message was filed.
+    assert conn.execute("SELECT quoted_in FROM messages WHERE key = 'quoted:fwd-1@metrocity.gov:2'").fetchone()[0] == "trial-1@platecam.example"
+    # Quoted roles are not sends: the vendor sent one message (the real one).
+    assert conn.execute("SELECT sent FROM people WHERE id = 'alex@platecam.example'").fetchone()[0] == 1
+
+
+def test_real_message_first_then_quoted_copy(tmp_path: Path) -> None:
+    (tmp_path / "1-original.eml").write_bytes(ORIGINAL)
+    (tmp_path / "2-forward.eml").write_bytes(FORWARD)
+    db = tmp_path / "case.db"
+    ingest([tmp_path], db, workers=1)
+    conn = open_store(db, readonly=True).conn
+    assert conn.execute("SELECT COUNT(*) FROM messages WHERE subject = 'Your PlateCam trial'").fetchone()[0] == 1
+    assert conn.execute("SELECT COUNT(*) FROM copies WHERE message_key = 'trial-1@platecam.example'").fetchone()[0] == 2
+    # Re-running changes nothing.
+    before = conn.execute("SELECT COUNT(*) FROM copies").fetchone()[0]
+    ingest([tmp_path], db, workers=1)
+    assert open_store(db, readonly=True).conn.execute("SELECT COUNT(*) FROM copies").fetchone()[0] == before
+
+
+def test_different_sender_same_subject_and_minute_is_not_merged(tmp_path: Path) -> None:
+    other = ORIGINAL.replace(b"From: Alex Vendor <alex@platecam.example>", b"From: Lee Wong <lee.wong@metrocity.gov>").replace(b"trial-1@", b"trial-2@")
+    (tmp_path / "1-forward.eml").write_bytes(FORWARD)
+    (tmp_path / "2-other.eml").write_bytes(other)
+    db = tmp_path / "case.db"
+    ingest([tmp_path], db, workers=1)
+    conn = open_store(db, readonly=True).conn
+    assert conn.execute("SELECT COUNT(*) FROM messages WHERE subject = 'Your PlateCam trial'").fetchone()[0] == 2
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        (("millscd@state.gov", ""), ("name:cheryl d mills", "Mills, Cheryl D"), True),
+        (("name:h", "H"), ("hdr22@clintonemail.com", "H"), True),
+        (("name:h", "H"), ("name:huma abedin", "Abedin, Huma"), False),
+        (("/o=metrocity/cn=recipients/cn=jroe", "Jane Roe"), ("jane.roe@metrocity.gov", "Roe, Jane"), True),
+        (("alex@platecam.example", "Alex Vendor"), ("lee.wong@metrocity.gov", "Lee Wong"), False),
+    ],
+)
+def test_senders_agree(a: tuple[str, str], b: tuple[str, str], same: bool) -> None:
+    assert senders_agree(*a, *b) is same
+    assert senders_agree(*b, *a) is same
