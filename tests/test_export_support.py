@@ -8,8 +8,8 @@ The store is the hand-written mail of tests/data plus two messages written here:
   (mathtext), a subject with a backslash, a U+2028 line separator and ``$``, sent to
   ``O'Brien"}) DETACH DELETE n //`` (Cypher injection as a display name).
 
-Case facts are inserted as the case stage would write them (issue 3 tables): ranks and
-units, two invitations (Jane → Ann, Ann → Carl), and a ``credentials_sent`` event whose
+Case facts replace what ingest derived with its generic profile, written as the case
+stage writes them (issue 3 tables): ranks and units, two invitations (Jane → Ann, Ann → Carl), and a ``credentials_sent`` event whose
 detail quotes the password.
 
 Import the fixtures into a test module with
@@ -56,7 +56,10 @@ _SLASH = (
 
 
 def _add_case(conn: sqlite3.Connection) -> None:
-    """Write case facts the way ingest.case does (person_case, events, event_actors)."""
+    """Replace the case facts that ingest derived with these (as ingest.case would write them)."""
+    # Ingest applies the generic profile, which knows nothing of this fictional case.
+    for table in ("account_events", "trial_accounts", "event_actors", "events", "person_case"):
+        conn.execute(f"DELETE FROM {table}")
     people = [
         (JANE, "agency_staff", "Metro PD", "Identity Theft Squad", "Det."),
         (ANN, "agency_staff", "Metro PD", "Identity Theft Squad", "P.O."),
