@@ -236,7 +236,7 @@ def test_memory_stays_flat_as_scale_grows(tmp_path: Path) -> None:
         _, peak_four = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert four.background_messages == 4 * 1800
+    assert four.background_messages == 4 * 2400
     assert peak_four < 12 * 2**20, f"peak {peak_four / 2**20:.1f} MiB"
     assert peak_four < peak_one * 1.25 + 2**20, (peak_one, peak_four)  # flat, not four times bigger
 

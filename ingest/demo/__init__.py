@@ -37,7 +37,7 @@ commissioner's office (``whitcomb-h``, ``sato-e``), ``press-office``, ``cod-offi
 ``personal`` webmail folder - and the eml tree holds all other custodians. Extraction must read
 both to see the whole story (the task-force officer's request sits only in the mbox).
 
-``scale`` multiplies the background mail (1,800 messages per unit); the story (about 500
+``scale`` multiplies the background mail (2,400 messages per unit); the story (about 500
 messages) is byte-identical at every scale. Same seed, same bytes.
 """
 

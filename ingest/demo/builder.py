@@ -140,7 +140,8 @@ class Builder:
         r = self.rng.getrandbits(64)
         domain = address.rsplit("@", 1)[1].lower()
         if client == "outlook":
-            return f"<{r:016X}{n:05X}@MCPDEXCH0{n % 4 + 1}.{domain}>"
+            host = f"MCPDEXCH0{n % 4 + 1}" if domain == AGENCY else f"EXCH0{n % 2 + 1}"
+            return f"<{r:016X}{n:05X}@{host}.{domain}>"
         if client == "vendor":
             return f"<0100016{r:016x}-{n:05d}-000000@email.{VENDOR}>"
         if client == "blackberry":

@@ -21,7 +21,7 @@ from .mail import Mail, Party, ny_to_utc
 from .pool import BY_PID, EVERYONE
 from .texts import BACKGROUND_ATTACHMENTS, FOOTER, outlook_quote, reply_quote, signature
 
-PER_SCALE = 1800  # background messages per unit of --scale
+PER_SCALE = 2400  # background messages per unit of --scale
 START, END = date(2018, 9, 1), date(2020, 3, 31)
 #: Positions (1-based, in date order) of background messages damaged on purpose; fixed for every scale.
 MALFORMED_AT = {88: "broken_header", 211: "bad_date", 503: "broken_header", 977: "truncated_mime", 1301: "no_boundary", 1650: "bad_date"}

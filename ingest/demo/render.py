@@ -135,7 +135,7 @@ def _dialect_headers(mail: Mail, digest: str) -> tuple[list[str], list[str]]:
     if client == "outlook":
         thread_index = base64.b64encode(bytes.fromhex(digest[:44])).decode("ascii")
         before = [
-            f"Received: from MCPDEXCH0{int(digest[2], 16) % 4 + 1}.metropd.example (10.20.1.1{digest[3]}) by\n"
+            f"Received: from MCPDEXCH0{int(digest[2], 16) % 3 + 2}.metropd.example (10.20.1.1{digest[3]}) by\n"
             f" MCPDEXCH01.metropd.example (10.20.1.11) with Microsoft SMTP Server (TLS)\n id 15.1.1591.10 via Mailbox Transport; {received_at}\n"
         ]
         after = [

@@ -6,7 +6,7 @@ events they prove. The wording of forwards and requests is what extraction has t
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .builder import Builder
 from .cast import BY_KEY
@@ -53,7 +53,8 @@ def share(b: Builder, key: str, adopted: datetime, which: int) -> Mail:
     vendor = "holloway" if adopted.year == 2018 else "natarajan"
     person = BY_KEY[key]
     body = SHARE.format(first=person.first, link=f"{APP}/signup?ref={person.last.lower()}{b.rng.randrange(100, 999)}") + b.sig(vendor)
-    return b.mail(b.after(adopted, 60 * 20, 60 * 60), b.party(vendor), (b.party(key, which),), b.rng.choice(SHARE_SUBJECTS), body)
+    when = b.at(adopted.date() + timedelta(days=1 + b.rng.randrange(2)), 9, 18)
+    return b.mail(when, b.party(vendor), (b.party(key, which),), b.rng.choice(SHARE_SUBJECTS), body)
 
 
 def forward(b: Builder, day: str, forwarder: str, invitees: tuple[str, ...], source: Mail, opts: dict[str, object]) -> datetime:
@@ -64,6 +65,8 @@ def forward(b: Builder, day: str, forwarder: str, invitees: tuple[str, ...], sou
     to = tuple(b.party(k) for k in invitees if k not in bcc_keys) or (REDACTED,)
     bcc = tuple(b.party(k) for k in bcc_keys)
     note = _FORWARD_NOTES[forwarder]
+    if source.when >= when:
+        raise ValueError(f"{forwarder} would forward {source.subject!r} before receiving it")
     quoted = b.plain[source.key]
     if webmail:
         body = note + "\n" + webmail_forward(source.sender, source.to, source.when, source.subject, quoted)

@@ -149,7 +149,7 @@ def write_demo(out: Path, seed: int = 7, scale: int = 1, formats: tuple[str, ...
 
     >>> summary = write_demo(Path("/tmp/demo"), seed=7)  # doctest: +SKIP
     >>> summary.messages  # doctest: +SKIP
-    2293
+    2897
     """
     out = Path(out)
     if scale < 1:
