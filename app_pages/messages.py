@@ -135,8 +135,11 @@ def _message(ctx: Context, message_key: str) -> None:
 def render(ctx: Context) -> None:
     """Search box and results; below them the open message, if any."""
     st.header("Messages")
-    _search(ctx)
     current = st.session_state.get(key("message"))
-    if current:
-        st.divider()
-        _message(ctx, current)
+    if not current:
+        _search(ctx)
+        return
+    # With a message open, the search folds away above it (still one click from the results).
+    with st.expander("Search", expanded=bool((st.session_state.get(key("q")) or "").strip())):
+        _search(ctx)
+    _message(ctx, current)

@@ -21,6 +21,7 @@ from .errors import UnknownPersonError
 
 __all__ = [
     "SAMPLE_ABOVE",
+    "SAMPLE_BUDGET",
     "undirected_weighted",
     "degree_centrality",
     "betweenness_centrality",
@@ -34,6 +35,8 @@ __all__ = [
 
 #: Above this many nodes, betweenness is estimated from ``k`` sampled sources.
 SAMPLE_ABOVE = 500
+#: When sampling, as many sources as fit about this many edge visits (at least 32).
+SAMPLE_BUDGET = 2_000_000
 
 
 def undirected_weighted(graph: nx.Graph) -> nx.Graph:
@@ -84,8 +87,10 @@ def betweenness_centrality(graph: nx.Graph, *, k: int | None = None, sample_abov
     """How often each person lies on the shortest paths between two others (normalized).
 
     Exact up to ``sample_above`` nodes; above that (or whenever ``k`` is given) it is
-    estimated from ``k`` sampled source nodes (default 200), seeded so that the
-    same view gives the same numbers. Paths count hops, not messages.
+    estimated from ``k`` sampled source nodes, seeded so that the same view gives
+    the same numbers. The default ``k`` keeps the work near :data:`SAMPLE_BUDGET`
+    edge visits (2,000 people with 35,000 pairs: 57 sources, about 1.5 s). Paths
+    count hops, not messages.
 
     Examples
     --------
@@ -96,7 +101,7 @@ def betweenness_centrality(graph: nx.Graph, *, k: int | None = None, sample_abov
     simple = undirected_weighted(graph)
     n = simple.number_of_nodes()
     if k is None and n > sample_above:
-        k = 200
+        k = max(32, SAMPLE_BUDGET // max(1, simple.number_of_edges()))
     if k is not None:
         k = min(k, n)
     return nx.betweenness_centrality(simple, k=k, seed=seed if k is not None else None, normalized=True)

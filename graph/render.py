@@ -105,10 +105,13 @@ const network = new vis.Network(container, {{nodes: nodes, edges: edges}}, DATA.
 window.threadlineNetwork = network;
 document.body.dataset.nodes = String(DATA.nodes.length);
 status.textContent = DATA.nodes.length > 80 && DATA.options.physics.enabled !== false ? "Laying out " + DATA.nodes.length + " people…" : "";
+// Once laid out, stop the simulation so the drawing holds still (and say so: tests wait on it).
 network.once("stabilizationIterationsDone", function () {{
   network.setOptions({{physics: {{enabled: false}}}});
   status.textContent = "";
+  document.body.dataset.stable = "1";
 }});
+if (DATA.options.physics.enabled === false) {{ document.body.dataset.stable = "1"; }}
 network.on("afterDrawing", function () {{ document.body.dataset.drawn = "1"; }});
 </script>
 </body>
@@ -222,8 +225,9 @@ def _options(hierarchical: bool, n_nodes: int) -> dict[str, Any]:
         "nodes": {"shape": "dot", "borderWidth": 1, "font": {"size": 13, "strokeWidth": 3, "strokeColor": "#ffffff"}},
         "edges": {
             "arrows": {"to": {"enabled": True, "scaleFactor": 0.45}},
-            "color": {"inherit": "from", "opacity": 0.45},
-            "smooth": {"enabled": True, "type": "continuous"},
+            # Dense views turn into a hairball: fainter, straight edges keep the nodes readable (and fast).
+            "color": {"inherit": "from", "opacity": 0.45 if n_nodes <= 100 else 0.25},
+            "smooth": {"enabled": n_nodes <= 300, "type": "continuous"},
             "selectionWidth": 2,
         },
         "interaction": {"hover": True, "tooltipDelay": 120, "hideEdgesOnDrag": n_nodes > 300, "keyboard": False},

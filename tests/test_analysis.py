@@ -117,3 +117,23 @@ def test_centrality_table_rows(two_teams: nx.MultiDiGraph) -> None:
     assert first["label"] == "C" and first["volume"] == 11 and first["betweenness"] > 0
     assert {r["community"] for r in rows} == {0, 1}
     assert analysis.centrality_table(nx.MultiDiGraph()) == []
+
+
+def test_default_sample_size_follows_the_edge_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, object] = {}
+    real = nx.betweenness_centrality
+
+    def spy(g: nx.Graph, **kwargs: object) -> dict:
+        seen.update(kwargs)
+        return real(g, **kwargs)
+
+    monkeypatch.setattr(nx, "betweenness_centrality", spy)
+    monkeypatch.setattr(analysis, "SAMPLE_BUDGET", 400)
+    g = nx.MultiDiGraph(nx.path_graph(60, create_using=nx.DiGraph))  # 59 edges
+    analysis.betweenness_centrality(g, sample_above=50)
+    assert seen["k"] == 32  # 400 // 59 = 6, raised to the floor of 32
+    monkeypatch.setattr(analysis, "SAMPLE_BUDGET", 59 * 40)
+    analysis.betweenness_centrality(g, sample_above=50)
+    assert seen["k"] == 40
+    analysis.betweenness_centrality(g)  # 60 nodes: exact
+    assert seen["k"] is None

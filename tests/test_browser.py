@@ -1,0 +1,174 @@
+"""What a person sees: the real app (`threadline app`) in headless Chromium.
+
+Checks that the network graph is actually drawn, that no request leaves 127.0.0.1,
+and that hostile names and subjects show as text without running anything.
+Chromium is Debian's (/usr/bin/chromium); never `playwright install`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from ingest import ingest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "data" / "app"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+HOSTILE_NAME = "<img src=x onerror=alert(1)>"
+HOSTILE_ID = "mallory@evil.example"
+SCREENSHOT = Path("/tmp/threadline-network.png")
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start `threadline app` on a fresh store and a free port; stop it afterwards."""
+    db = tmp_path_factory.mktemp("browser") / "case.db"
+    ingest([FIXTURES / "mail"], db, workers=1, aliases=FIXTURES / "aliases.yaml")
+    port = free_port()
+    threadline = Path(sys.executable).with_name("threadline")
+    log = open(db.with_suffix(".log"), "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [str(threadline), "app", "--db", str(db), "--port", str(port)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # the app starts streamlit as a child: stop the whole group we made
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail("the app did not start:\n" + db.with_suffix(".log").read_text())
+            time.sleep(0.3)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, app_url: str):
+    """A page that records every request and dialog (from any frame)."""
+    # bypass_csp: the graph page's own CSP would block a remote fetch *silently*;
+    # without it, any such attempt shows up below as a request and fails the test.
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, bypass_csp=True)
+    requests: list[str] = []
+    dialogs: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    tab = context.new_page()
+    tab.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    tab.requests, tab.dialogs = requests, dialogs
+    yield tab
+    context.close()
+
+
+def assert_stayed_local(requests: list[str]) -> None:
+    assert requests, "no requests recorded at all"
+    remote = [u for u in requests if urlparse(u).scheme not in ("data", "blob", "about") and urlparse(u).hostname != "127.0.0.1"]
+    assert remote == []
+
+
+def graph_frame(tab):
+    """The iframe that holds the vis-network drawing, once it has drawn and settled."""
+    handle = tab.wait_for_selector("iframe", timeout=60_000)
+    frame = handle.content_frame()
+    frame.wait_for_function("document.body && document.body.dataset.drawn === '1' && document.body.dataset.stable === '1'", timeout=60_000)
+    return handle, frame
+
+
+def test_network_graph_is_drawn_offline_and_tooltips_are_text(page, app_url: str) -> None:
+    page.goto(f"{app_url}/?page=network&cap=50")
+    handle, frame = graph_frame(page)
+    width, height, nodes, edges = frame.evaluate(
+        "() => { const c = document.querySelector('#graph canvas'); const n = window.threadlineNetwork.body.data;"
+        " return [c.clientWidth, c.clientHeight, n.nodes.length, n.edges.length]; }"
+    )
+    assert width > 400 and height > 400
+    assert nodes == 16 and edges > 10
+    assert "Colour: organization" in frame.inner_text("#legend")
+
+    # Hover the hostile person: the tooltip must show the name as characters.
+    x, y = frame.evaluate("(id) => { const n = window.threadlineNetwork; const p = n.canvasToDOM(n.getPositions([id])[id]); return [p.x, p.y]; }", HOSTILE_ID)
+    handle.scroll_into_view_if_needed()
+    box = handle.bounding_box()
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    frame.wait_for_selector("div.vis-tooltip", state="visible", timeout=10_000)
+    tooltip = frame.inner_text("div.vis-tooltip")
+    assert tooltip.startswith(HOSTILE_NAME)
+    assert frame.locator("div.vis-tooltip img, #graph img").count() == 0
+    page.screenshot(path=str(SCREENSHOT), full_page=False)
+
+    assert page.dialogs == []
+    assert_stayed_local(page.requests)
+
+
+def test_hostile_subject_shows_as_text(page, app_url: str) -> None:
+    page.goto(f"{app_url}/?page=messages&message=hostile-1%40evil.example")
+    code = page.locator("[data-testid='stCode']").first
+    code.wait_for(timeout=60_000)
+    header = code.inner_text()
+    assert "Subject: **bold** <script>alert('subject')</script> ![x](http://tracker.example/p.png) :red[alarm] $x^2$" in header
+    assert f"From: {HOSTILE_NAME} <{HOSTILE_ID}>" in header
+    assert "[click](javascript:alert(1))" in page.locator("[data-testid='stCode']").nth(1).inner_text()
+    # Nothing from the mail became markup: no image element, no link to javascript:, no coloured span.
+    assert page.locator("img[src='x'], a[href^='javascript'], img[src*='tracker']").count() == 0
+    page.wait_for_timeout(500)
+    assert page.dialogs == []
+    assert_stayed_local(page.requests)
+
+
+def test_every_page_stays_local(page, app_url: str) -> None:
+    for query, expect in (
+        ("", "Messages per month"),
+        ("?page=person&person=ann.lee%40metropd.example", "Merges"),
+        ("?page=messages&q=trial", "Search subjects"),
+    ):
+        page.goto(f"{app_url}/{query}")
+        page.get_by_text(expect).first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
+    assert page.dialogs == []
+    assert_stayed_local(page.requests)
