@@ -42,11 +42,11 @@ LABELS = {
     "through": "through",
 }
 _LABEL = re.compile(
-    r"^[\s.,'`\u2022*>|_-]{0,6}?(?P<label>From|Sent By|Sent|Date|To|Cc|Bcc|Subject|Subj|Reply-To|ReplyTo|Attachments|"
+    r"^[ \t>]{0,40}[.,'`\u2022*|_-]{0,3}[ \t]{0,2}(?P<label>From|Sent By|Sent|Date|To|Cc|Bcc|Subject|Subj|Reply-To|ReplyTo|Attachments|"
     r"Importance|Posted At|Posted To|Conversation|Sensitivity|Through)\s?:(?P<gap>\s*)(?P<value>.*)$",
     re.IGNORECASE,
 )
-_FROM = re.compile(r"^[\s.,'`\u2022*>|_-]{0,6}?from\s?:", re.IGNORECASE)
+_FROM = re.compile(r"^[ \t>]{0,40}[.,'`\u2022*|_-]{0,3}[ \t]{0,2}from\s?:", re.IGNORECASE)
 # Fields that OCR ran onto the From or To line ("From: Lyn Lusi Sent: …").
 _INLINE = re.compile(r"\s(?=(?:Sent|Date|To|Cc|Subject|Posted At|Posted To)\s?:\s)")
 #: Redaction codes of the US FOIA (b)(6) family as printed in releases.
@@ -118,6 +118,7 @@ def read_block(lines: list[str], start: int) -> HeaderBlock | None:
     labels_seen: list[str] = []
     last: str | None = None
     wide = False
+    base = _indent(lines[start])
     blank = 0
     i = start
     limit = min(len(lines), start + _MAX_BLOCK_LINES)
@@ -152,7 +153,7 @@ def read_block(lines: list[str], start: int) -> HeaderBlock | None:
             i += 1
             block.end = i
             continue
-        if blank or last is None or not _continues(last, block.fields.get(last, ""), line, wide):
+        if blank or last is None or not _continues(last, block.fields.get(last, ""), line, wide, base):
             break
         if not _ONLY_CODE.match(line):
             block.fields[last] = (block.fields[last] + " " + line.strip()).strip()
@@ -162,7 +163,7 @@ def read_block(lines: list[str], start: int) -> HeaderBlock | None:
     return block if block.is_email() else None
 
 
-def _continues(field_name: str, value: str, line: str, wide: bool) -> bool:
+def _continues(field_name: str, value: str, line: str, wide: bool, base: int = 0) -> bool:
     """Is ``line`` the wrapped rest of ``field_name``'s value?"""
     stripped = line.strip()
     if _ONLY_CODE.match(line):
@@ -170,9 +171,9 @@ def _continues(field_name: str, value: str, line: str, wide: bool) -> bool:
     if field_name in ("from", "to", "cc", "bcc", "reply-to"):
         if value.rstrip().endswith((";", ",")) or stripped.startswith(("<", "[mailto")):
             return True
-        return wide and _indent(line) >= 8
+        return wide and _indent(line) >= base + 8
     if field_name in ("subject", "attachments"):
-        return wide and _indent(line) >= 8
+        return wide and _indent(line) >= base + 8
     return False
 
 

@@ -82,16 +82,33 @@ def looks_printed(head: bytes, name: str = "") -> bool:
 
 
 def strip_furniture(text: str) -> tuple[list[str], list[int]]:
-    """Return the document's lines without page furniture, and each kept line's page (1-based)."""
+    """Return the document's lines without page furniture, and each kept line's page (1-based).
+
+    Banners, release stamps and lone redaction codes go wherever they are; a lone
+    number goes only at the top or bottom of a page (next to a banner or the page
+    edge), because inside a body "745" is text.
+    """
     lines: list[str] = []
     pages: list[int] = []
     for page_no, page in enumerate(text.split("\f"), start=1):
-        for line in page.splitlines():
-            if _BANNER.search(line) or _RELEASE.match(line) or _CODES.match(line) or _PAGE_NUMBER.match(line):
+        raw = page.splitlines()
+        furniture = [bool(_BANNER.search(line) or _RELEASE.match(line) or _CODES.match(line)) for line in raw]
+        for i, line in enumerate(raw):
+            if furniture[i] or (_PAGE_NUMBER.match(line) and _at_page_edge(raw, furniture, i)):
                 continue
             lines.append(line.replace("\t", "    "))
             pages.append(page_no)
     return lines, pages
+
+
+def _at_page_edge(raw: list[str], furniture: list[bool], i: int) -> bool:
+    for step in (-1, 1):
+        j = i + step
+        while 0 <= j < len(raw) and not raw[j].strip():
+            j += step
+        if not 0 <= j < len(raw) or furniture[j]:
+            return True
+    return False
 
 
 def parse_printed(item: RawItem) -> list[Message | Problem]:
