@@ -222,7 +222,13 @@ def _edge_rows(graph: nx.Graph) -> list[dict[str, Any]]:
 
 def _options(hierarchical: bool, n_nodes: int) -> dict[str, Any]:
     options: dict[str, Any] = {
-        "nodes": {"shape": "dot", "borderWidth": 1, "font": {"size": 13, "strokeWidth": 3, "strokeColor": "#ffffff"}},
+        # vis hides labels whose on-screen size falls below drawThreshold px; trees are fitted small.
+        "nodes": {
+            "shape": "dot",
+            "borderWidth": 1,
+            "font": {"size": 20 if hierarchical else 13, "strokeWidth": 3, "strokeColor": "#ffffff"},
+            "scaling": {"label": {"drawThreshold": 3}},
+        },
         "edges": {
             "arrows": {"to": {"enabled": True, "scaleFactor": 0.45}},
             # Dense views turn into a hairball: fainter, straight edges keep the nodes readable (and fast).
@@ -240,7 +246,15 @@ def _options(hierarchical: bool, n_nodes: int) -> dict[str, Any]:
     }
     if hierarchical:
         options["layout"] = {
-            "hierarchical": {"enabled": True, "direction": "UD", "sortMethod": "directed", "levelSeparation": 110, "nodeSpacing": 150, "shakeTowards": "roots"}
+            "hierarchical": {
+                "enabled": True,
+                "direction": "UD",
+                "sortMethod": "directed",
+                "levelSeparation": 110,
+                "nodeSpacing": 170,
+                "treeSpacing": 60,
+                "shakeTowards": "roots",
+            }
         }
         options["physics"] = {"enabled": False}
         options["edges"]["smooth"] = {"enabled": True, "type": "cubicBezier", "forceDirection": "vertical", "roundness": 0.4}
