@@ -246,22 +246,24 @@ def prepare_export(
     edges = []
     for i, (u, v, key, data) in enumerate(raw_edges, start=1):
         edge: dict[str, Any] = {"id": f"e{i}", "source": masker.node_id(str(u)), "target": masker.node_id(str(v))}
-        edge["relation"] = str(data.get("relation") or "emailed")
+        # graph.spread's forest has one invitation per edge (``message_key``, ``date``).
+        edge["relation"] = str(data.get("relation") or ("invited" if "message_key" in data and "messages" not in data else "emailed"))
         edge["role"] = str(data.get("role") or key or "")
         for name, value in sorted(data.items()):
-            if name in ("relation", "role", "messages", "id", "key", "title"):
+            if name in ("relation", "role", "messages", "message_key", "id", "key", "title"):
                 continue
             flat = _flat(value)
             edge[name] = masker.text(flat) if isinstance(flat, str) else flat
-        edge["messages"] = sorted(str(k) for k in data.get("messages", ()))
+        edge["messages"] = _edge_messages(data)
         edge.setdefault("count", len(edge["messages"]))
-        edge["first"], edge["last"] = str(data.get("first") or ""), str(data.get("last") or "")
+        edge["first"], edge["last"] = str(data.get("first") or data.get("date") or ""), str(data.get("last") or data.get("date") or "")
         edges.append(edge)
         for end_ in (edge["source"], edge["target"]):
             if edge["first"] and (end_ not in start_of or edge["first"] < start_of[end_]):
                 start_of[end_] = edge["first"]
     for row in nodes:
-        row["start"] = start_of.get(row["id"], "")[:10]
+        # On the timeline a person appears with their account, else with their first message here.
+        row["start"] = str(row.get("account_date") or start_of.get(row["id"], ""))[:10]
     _fill_text_columns(nodes)
     _fill_text_columns(edges)
 
@@ -314,6 +316,13 @@ def prepare_export(
     }
     shown_messages = {k: {"date": m["date"], "subject": masker.text(m["subject"])} for k, m in messages.items()}
     return ExportData(nodes, edges, out_events, evidence, manifest, masker.text(title), hierarchical, masker.safe, shown_messages)
+
+
+def _edge_messages(data: dict[str, Any]) -> list[str]:
+    keys = list(data.get("messages") or ())
+    if not keys and data.get("message_key"):
+        keys = [data["message_key"]]
+    return sorted({str(k) for k in keys})
 
 
 def _fill_text_columns(rows: list[dict[str, Any]]) -> None:

@@ -232,6 +232,8 @@ class Masker:
                 level = rank_level(info.get("rank"))
                 if level is None or level < threshold:
                     masked.add(pid)
+        # A name that matched nobody (graph.spread's "name:…" nodes) could be anyone: masked.
+        masked.update(pid for pid in people if pid.startswith("name:"))
         self.masked = frozenset(masked - set(options.keep)) if self.safe else frozenset()
         self._names = self._name_table(people)
 

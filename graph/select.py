@@ -9,7 +9,9 @@ Several criteria combine by intersection (``combine="all"``, the default: "Jane 
 two-hop network *within* the Identity Theft Squad") or by union (``combine="any"``).
 The anchors of a criterion (the ego, both ends of a path, the cascade's root) stay in
 the result even when another criterion would drop them, so that a picture never loses
-the person it is about. A time window applies to every edge and invitation.
+the person it is about. A time window applies to every edge and invitation. A cascade
+follows the same forest as the Spread page (:mod:`graph.spread`); people with a trial
+account get its date as ``account_date``, which the GEXF timeline uses.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import networkx as nx
 from .build import View, build_graph
 from .errors import GraphError, UnknownPersonError
 
-__all__ = ["Selection", "Selected", "select", "resolve_person", "add_invitations", "cascade_members", "person_attributes"]
+__all__ = ["Selection", "Selected", "select", "resolve_person", "add_invitations", "cascade_members", "account_dates", "person_attributes"]
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,30 @@ def _invitations(conn: sqlite3.Connection, start: str | None, end: str | None) -
     return [(str(a), str(b), d, str(k)) for a, b, d, k in conn.execute(sql + " ORDER BY date_utc, message_key", args)]
 
 
+def _in_window(date: str | None, start: str | None, end: str | None) -> bool:
+    if start and (date or "") < start:
+        return False
+    return not (end and (date or "") >= end + ("T99" if len(end) == 10 else ""))
+
+
+def _forest(conn: sqlite3.Connection, start: str | None, end: str | None) -> list[tuple[str, str]]:
+    """(inviter, account holder) edges of the invitation forest that the Spread page shows.
+
+    The forest comes from :func:`graph.spread.spread` (the busiest vendor's accounts, loops
+    cut); without accounts on record, every resolved invitation event counts instead.
+    """
+    from .spread import spread
+
+    found = spread(conn)
+    if found.adopters:
+        return [
+            (a.inviter, a.person_id)
+            for a in found.adopters.values()
+            if a.inviter and not a.in_loop and _in_window(a.invited_at or a.account_date, start, end)
+        ]
+    return [(inviter, invitee) for inviter, invitee, _, _ in _invitations(conn, start, end)]
+
+
 def cascade_members(conn: sqlite3.Connection, root: str, *, start: str | None = None, end: str | None = None) -> dict[str, int]:
     """Everyone invited, directly or down the chain, by ``root``: person id → generation (root = 0).
 
@@ -144,7 +170,7 @@ def cascade_members(conn: sqlite3.Connection, root: str, *, start: str | None = 
     {'nobody@x.example': 0}
     """
     children: dict[str, set[str]] = {}
-    for inviter, invitee, _, _ in _invitations(conn, start, end):
+    for inviter, invitee in _forest(conn, start, end):
         children.setdefault(inviter, set()).add(invitee)
     generation = {root: 0}
     queue = deque([root])
@@ -155,6 +181,13 @@ def cascade_members(conn: sqlite3.Connection, root: str, *, start: str | None = 
                 generation[child] = generation[person] + 1
                 queue.append(child)
     return generation
+
+
+def account_dates(conn: sqlite3.Connection) -> dict[str, str]:
+    """Person id → date of the earliest evidence of a trial account (any vendor)."""
+    if "trial_accounts" not in _tables(conn):
+        return {}
+    return {pid: date for pid, date in conn.execute("SELECT person_id, MIN(first_evidence) FROM trial_accounts WHERE first_evidence IS NOT NULL GROUP BY person_id")}
 
 
 def add_invitations(graph: nx.MultiDiGraph, conn: sqlite3.Connection, *, start: str | None = None, end: str | None = None) -> int:
@@ -253,6 +286,9 @@ def select(conn: sqlite3.Connection, selection: Selection) -> Selected:
     for pid, attrs in person_attributes(conn, missing).items():
         graph.add_node(pid, **attrs)
     add_invitations(graph, conn, start=start, end=end)
+    for pid, date in account_dates(conn).items():
+        if pid in graph:
+            graph.nodes[pid]["account_date"] = date
     for pid, attrs in extra.items():
         if pid in graph:
             graph.nodes[pid].update(attrs)

@@ -224,6 +224,20 @@ def test_export_of_an_app_view_graph(case_conn: sqlite3.Connection) -> None:
     assert nx.read_graphml(io.BytesIO(files["view.graphml"])).number_of_nodes() == graph.number_of_nodes()
 
 
+def test_spread_page_forest_exports_with_account_dates_on_the_timeline(case_conn: sqlite3.Connection) -> None:
+    """The Spread page hands over graph.spread's forest (one invitation per edge, ``message_key``)."""
+    from graph.spread import spread
+
+    data = prepare_export(spread(case_conn).graph(), case_conn, title="Spread", hierarchical=True)
+    assert {(e["source"], e["target"], e["relation"], tuple(e["messages"])) for e in data.edges} == {
+        (JANE, ANN, "invited", ("mbox-1@metropd.example",)), (ANN, CARL, "invited", ("mbox-3@metropd.example",))}
+    start = {n["id"]: n["start"] for n in data.nodes}
+    assert start == {JANE: "2019-01-08", ANN: "2019-01-14", CARL: "2019-01-14"}
+    back = nx.read_gexf(io.BytesIO(EXPORTERS["gexf"].write(data)))
+    assert back.nodes[ANN]["start"] == "2019-01-14"
+    assert {r["message_key"] for r in data.evidence if r["item"] == "edge"} == {"mbox-1@metropd.example", "mbox-3@metropd.example"}
+
+
 def test_hostile_strings_survive_as_data(everything: ExportData) -> None:
     labels = {n["label"] for n in everything.nodes}
     assert HOSTILE_NAME in labels and CYPHER_NAME in labels

@@ -9,8 +9,10 @@ The store is the hand-written mail of tests/data plus two messages written here:
   ``O'Brien"}) DETACH DELETE n //`` (Cypher injection as a display name).
 
 Case facts replace what ingest derived with its generic profile, written as the case
-stage writes them (issue 3 tables): ranks and units, two invitations (Jane → Ann, Ann → Carl), and a ``credentials_sent`` event whose
-detail quotes the password.
+stage writes them (issue 3 tables): ranks and units, two invitations (Jane → Ann,
+Ann → Carl) with the trial accounts they explain (Jane's own account is unexplained),
+an invitation Jane → Bob that led to no account, and a ``credentials_sent`` event
+whose detail quotes the password.
 
 Import the fixtures into a test module with
 ``from test_export_support import case_db, case_conn, HOSTILE_NAME  # noqa: F401``.
@@ -72,6 +74,8 @@ def _add_case(conn: sqlite3.Connection) -> None:
     events = [
         (1, "invited", "2019-01-14T14:00:00+00:00", "mbox-1@metropd.example", "forward", "{}", [("inviter", JANE), ("invitee", ANN)]),
         (2, "invited", "2019-01-14T15:00:00+00:00", "mbox-3@metropd.example", "forward", "{}", [("inviter", ANN), ("invitee", CARL)]),
+        # An invitation that led to no account on record: evidence, but not part of the cascade.
+        (4, "invited", "2019-01-08T15:00:00+00:00", "trial-1@metropd.example", "forward", "{}", [("inviter", JANE), ("invitee", BOB)]),
         (3, "credentials_sent", "2019-01-15T15:00:00+00:00", "creds-1@visageid.example", None,
          json.dumps({"text": f"Temporary password: {PASSWORD}"}), [("holder", JANE)]),
     ]
@@ -82,6 +86,16 @@ def _add_case(conn: sqlite3.Connection) -> None:
         )
         for role, pid in actors:
             conn.execute("INSERT INTO event_actors(event_id, role, person_id, name, resolved, how) VALUES (?, ?, ?, ?, 1, 'test')", (eid, role, pid, pid))
+    accounts = [
+        (JANE, "2019-01-08T15:00:00+00:00", "trial-1@metropd.example", None, None, 1),
+        (ANN, "2019-01-14T15:00:00+00:00", "mbox-3@metropd.example", JANE, 1, 0),
+        (CARL, "2019-01-14T16:00:00+00:00", "mbox-2@metropd.example", ANN, 2, 0),
+    ]
+    conn.executemany(
+        "INSERT INTO trial_accounts(person_id, vendor_id, first_evidence, first_message_key, inviter_id, invitation_event_id, unexplained) "
+        "VALUES (?, 'visageid', ?, ?, ?, ?, ?)",
+        accounts,
+    )
     conn.commit()
 
 
