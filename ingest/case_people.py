@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .case_names import clean_display_name
+from .case_patterns import word_bounded
 from .case_profile import CaseProfile, Label
 from .case_text import signature_lines, split_body
 
@@ -126,11 +127,14 @@ def _combined(labels: tuple[Label, ...]) -> tuple[re.Pattern[str] | None, list[s
         return None, []
     # Longer names first (alternation takes the first that fits), open patterns last.
     labels = tuple(sorted(labels, key=lambda lab: (not lab.name, -len(lab.name))))
+    # One word boundary around the whole alternation (not one per label): this is the
+    # hot loop of a large store, and the engine then tests it once per position.
+    prefix, suffix = word_bounded(["\x00"]).split("(?:\x00)")
     parts = []
     for i, label in enumerate(labels):
-        body = label.pattern.pattern.replace("(?P<open>", "(?:")
+        body = label.pattern.pattern.removeprefix(prefix).removesuffix(suffix).replace("(?P<open>", "(?:")
         parts.append(f"(?P<l{i}>{body})")
-    return re.compile("|".join(parts), re.IGNORECASE), [label.name for label in labels]
+    return re.compile(prefix + "|".join(parts) + suffix, re.IGNORECASE), [label.name for label in labels]
 
 
 def _find(pattern: re.Pattern[str] | None, names: list[str], text: str) -> list[tuple[str, int, int]]:
@@ -197,10 +201,11 @@ def read_labels(conn: sqlite3.Connection, profile: CaseProfile, facts: dict[str,
 
 def _signature_rank(line: str, ranks: re.Pattern[str] | None, names: list[str], own: set[str], units: re.Pattern[str] | None, unit_names: list[str]) -> str | None:
     """The rank a signature line gives its sender: "Det. Jane Roe", or "Detective" / "Sergeant, ITS" alone."""
-    found = _find(ranks, names, line)
-    if not found or found[0][1] != 0:
+    m = ranks.match(line) if ranks is not None else None
+    if m is None:
         return None
-    rank, _, end = found[0]
+    rank = names[int((m.lastgroup or "l0")[1:])] or m.group()
+    end = m.end()
     rest = clean_display_name(line[end:]).strip(" ,|-–")
     words = re.findall(r"[\w'’-]+", rest.lower())
     if not words:
