@@ -23,7 +23,10 @@ def table(
     With ``pick``, clicking a row calls ``pick(row_number)`` from the selection
     callback (so it may call :func:`app_pages.state.request` to move to another page).
     """
-    config = {column: st.column_config.LinkColumn(column, display_text="open ↗") for column in links}
+    links = [c for c in links if c in frame.columns]
+    # Link columns go first, so they stay in view however wide the text columns are.
+    frame = frame[[*links, *(c for c in frame.columns if c not in links)]]
+    config = {column: st.column_config.LinkColumn(column, display_text="open ↗", width="small") for column in links}
     options: dict = {"hide_index": True, "column_config": config}
     if height is not None:
         options["height"] = height
