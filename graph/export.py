@@ -237,9 +237,16 @@ class Download:
     make: Callable[[], bytes]
 
 
+def _read_only(db: str | Path) -> sqlite3.Connection:
+    path = Path(db)
+    if not path.exists():
+        raise ExportError(f"{path}: no such store")
+    return sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+
+
 def downloads(
     graph: nx.Graph,
-    conn: sqlite3.Connection,
+    store: sqlite3.Connection | str | Path,
     *,
     selection: dict[str, Any] | None = None,
     mask: MaskOptions | None = None,
@@ -249,9 +256,11 @@ def downloads(
 ) -> list[Download]:
     """One :class:`Download` per format plus one for everything, for an app's Export panel.
 
-    The store is read once, on the first click (so rendering the page stays cheap), and
-    every format then comes from the same masked data. ``make`` is safe to call from
-    another thread, as Streamlit does for a callable ``download_button(data=...)``.
+    ``store`` is the path of the store (opened read-only in the thread that builds the
+    files) or an open connection. The store is read once, on the first click (so
+    rendering the page stays cheap), and every format then comes from the same masked
+    data. ``make`` is safe to call from another thread, as Streamlit does for a callable
+    ``download_button(data=...)``.
     """
     lock = threading.Lock()
     cache: dict[str, ExportData] = {}
@@ -259,7 +268,14 @@ def downloads(
     def data() -> ExportData:
         with lock:
             if "data" not in cache:
-                cache["data"] = prepare_export(graph, conn, selection=selection, mask=mask, title=title, hierarchical=hierarchical)
+                if isinstance(store, sqlite3.Connection):
+                    cache["data"] = prepare_export(graph, store, selection=selection, mask=mask, title=title, hierarchical=hierarchical)
+                else:
+                    conn = _read_only(store)
+                    try:
+                        cache["data"] = prepare_export(graph, conn, selection=selection, mask=mask, title=title, hierarchical=hierarchical)
+                    finally:
+                        conn.close()
             return cache["data"]
 
     stem = safe_name(name)

@@ -213,6 +213,20 @@ def test_downloads_helper_builds_lazily_one_button_per_format(case_conn: sqlite3
         assert len(archive.namelist()) == len(FORMATS) + 2
 
 
+def test_downloads_open_the_store_by_path_in_the_clicking_thread(case_db: Path, case_conn: sqlite3.Connection) -> None:
+    import threading
+
+    chosen = select(case_conn, Selection(ego=JANE))
+    item = downloads(chosen.graph, str(case_db), selection=chosen.parameters)[1]
+    out: list[bytes] = []
+    worker = threading.Thread(target=lambda: out.append(item.make()))
+    worker.start()
+    worker.join()
+    with zipfile.ZipFile(io.BytesIO(out[0])) as archive:
+        manifest = json.loads(archive.read("subgraph.manifest.json"))
+    assert manifest["store"]["fingerprint"] == store_fingerprint(case_conn)["sha256"]
+
+
 def test_export_of_an_app_view_graph(case_conn: sqlite3.Connection) -> None:
     """The app hands over build_graph's graph as it is (no relation attribute, list attributes)."""
     from graph.build import View, build_graph
