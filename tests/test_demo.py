@@ -107,6 +107,9 @@ def test_counts_at_scale_one(demo: tuple[Path, DemoSummary, dict]) -> None:
     assert truth["messages"]["duplicated_copies"] == summary.copies - summary.messages > 0
     assert truth["messages"]["without_message_id"] == len({r["key"] for r in rows if r["message_id"] == "-"}) >= 5
     assert set(truth["messages"]["copies_by_format"]) == {"mbox", "eml"} and all(truth["messages"]["copies_by_format"].values())
+    # The sender's copy alone shows Bcc, so its bytes differ from the recipients' copies.
+    bcc = [r for r in rows if "with-bcc" in r["flags"]]
+    assert bcc and all(r["sha256"] != other["sha256"] for r in bcc for other in rows if other["key"] == r["key"] and other is not r)
     # Same Message-ID in two custodians' mailboxes, as real releases have.
     assert any(len({r["file"].split("/")[1] for r in rows if r["key"] == m["key"]}) > 1 for m in truth["story_messages"][:50])
 

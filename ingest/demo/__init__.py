@@ -25,7 +25,7 @@ Output layout under ``out``:
     One mboxrd file (``From `` separator lines, ``>From `` escaping of body lines).
 ``manifest.tsv``
     One line per copy: key, Message-ID, UTC date, story/background, file, mbox offset, sha256,
-    flags (``malformed:<kind>``, ``no-message-id``). Streams, so it is complete at any scale.
+    flags (``malformed:<kind>``, ``no-message-id``, ``with-bcc`` on the sender's copy). Streams, so it is complete at any scale.
 ``ground_truth.json``
     Organizations, people (addresses and display names seen), accounts, invitations, events,
     message counts, malformed messages, correct merges and traps (``must_not_merge``), and every

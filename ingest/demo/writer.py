@@ -209,10 +209,11 @@ def _write_one(mail: Mail, sinks: _Sinks, tally: _Tally) -> None:
     for i, (custodian, folder) in enumerate(mail.holders):
         copy = sender_data if i == 0 and mail.sender_copy else data
         where = sinks.write(mail, copy, custodian, folder)
+        copy_flags = flags if copy is data else ("with-bcc" if flags == "-" else flags + ",with-bcc")
         tally.by_format[sinks.target(custodian, folder)] += 1
         sinks.manifest.write(
             f"{mail.key}\t{mail.message_id or '-'}\t{date}\t{'story' if is_story else 'background'}\t"
-            f"{where['file']}\t{where.get('offset', '-')}\t{where['sha256']}\t{flags}\n"
+            f"{where['file']}\t{where.get('offset', '-')}\t{where['sha256']}\t{copy_flags}\n"
         )
         if keep:
             places.append(where)
