@@ -10,9 +10,9 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from .cast import AGENCY, BY_KEY, VENDOR, Person
+from .cast import AGENCY, BY_KEY, VENDOR
 from .mail import Attachment, Mail, Party, ny_to_utc
-from .pool import BY_ADDRESS, BY_PID
+from .pool import BY_PID
 from .texts import signature
 
 # Who receives a copy of mail sent to a distribution list.
@@ -197,8 +197,3 @@ def holders(mail: Mail) -> tuple[tuple[tuple[str, str], ...], bool]:
     for party in mail.to + mail.cc + mail.bcc:
         add(party, "inbox")
     return tuple(out), sender_copy
-
-
-def person_of(address: str) -> Person | None:
-    """The cast or pool member owning an address."""
-    return BY_ADDRESS.get(address.lower())
