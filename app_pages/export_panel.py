@@ -68,15 +68,20 @@ def export_panel(
     name: str,
     title: str,
     hierarchical: bool = False,
+    color_by: str = "organization",
     key_prefix: str = "export",
 ) -> None:
-    """Draw the Export panel for ``graph`` (what the page shows) read from the store at ``db``."""
+    """Draw the Export panel for ``graph`` (what the page shows) read from the store at ``db``.
+
+    ``selection`` describes the page's view for the manifest; ``hierarchical`` draws a
+    cascade top-down; ``color_by`` is the page's colour choice.
+    """
     with st.expander("Export this graph with its evidence"):
         if graph.number_of_nodes() == 0:
             st.info("Nothing to export: no people in this view.")
             return
         mask = _mask_options(graph, key_prefix)
-        items = downloads(graph, db, selection=selection, mask=mask, name=name, title=title, hierarchical=hierarchical)
+        items = downloads(graph, db, selection=selection, mask=mask, name=name, title=title, hierarchical=hierarchical, color_by=color_by)
         columns = st.columns(COLUMNS)
         for i, item in enumerate(items):
             columns[i % COLUMNS].download_button(

@@ -76,19 +76,19 @@ class Exporter:
 def _html(data: ExportData) -> bytes:
     from .render import network_html  # the one module that imports pyvis
 
-    return network_html(_display_graph(data), hierarchical=data.hierarchical).encode("utf-8")
+    return network_html(_display_graph(data), color_by=data.color_by, hierarchical=data.hierarchical).encode("utf-8")
 
 
 def _png(data: ExportData) -> bytes:
     from .draw import draw_bytes  # the one module that imports matplotlib
 
-    return draw_bytes(data, "png")
+    return draw_bytes(data, "png", color_by=data.color_by)
 
 
 def _svg(data: ExportData) -> bytes:
     from .draw import draw_bytes
 
-    return draw_bytes(data, "svg")
+    return draw_bytes(data, "svg", color_by=data.color_by)
 
 
 def _display_graph(data: ExportData) -> nx.MultiDiGraph:
@@ -253,6 +253,7 @@ def downloads(
     name: str = "subgraph",
     hierarchical: bool = False,
     title: str = "Threadline export",
+    color_by: str = "organization",
 ) -> list[Download]:
     """One :class:`Download` per format plus one for everything, for an app's Export panel.
 
@@ -269,11 +270,11 @@ def downloads(
         with lock:
             if "data" not in cache:
                 if isinstance(store, sqlite3.Connection):
-                    cache["data"] = prepare_export(graph, store, selection=selection, mask=mask, title=title, hierarchical=hierarchical)
+                    cache["data"] = prepare_export(graph, store, selection=selection, mask=mask, title=title, hierarchical=hierarchical, color_by=color_by)
                 else:
                     conn = _read_only(store)
                     try:
-                        cache["data"] = prepare_export(graph, conn, selection=selection, mask=mask, title=title, hierarchical=hierarchical)
+                        cache["data"] = prepare_export(graph, conn, selection=selection, mask=mask, title=title, hierarchical=hierarchical, color_by=color_by)
                     finally:
                         conn.close()
             return cache["data"]
@@ -287,6 +288,13 @@ def downloads(
         out.append(Download(
             fmt, label, f"{stem}-{fmt}.zip", "application/zip",
             f"{purpose}. Opens in: {opens}. The zip also holds the evidence table and the manifest.",
-            (lambda f=fmt: export_bytes(data(), f, name=stem).data),
+            _maker(data, fmt, stem),
         ))
     return out
+
+
+def _maker(data: Callable[[], ExportData], fmt: str, stem: str) -> Callable[[], bytes]:
+    def make() -> bytes:
+        return export_bytes(data(), fmt, name=stem).data
+
+    return make

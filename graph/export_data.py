@@ -49,6 +49,7 @@ class ExportData:
     hierarchical: bool = False
     safe: bool = False
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    color_by: str = "organization"
 
     def graph(self, *, flat: bool = True) -> nx.MultiDiGraph:
         """The export as a networkx graph keyed by edge id; ``flat`` joins lists with ``;``."""
@@ -208,12 +209,14 @@ def prepare_export(
     title: str = "Threadline export",
     hierarchical: bool = False,
     events: bool = True,
+    color_by: str = "organization",
 ) -> ExportData:
     """Flatten ``graph`` and its evidence from the store into an :class:`ExportData`.
 
     ``selection`` (what was asked for) is written to the manifest, masked like
     everything else; ``mask`` chooses publication-safe mode; ``events`` adds the case
-    events whose actors are in the graph.
+    events whose actors are in the graph; ``hierarchical`` draws the pictures as a
+    cascade and ``color_by`` (organization, role or unit) colours them.
     """
     mask = mask or MaskOptions()
     selection = dict(selection or graph.graph.get("selection") or {})
@@ -315,7 +318,7 @@ def prepare_export(
                    "messages": len(keys), "evidence_rows": len(evidence)},
     }
     shown_messages = {k: {"date": m["date"], "subject": masker.text(m["subject"])} for k, m in messages.items()}
-    return ExportData(nodes, edges, out_events, evidence, manifest, masker.text(title), hierarchical, masker.safe, shown_messages)
+    return ExportData(nodes, edges, out_events, evidence, manifest, masker.text(title), hierarchical, masker.safe, shown_messages, color_by)
 
 
 def _edge_messages(data: dict[str, Any]) -> list[str]:

@@ -112,3 +112,10 @@ def test_matplotlib_is_imported_only_in_draw() -> None:
         if re.search(r"^\s*(?:from|import)\s+matplotlib\b", path.read_text(encoding="utf-8"), flags=re.MULTILINE):
             importers.append(path.relative_to(ROOT).as_posix())
     assert importers == ["graph/draw.py"]
+
+
+def test_colour_by_unit_in_the_legend(case_conn: sqlite3.Connection) -> None:
+    chosen = select(case_conn, Selection())
+    data = prepare_export(chosen.graph, case_conn, title="Units", color_by="unit")
+    texts = _svg_texts(draw_bytes(data, "svg", color_by=data.color_by))
+    assert "Unit" in texts and "Identity Theft Squad (3)" in texts

@@ -7,6 +7,7 @@ import click
 from graph.errors import GraphError
 from graph.export import EXPORTERS, FORMATS, prepare_export, write_export
 from graph.mask import MaskOptions
+from graph.render import COLOR_BY
 from graph.select import Selected, Selection, resolve_person, select
 from ingest import IngestError, open_store
 
@@ -59,10 +60,12 @@ def describe_selection(selection: Selection, names: dict[str, str] | None = None
 @click.option("--keep", "kept", multiple=True, metavar="PERSON", help="Never pseudonymize PERSON (with --mask-below).")
 @click.option("--salt", envvar="THREADLINE_MASK_SALT", help="Secret that keys the pseudonyms (default: derived from the store). Never written to the export.")
 @click.option("--title", help="Title shown in pictures, pages and the manifest (default: describes the selection).")
+@click.option("--color-by", type=click.Choice(COLOR_BY), default="organization", show_default=True, help="Colour people in the HTML page and pictures by this attribute.")
 def export_cmd(
     db: str, formats: tuple[str, ...], out: str, name: str, ego: str | None, hops: int, between: tuple[str, str] | None,
     cascade: str | None, units: tuple[str, ...], people: tuple[str, ...], start: str | None, end: str | None, union: bool,
     min_weight: int, safe: bool, masked: tuple[str, ...], mask_below: str | None, kept: tuple[str, ...], salt: str | None, title: str | None,
+    color_by: str,
 ) -> None:
     """Export a subgraph with the evidence behind every edge.
 
@@ -82,7 +85,7 @@ def export_cmd(
         raise click.ClickException(str(exc)) from None
     try:
         selection = Selection(
-            ego=ego, hops=hops, between=tuple(between) if between else None, cascade=cascade, units=units, people=people,
+            ego=ego, hops=hops, between=(between[0], between[1]) if between else None, cascade=cascade, units=units, people=people,
             start=start, end=end, combine="any" if union else "all", view=View(min_weight=min_weight),
         )
         chosen = select(store.conn, selection)
@@ -94,7 +97,7 @@ def export_cmd(
             salt=salt,
         )
         data = prepare_export(chosen.graph, store.conn, selection=chosen.parameters, mask=mask,
-                              title=title or describe_selection(selection, _labels(chosen)), hierarchical=bool(cascade))
+                              title=title or describe_selection(selection, _labels(chosen)), hierarchical=bool(cascade), color_by=color_by)
         paths = write_export(data, formats, out, name=name)
     except (GraphError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
