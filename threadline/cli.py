@@ -167,10 +167,16 @@ def demo(out: str, seed: int, scale: int) -> None:
 
     Example: threadline demo --out demo-data --seed 7
     """
-    from ingest.demo import write_demo
+    from ingest.demo import count_messages, write_demo
 
-    summary = write_demo(Path(out), seed=seed, scale=scale)
-    click.echo(f"Demo case written to {out}: {summary}")
+    with click.progressbar(length=count_messages(seed, scale), label="writing demo mail", file=sys.stderr) as bar:
+        summary = write_demo(Path(out), seed=seed, scale=scale, progress=bar.update)
+    click.echo(
+        f"Demo case written to {out}: {summary.messages:,} messages ({summary.story_messages:,} in the story, "
+        f"{summary.background_messages:,} background) in {summary.copies:,} copies."
+    )
+    click.echo(f"Mail: {summary.eml_root} and {summary.mbox}; ground truth: {summary.ground_truth}")
+    click.echo(f"Next: threadline ingest {summary.eml_root} {summary.mbox} --db {Path(out) / 'demo.db'} --case demo")
 
 
 def _register_commands() -> None:
