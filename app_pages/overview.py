@@ -8,6 +8,7 @@ import streamlit as st
 from . import data, state
 from .shell import Context
 from .text import one_line
+from .widgets import table
 
 __all__ = ["PARAMS", "render"]
 
@@ -52,7 +53,8 @@ def _top_senders(stats: dict) -> None:
     if frame.empty:
         st.info("Nobody has sent mail yet.")
         return
-    st.dataframe(frame, hide_index=True, column_config={"open": st.column_config.LinkColumn("open", display_text="open ↗")})
+    ids = [r["id"] for r in stats["top_senders"]]
+    table(frame, key="top_senders", links=("open",), pick=lambda i: state.request("person", person=ids[i]))
 
 
 def _problems(ctx: Context, stats: dict) -> None:
@@ -88,11 +90,7 @@ def _problems(ctx: Context, stats: dict) -> None:
             for r in rows
         ]
     )
-    st.dataframe(
-        frame,
-        hide_index=True,
-        column_config={"message": st.column_config.LinkColumn("message", display_text="open ↗"), "what happened": st.column_config.TextColumn(width="large")},
-    )
+    table(frame, links=("message",))
     shown = len(rows)
     total = by_kind.get(kind, 0) if kind else stats["problems"]
     if shown < total:

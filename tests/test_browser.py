@@ -161,6 +161,15 @@ def test_hostile_subject_shows_as_text(page, app_url: str) -> None:
     assert_stayed_local(page.requests)
 
 
+def test_hostile_name_in_a_pick_list_is_text(page, app_url: str) -> None:
+    page.goto(f"{app_url}/?page=network&focus=mallory%40evil.example")
+    graph_frame(page)
+    focus = page.get_by_role("combobox", name="Focus on a person")
+    assert focus.input_value() == f"{HOSTILE_NAME} <{HOSTILE_ID}>"
+    assert page.locator("img[src='x']").count() == 0
+    assert page.dialogs == []
+
+
 def test_every_page_stays_local(page, app_url: str) -> None:
     for query, expect in (
         ("", "Messages per month"),
