@@ -267,8 +267,8 @@ def prepare_export(
     for row in nodes:
         # On the timeline a person appears with their account, else with their first message here.
         row["start"] = str(row.get("account_date") or start_of.get(row["id"], ""))[:10]
-    _fill_text_columns(nodes)
-    _fill_text_columns(edges)
+    _unify_columns(nodes)
+    _unify_columns(edges)
 
     out_events = []
     for ev in raw_events:
@@ -328,17 +328,39 @@ def _edge_messages(data: dict[str, Any]) -> list[str]:
     return sorted({str(k) for k in keys})
 
 
-def _fill_text_columns(rows: list[dict[str, Any]]) -> None:
-    """Give every row each text column ('' when absent), so all formats show the same columns.
+def _unify_columns(rows: list[dict[str, Any]]) -> None:
+    """One type per column, so every format (GraphML keys above all) sees one attribute.
 
-    Numeric columns (a cascade's ``generation``) stay absent where unknown rather than
-    becoming text, which would give GraphML two keys of one name.
+    A column mixing text and numbers becomes text; booleans mixed with numbers become
+    integers, integers mixed with floats become floats. Text columns are given to every row ('' when absent); numeric columns (a
+    cascade's ``generation``) stay absent where unknown.
     """
-    text_columns = {k for row in rows for k, v in row.items() if isinstance(v, str)}
-    numeric = {k for row in rows for k, v in row.items() if not isinstance(v, str)}
+    kinds: dict[str, set[type]] = {}
     for row in rows:
-        for key in text_columns - numeric:
-            row.setdefault(key, "")
+        for key, value in row.items():
+            kinds.setdefault(key, set()).add(type(value))
+    for key, found in kinds.items():
+        if str in found:
+            for row in rows:
+                row[key] = _as_text(row.get(key, ""))
+            continue
+        if bool in found and found & {int, float}:
+            for row in rows:
+                if isinstance(row.get(key), bool):
+                    row[key] = int(row[key])
+            found = (found - {bool}) | {int}
+        if float in found and int in found:
+            for row in rows:
+                if type(row.get(key)) is int:
+                    row[key] = float(row[key])
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
 
 
 def _actor_label(masker: Masker, label_of: dict[str, str], pid: str | None, name: str) -> str:

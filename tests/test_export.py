@@ -13,6 +13,8 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import graph.export as export
 import graph.export_cypher as export_cypher
@@ -260,3 +262,37 @@ def test_hostile_strings_survive_as_data(everything: ExportData) -> None:
         back = nx.read_graphml(io.BytesIO(files[name])) if name.endswith("graphml") else nx.read_gexf(io.BytesIO(files[name]))
         assert HOSTILE_NAME in {d["label"] for _, d in back.nodes(data=True)}
     assert not {ANN, BOB, CARL} - {n["id"] for n in everything.nodes}
+
+
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.text(alphabet=st.characters(exclude_categories=("Cs", "Cc")), max_size=12), st.lists(st.text(alphabet="abc;", max_size=3), max_size=3),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(attrs=st.lists(st.dictionaries(st.sampled_from(["unit", "score", "flag", "note"]), _VALUES, max_size=4), min_size=2, max_size=5))
+def test_any_attribute_mix_round_trips_through_graphml_gexf_and_csv(case_conn: sqlite3.Connection, attrs: list[dict]) -> None:
+    """Whatever attribute types a page's graph carries, the formats agree with the stream."""
+    graph = nx.MultiDiGraph()
+    for i, extra in enumerate(attrs):
+        graph.add_node(f"n{i}", label=f"Person {i}", **extra)
+    graph.add_edge("n0", "n1", key="to", role="to", count=1, first="2019-01-08", last="2019-01-08", messages=["trial-1@metropd.example"])
+    data = prepare_export(graph, case_conn)
+    for column in {k for n in data.nodes for k in n}:
+        assert len({type(n[column]) for n in data.nodes if column in n}) == 1, column
+    back = nx.read_graphml(io.BytesIO(EXPORTERS["graphml"].write(data)))
+    gexf = nx.read_gexf(io.BytesIO(EXPORTERS["gexf"].write(data)))
+    with zipfile.ZipFile(io.BytesIO(EXPORTERS["csv"].write(data))) as archive:
+        rows = {r["id"]: r for r in csv.DictReader(io.StringIO(archive.read("nodes.csv").decode("utf-8")))}
+    for node in data.nodes:
+        for key, value in node.items():
+            if key == "id":
+                continue
+            got = back.nodes[node["id"]][key]
+            assert got == pytest.approx(value) if isinstance(value, float) else got == value, (key, value, got)
+            if key != "start":  # GEXF keeps start as the node's spell
+                assert gexf.nodes[node["id"]][key] == pytest.approx(value) if isinstance(value, float) else gexf.nodes[node["id"]][key] == value
+            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            # Cells a spreadsheet would run as a formula get a leading quote.
+            assert rows[node["id"]][key] == ("'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and isinstance(value, str) else text)
