@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from graph.errors import GraphError
-from graph.export import EXPORTERS, FORMATS, prepare_export, write_export
+from graph.export import FORMATS, prepare_export, write_export
 from graph.mask import MaskOptions
 from graph.render import COLOR_BY
 from graph.select import Selected, Selection, resolve_person, select
@@ -41,7 +41,7 @@ def describe_selection(selection: Selection, names: dict[str, str] | None = None
 @click.command("export")
 @click.option("--db", type=click.Path(dir_okay=False), default="threadline.db", show_default=True, envvar="THREADLINE_DB", help="The store (one SQLite file).")
 @click.option("--format", "formats", multiple=True, type=click.Choice([*FORMATS, "all"]), default=("all",), show_default=True,
-              help="Format to write; repeat for several. " + "; ".join(f"{e.name}: {e.opens_with}" for e in EXPORTERS.values()))
+              help="Format to write; repeat for several, or 'all'. What opens each one: docs/exports.md.")
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder to write into (created if needed).")
 @click.option("--name", default="subgraph", show_default=True, help="File name stem: NAME.gexf, NAME.evidence.csv, NAME.manifest.json …")
 @click.option("--ego", metavar="PERSON", help="Keep PERSON and everyone within --hops of them (id, address or display name).")
