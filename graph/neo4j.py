@@ -28,7 +28,7 @@ from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jEr
 
 from .errors import BackendError
 
-__all__ = ["Neo4jSettings", "Neo4jConnection", "connect", "DEFAULT_URI", "PASSWORD_ENV"]
+__all__ = ["Neo4jSettings", "Neo4jConnection", "connect", "view_graph", "DEFAULT_URI", "PASSWORD_ENV", "BOLT_SCHEMES"]
 
 DEFAULT_URI = "bolt://127.0.0.1:7687"
 PASSWORD_ENV = "NEO4J_PASSWORD"
@@ -226,3 +226,18 @@ def connect(settings: Neo4jSettings | None = None) -> Neo4jConnection:
     the URI is malformed, the server is down, or the login is refused.
     """
     return Neo4jConnection(settings or Neo4jSettings.from_env())
+
+
+def view_graph(view: Any) -> Any:
+    """The graph for a :class:`graph.View` from the Neo4j server named in the environment.
+
+    The one-call seam for ``threadline app --neo4j``; see :func:`graph.backends.get_backend`
+    for the full interface (ego networks, paths, cascades, curves).
+    """
+    from .neo4j_backend import Neo4jBackend
+
+    backend = Neo4jBackend.from_env()
+    try:
+        return backend.graph(view)
+    finally:
+        backend.close()
