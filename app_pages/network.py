@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from graph.build import EDGE_ROLES
 from graph.render import COLOR_BY
 
 from . import data, state
+from .export_panel import export_panel
 from .shell import Context
 from .state import Param, key
 from .text import cell, one_line, person_option
@@ -187,8 +189,18 @@ def _path(ctx: Context, view: View, g: nx.MultiDiGraph) -> None:
     table(pd.DataFrame(rows), links=("message",))
 
 
+def _title(view: View) -> str:
+    """A title for exports of this view: "Network, 2019-01-01 to 2019-06-30, around …"."""
+    title = "Network"
+    if view.start or view.end:
+        title += f", {view.start or 'start'} to {view.end or 'end'}"
+    if view.focus:
+        title += f", {view.hops} hop{'s' if view.hops > 1 else ''} around {view.focus}"
+    return title
+
+
 def render(ctx: Context) -> None:
-    """Sidebar filters, the drawn graph, and tables of the people and paths in the view."""
+    """Sidebar filters, the drawn graph, its Export panel, and tables of the people and paths in the view."""
     _filters(ctx)
     view = view_from_state()
     st.header("Network")
@@ -197,10 +209,12 @@ def render(ctx: Context) -> None:
         return
     g = data.view_graph(ctx.db, ctx.version, ctx.backend, view)
     _summary(g)
-    page = data.view_html(ctx.db, ctx.version, ctx.backend, view, st.session_state[key("color")], HEIGHT)
+    color = st.session_state[key("color")]
+    page = data.view_html(ctx.db, ctx.version, ctx.backend, view, color, HEIGHT)
     st.iframe(page, height=HEIGHT + 16)
     if g.number_of_nodes() == 0:
         return
+    export_panel(ctx.db, g, selection={"view": asdict(view), "backend": ctx.backend}, name="network", title=_title(view), color_by=color)
     people_tab, path_tab = st.tabs(["People in this view", "Path between two people"])
     with people_tab:
         _people_table(ctx, view)

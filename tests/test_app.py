@@ -96,6 +96,7 @@ def test_network_view_is_cut_with_a_visible_note(open_app) -> None:
     page = at.get("iframe")[0].proto.srcdoc
     assert page.startswith("<!DOCTYPE html>") and "<script src" not in page
     assert HOSTILE_NAME not in page
+    assert len(at.get("download_button")) > 3  # the Export panel under the graph, one button per format
     people = at.dataframe[0].value
     assert people.iloc[0]["id"] == ANN  # the busiest person heads the table
     assert set(people.columns) >= {"degree", "betweenness", "community"}
