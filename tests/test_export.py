@@ -252,6 +252,8 @@ def test_spread_page_forest_exports_with_account_dates_on_the_timeline(case_conn
     back = nx.read_gexf(io.BytesIO(EXPORTERS["gexf"].write(data)))
     assert back.nodes[ANN]["start"] == "2019-01-14"
     assert {r["message_key"] for r in data.evidence if r["item"] == "edge"} == {"mbox-1@metropd.example", "mbox-3@metropd.example"}
+    assert {r["subject"] for r in data.evidence if r["item"] == "edge"} == {"Fwd: VisageID trial", "Re: Fwd: VisageID trial"}
+    assert all(r["sha256"] for r in data.evidence)
 
 
 def test_hostile_strings_survive_as_data(everything: ExportData) -> None:
