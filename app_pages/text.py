@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import re
 
+from graph.mask import CREDENTIAL, scrub_credentials
+
 __all__ = ["one_line", "mask_secrets", "show_secrets", "cell", "person_option"]
 
-# "Password: hunter2", "temporary password is X", "PIN = 1234", "pwd - X", and the same
-# inside search snippets, where the match is bracketed: "[Password]: X".
-_SECRET = re.compile(
+# Search snippets bracket the matched words ("[Password]: X"), which the credential
+# pattern of graph.mask does not expect; this catches that form after it has run.
+_SNIPPET_SECRET = re.compile(
     r"(?i)\b((?:temporary |temp |new |initial |one-time )?(?:password|passwd|passcode|pwd|pin))"
-    r"([\]\[*_\"']*\s*(?:is|:|=|-)\s*[\[\]*_\"']*)(\S+)",
+    r"(\]\s*(?:is|:|=|-)\s*\[?)(?!\[credential\])(\S+)",
 )
-MASK = "••••••"
 
 
 def one_line(text: object, limit: int = 200) -> str:
@@ -32,19 +33,17 @@ def one_line(text: object, limit: int = 200) -> str:
 
 
 def mask_secrets(text: str) -> str:
-    """Replace what follows "password:" and its kin with a mask.
+    """Replace passwords mailed in clear with ``[credential]``, as exports do (:mod:`graph.mask`).
 
     Vendors mail trial credentials in clear text; the explorer shows them only when
     asked (the sidebar switch), so a screen share or screenshot does not leak them.
 
     >>> mask_secrets("Username: jdoe  Password: Tr1al!2019")
-    'Username: jdoe  Password: ••••••'
-    >>> mask_secrets("your temporary password is hunter2.")
-    'your temporary password is ••••••'
+    'Username: jdoe  Password: [credential]'
     >>> mask_secrets("… jdoe [Password]: AfK-W2x …")
-    '… jdoe [Password]: •••••• …'
+    '… jdoe [Password]: [credential] …'
     """
-    return _SECRET.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+    return _SNIPPET_SECRET.sub(lambda m: m.group(1) + m.group(2) + CREDENTIAL, scrub_credentials(text))
 
 
 def show_secrets() -> bool:

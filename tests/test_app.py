@@ -184,9 +184,15 @@ def test_hostile_subject_and_name_are_literal_text(open_app) -> None:
 def test_passwords_are_masked_until_asked(open_app) -> None:
     at = open_app(page="messages", message="vendor-1@visageid.example")
     body = codes(at)[1]
-    assert "Sup3rSecret" not in body and "Password: ••••••" in body
+    assert "Sup3rSecret" not in body and "Password: [credential]" in body
     at.toggle(key="show_secrets").set_value(True).run()
     assert "Password: Sup3rSecret!" in codes(at)[1]
+
+
+def test_passwords_are_masked_in_search_snippets(open_app) -> None:
+    at = open_app(page="messages", q="password")
+    snippet = at.dataframe[0].value.iloc[0]["snippet"]
+    assert "[credential]" in snippet and "Sup3rSecret" not in snippet
 
 
 def test_backend_seam(open_app, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -203,3 +209,12 @@ def test_backend_seam(open_app, monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_app(page="network")
     assert "BackendError" in at.error[0].value
     assert "'nonsense' is not a known backend" in codes(at)[0]
+
+
+def test_helper_docstring_examples_run() -> None:
+    import doctest
+
+    from app_pages import state, text
+
+    for module in (text, state):
+        assert doctest.testmod(module).failed == 0
