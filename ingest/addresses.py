@@ -18,6 +18,7 @@ __all__ = [
     "normalize_address",
     "normalize_name",
     "canonical_name",
+    "person_name_key",
     "is_role_address",
     "is_redaction",
     "split_address_list",
@@ -73,6 +74,28 @@ def canonical_name(name: str | None) -> str:
     name = unicodedata.normalize("NFC", name).lower()
     name = re.sub(r"[^\w\s'-]", " ", name)
     return " ".join(w.strip("'-") for w in name.split() if w.strip("'-"))
+
+
+_TITLES = {
+    "det", "detective", "sgt", "sergeant", "lt", "lieutenant", "capt", "captain", "cpt", "insp", "inspector",
+    "po", "p o", "officer", "ofc", "chief", "dc", "deputy", "commissioner", "commander", "cmdr", "agent", "sa",
+    "tfo", "mr", "mrs", "ms", "miss", "dr", "prof", "hon", "cpl", "corporal", "major", "maj", "col",
+}
+
+
+def person_name_key(name: str | None) -> str:
+    """A display name reduced to the person: titles, ranks and bracketed notes dropped.
+
+    >>> person_name_key("Det. Jane Roe (ITS)"), person_name_key("ROE, JANE")
+    ('jane roe', 'jane roe')
+    """
+    text = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", normalize_name(name))
+    words = canonical_name(text).split()
+    while words and words[0].replace("'", "") in _TITLES:
+        words.pop(0)
+    if len(words) >= 2 and " ".join(words[:2]) == "deputy commissioner":
+        words = words[2:]
+    return " ".join(words)
 
 
 def is_redaction(text: str) -> bool:

@@ -27,12 +27,18 @@ from pathlib import Path
 
 import yaml
 
-from .addresses import canonical_name, normalize_address
+from .addresses import normalize_address, person_name_key
 from .errors import ProfileError
 
 __all__ = ["Aliases", "load_aliases", "resolve_people", "MergeRecord"]
 
 EVIDENCE_LIMIT = 5
+
+#: Common personal webmail domains; a case profile adds its own.
+WEBMAIL_DOMAINS = frozenset(
+    "gmail.com googlemail.com yahoo.com ymail.com hotmail.com outlook.com live.com msn.com aol.com icloud.com me.com "
+    "mac.com protonmail.com proton.me gmx.com gmx.net gmx.de web.de mail.com yandex.ru comcast.net verizon.net att.net".split()
+)
 #: More merge rules, registered by other stages (ingest.formats adds the Exchange-to-SMTP
 #: ties): ``conn -> [(address, into address, rule, confidence, evidence keys, detail)]``.
 EXTRA_RULES: list[Callable[[sqlite3.Connection], list[tuple[str, str, str, float, tuple[str, ...], str]]]] = []
@@ -137,7 +143,7 @@ def _dominant_names(conn: sqlite3.Connection) -> dict[str, str]:
         "WHERE a.kind = 'smtp' AND a.is_role = 0"
     )
     for address, name, count in rows:
-        key = canonical_name(name)
+        key = person_name_key(name)
         if key:
             counts[address][key] += count
     out = {}
@@ -159,8 +165,13 @@ def _evidence(conn: sqlite3.Connection, address: str, roles: Iterable[str] = ())
     return tuple(r[0] for r in conn.execute(sql, (*args, EVIDENCE_LIMIT)))
 
 
-def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None) -> dict[str, int]:
-    """Recompute ``people``, ``merges`` and ``addresses.person_id``; return counts."""
+def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None, webmail_domains: Iterable[str] = ()) -> dict[str, int]:
+    """Recompute ``people``, ``merges`` and ``addresses.person_id``; return counts.
+
+    ``webmail_domains`` (from the case profile) are personal-mail domains: an address
+    there may join the one work address that shows the same full name.
+    """
+    webmail_domains = frozenset(d.lower() for d in webmail_domains) | WEBMAIL_DOMAINS
     aliases = aliases or Aliases()
     uf = _UnionFind()
     records: list[MergeRecord] = []
@@ -187,19 +198,24 @@ def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None) -> 
             records.append(MergeRecord("", addr, "aliases-file", 1.0, ev, f"{aliases.path}: {person}"))
 
     by_name: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for address, name in _dominant_names(conn).items():
+    dominant = _dominant_names(conn)
+    for address, name in dominant.items():
         by_name[(address.rpartition("@")[2], name)].append(address)
     for (domain, name), group in sorted(by_name.items()):
         if len(group) < 2:
             continue
         group.sort()
         for other in group[1:]:
-            if blocked(group[0], other):
+            # Two addresses on one message are two people (a father writing to his son
+            # of the same name), whatever their names say.
+            if blocked(group[0], other) or _co_occur(conn, group[0], other):
                 continue
             uf.union(group[0], other)
             for addr in (group[0], other):
                 ev = _evidence(conn, addr, ("from", "to", "cc", "bcc"))
                 records.append(MergeRecord("", addr, "same-name-same-domain", 0.8, ev, f"display name {name!r} at {domain}"))
+
+    _webmail_rule(conn, uf, records, dominant, webmail_domains, blocked)
 
     pairs: dict[str, Counter[str]] = defaultdict(Counter)
     for exch, smtp in conn.execute(
@@ -258,6 +274,54 @@ def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None) -> 
     _person_stats(conn)
     merged = sum(1 for m in groups.values() if len(m) > 1)
     return {"people": len(groups), "merged_people": merged, "merges": len(records)}
+
+
+def _co_occur(conn: sqlite3.Connection, a: str, b: str) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM participants x JOIN participants y ON y.message_key = x.message_key "
+            "WHERE x.address = ? AND y.address = ? AND x.role NOT LIKE 'quoted%' AND y.role NOT LIKE 'quoted%' LIMIT 1",
+            (a, b),
+        ).fetchone()
+        is not None
+    )
+
+
+def _correspondents(conn: sqlite3.Connection, address: str) -> set[str]:
+    return {
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT o.address FROM participants p JOIN participants o ON o.message_key = p.message_key "
+            "WHERE p.address = ? AND o.address != p.address AND p.role IN ('from','to','cc','bcc') AND o.role IN ('from','to','cc','bcc')",
+            (address,),
+        )
+    }
+
+
+def _webmail_rule(conn, uf, records, dominant, webmail_domains, blocked) -> None:  # type: ignore[no-untyped-def]
+    """webmail-same-name (0.7): a personal-webmail address whose usual name is a full name
+    shown by exactly one work person, and who shares a correspondent with that person."""
+    work: dict[str, set[str]] = defaultdict(set)
+    for address, name in dominant.items():
+        if address.rpartition("@")[2] not in webmail_domains:
+            work[name].add(address)
+    for address, name in sorted(dominant.items()):
+        if address.rpartition("@")[2] not in webmail_domains or name not in work:
+            continue
+        people = {uf.find(a) for a in work[name]}
+        if len(people) != 1:
+            continue  # the name fits several work people: no guess
+        target = sorted(work[name])[0]
+        if blocked(address, target):
+            continue
+        mine = _correspondents(conn, address)
+        theirs = set().union(*(_correspondents(conn, a) for a in work[name]))
+        shared = (mine & theirs) - work[name] - {address}
+        if not shared:
+            continue
+        uf.union(target, address)
+        for addr in (target, address):
+            records.append(MergeRecord("", addr, "webmail-same-name", 0.7, _evidence(conn, addr, ("from", "to", "cc", "bcc")), f"display name {name!r} on work and personal mail; shared correspondents: {', '.join(sorted(shared)[:3])}"))
 
 
 def _best_names(conn: sqlite3.Connection) -> dict[str, str]:

@@ -257,7 +257,8 @@ def finalize(store: Store, aliases: object | None = None, report: IngestReport |
     from .identities import Aliases
 
     conn = store.conn
-    stats = resolve_people(conn, aliases if isinstance(aliases, Aliases) else None)
+    webmail = [d for o in (case.organizations if case else ()) if o.kind == "webmail" for d in o.domains]
+    stats = resolve_people(conn, aliases if isinstance(aliases, Aliases) else None, webmail)
     inputs = (
         ThreadInput(key, mid, tuple(_json_list(refs)), irt, subject or "", datetime.fromisoformat(date) if date else None)
         for key, mid, refs, irt, subject, date in conn.execute(

@@ -128,3 +128,53 @@ def test_malformed_aliases_name_file_and_line(tmp_path: Path, name: str, text: s
     with pytest.raises(ProfileError) as err:
         load_aliases(path)
     assert str(path) in str(err.value) and needle in str(err.value)
+
+
+def test_webmail_joins_the_one_work_person_with_that_name(tmp_path: Path) -> None:
+    root = _case(
+        tmp_path,
+        {
+            "1.eml": _eml("1@x", "Det. Jane Roe <jane.roe@pd.example>", "bob@pd.example"),
+            "2.eml": _eml("2@x", "Jane Roe <jane77@gmail.com>", "bob@pd.example"),
+            "3.eml": _eml("3@x", "Sam Lee <sam.lee@pd.example>", "bob@pd.example"),
+            "4.eml": _eml("4@x", "Sam Lee <sam.lee@other.example>", "carl@other.example"),
+            "5.eml": _eml("5@x", "Sam Lee <slee@gmail.com>", "bob@pd.example"),
+        },
+    )
+    db = tmp_path / "s.db"
+    ingest([root], db, workers=1)
+    conn = open_store(db, readonly=True).conn
+    person = dict(conn.execute("SELECT address, person_id FROM addresses").fetchall())
+    assert person["jane77@gmail.com"] == person["jane.roe@pd.example"]
+    rule = conn.execute("SELECT rule, confidence FROM merges WHERE address = 'jane77@gmail.com'").fetchone()
+    assert tuple(rule) == ("webmail-same-name", 0.7)
+    # Two work people are called Sam Lee: the webmail address is not given to either.
+    assert person["slee@gmail.com"] == "slee@gmail.com"
+
+
+def test_webmail_without_shared_correspondents_stays_apart(tmp_path: Path) -> None:
+    root = _case(
+        tmp_path,
+        {
+            "1.eml": _eml("1@x", "Jane Roe <jane.roe@pd.example>", "bob@pd.example"),
+            "2.eml": _eml("2@x", "Jane Roe <jane77@gmail.com>", "someone@elsewhere.example"),
+        },
+    )
+    db = tmp_path / "s.db"
+    ingest([root], db, workers=1)
+    conn = open_store(db, readonly=True).conn
+    assert conn.execute("SELECT COUNT(*) FROM merges").fetchone()[0] == 0
+
+
+def test_same_name_addresses_that_write_to_each_other_are_two_people(tmp_path: Path) -> None:
+    root = _case(
+        tmp_path,
+        {
+            "1.eml": _eml("1@x", "Thomas Brennan <thomas.brennan@pd.example>", "thomas.brennan2@pd.example"),
+            "2.eml": _eml("2@x", "Brennan, Thomas <thomas.brennan2@pd.example>", "bob@pd.example"),
+        },
+    )
+    db = tmp_path / "s.db"
+    ingest([root], db, workers=1)
+    conn = open_store(db, readonly=True).conn
+    assert conn.execute("SELECT COUNT(*) FROM merges").fetchone()[0] == 0
