@@ -11,7 +11,7 @@ weekday, when printed, settles which month a fragment means.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 __all__ = ["PrintedDate", "parse_printed_date"]
 
@@ -207,8 +207,6 @@ def to_utc_fields(found: PrintedDate | None) -> tuple[datetime | None, int | Non
     offset of None ("unknown"), so that the local time to the minute is what the
     de-duplication of printed and real copies compares.
     """
-    from datetime import UTC
-
     if found is None:
         return None, None
     local, offset = found

@@ -31,6 +31,11 @@ _MARKER = re.compile(
     r"^[\s\u2022.*>_|-]*(?:-+\s*)?(?:Original\s+Message|Forwarded\s+(?:message|by)|Begin\s+forwarded\s+message|Message\s+transf[ée]r[ée])\b.*$",
     re.IGNORECASE,
 )
+# One pass over the whole text finds every line worth a closer look.
+_CANDIDATE = re.compile(
+    r"^(?:[ \t>]{0,40}[.,'`\u2022*|_-]{0,3}[ \t]{0,2}(?:[Ff]rom|FROM)\s?:|[ \t>]*[Oo]n\s|[^\n]*?(?:riginal|RIGINAL|orwarded|ORWARDED|ransf))",
+    re.MULTILINE,
+)
 _ON = re.compile(r"^\s*On\s+(?P<who>.{4,300}?)\s+(?:wrote|a\s+[ée]crit|schrieb)\s*:\s*$", re.IGNORECASE)
 _TIME_OR_YEAR = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?|(?<!\d)(?:19|20)\d{2}(?!\d)")
 _EMAIL = re.compile(r"<?([\w.+'&-]+@[\w.-]+\.[A-Za-z]{2,})>?")
@@ -67,21 +72,41 @@ def _tidy(lines: list[str]) -> str:
     return "\n".join(out).strip()
 
 
+def _candidates(lines: list[str]) -> list[int]:
+    """Indices of lines that could start a message or be a marker, found at C speed."""
+    text = "\n".join(lines)
+    found: list[int] = []
+    line_no, pos = 0, 0
+    for m in _CANDIDATE.finditer(text):
+        line_no += text.count("\n", pos, m.start())
+        pos = m.start()
+        if not found or found[-1] != line_no:
+            found.append(line_no)
+    return found
+
+
 def split_history(lines: list[str]) -> tuple[list[str], list[Segment]]:
-    """Split lines into (text before the first message, messages in order of appearance)."""
+    """Split lines into (text before the first message, messages in order of appearance).
+
+    Only lines that a single multi-line regex flags as candidates are examined in
+    Python; the text between them is copied in slices, so the cost stays linear
+    and small however long the body.
+    """
     preamble: list[str] = []
     segments: list[Segment] = []
     current = preamble
     pending_marker = ""
     i = 0
-    n = len(lines)
-    while i < n:
+    for cand in _candidates(lines):
+        if cand < i:
+            continue
+        _extend(current, lines[i:cand], segments)
+        i = cand
         line = lines[i]
-        if "riginal" in line or "orwarded" in line or "ORWARDED" in line or "RIGINAL" in line or "ransf" in line:
-            if _MARKER.match(line):
-                pending_marker = "original-message" if "riginal" in line.lower() else "forwarded"
-                i += 1
-                continue
+        if _MARKER.match(line):
+            pending_marker = "original-message" if "riginal" in line.lower() else "forwarded"
+            i += 1
+            continue
         if is_from_line(line):
             block = read_block(lines, i)
             if block is not None:
@@ -91,17 +116,24 @@ def split_history(lines: list[str]) -> tuple[list[str], list[Segment]]:
                 pending_marker = ""
                 i = block.end
                 continue
-        stripped = line.lstrip(" >")
-        if stripped[:3] in ("On ", "on ") and (found := _attribution(lines, i)) is not None:
+        if line.lstrip(" >")[:3] in ("On ", "on ") and (found := _attribution(lines, i)) is not None:
             fields, used = found
             seg = Segment(fields, i, marker="wrote")
             segments.append(seg)
             current = seg.body_lines
             i += used
             continue
-        current.append(_QUOTE_PREFIX.sub("", line) if segments and segments[-1].marker == "wrote" else line)
+        _extend(current, lines[i : i + 1], segments)
         i += 1
+    _extend(current, lines[i:], segments)
     return preamble, segments
+
+
+def _extend(target: list[str], chunk: list[str], segments: list[Segment]) -> None:
+    if segments and segments[-1].marker == "wrote":
+        target.extend(_QUOTE_PREFIX.sub("", line) if line[:1] in "> " else line for line in chunk)
+    else:
+        target.extend(chunk)
 
 
 def _attribution(lines: list[str], i: int) -> tuple[dict[str, str], int] | None:
