@@ -122,7 +122,10 @@ def prepare_export(
     fingerprint = store_fingerprint(conn)
     ids = sorted(str(n) for n in graph.nodes)
     raw_edges = sorted(_iter_edges(graph), key=lambda e: (str(e[0]), str(e[1]), str(e[2])))
-    raw_events = case_events(conn, set(ids), selection.get("start"), selection.get("end")) if events else []
+    # The window is the selection's, or the app view's it was made from.
+    view = selection.get("view") if isinstance(selection.get("view"), dict) else {}
+    start, end = selection.get("start") or view.get("start"), selection.get("end") or view.get("end")
+    raw_events = case_events(conn, set(ids), start, end) if events else []
     keys = sorted({k for *_, d in raw_edges for k in _edge_messages(d)} | {e["message"] for e in raw_events})
     messages = message_evidence(conn, keys)
     credentials = set().union(*(m["credentials"] for m in messages.values())) if messages else set()

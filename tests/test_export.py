@@ -236,6 +236,8 @@ def test_export_of_an_app_view_graph(case_conn: sqlite3.Connection) -> None:
     graph = build_graph(case_conn, View(start="2019-01-08", end="2019-01-09"))
     data = prepare_export(graph, case_conn, selection={"view": {"start": "2019-01-08", "end": "2019-01-09"}})
     assert {e["relation"] for e in data.edges} == {"emailed"}
+    # The view's window (8–9 January) holds one case event: Jane's invitation to Bob.
+    assert [(e["kind"], e["message"]) for e in data.events] == [("invited", "trial-1@metropd.example")]
     files = render_files(data, ["graphml", "csv"], "view")
     assert nx.read_graphml(io.BytesIO(files["view.graphml"])).number_of_nodes() == graph.number_of_nodes()
 
