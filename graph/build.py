@@ -8,6 +8,7 @@ evidence. Filtering happens in SQL before networkx sees a row.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -70,8 +71,11 @@ def build_graph(conn: sqlite3.Connection, view: View | None = None) -> nx.MultiD
     view = view or View()
     where, args = _where(view)
     roles = tuple(r for r in view.roles if r in EDGE_ROLES) or EDGE_ROLES
+    # Aggregate per (sender, recipient, role) in SQL: one row per edge, with every
+    # message key behind it as a JSON array (keys may contain commas).
     sql = (
-        "SELECT sa.person_id, ra.person_id, rp.role, m.key, m.date_utc "
+        "SELECT sa.person_id, ra.person_id, rp.role, COUNT(DISTINCT m.key), MIN(m.date_utc), MAX(m.date_utc), "
+        "json_group_array(DISTINCT m.key) "
         "FROM messages m "
         "JOIN participants sp ON sp.message_key = m.key AND sp.role = 'from' "
         "JOIN addresses sa ON sa.address = sp.address "
@@ -79,17 +83,21 @@ def build_graph(conn: sqlite3.Connection, view: View | None = None) -> nx.MultiD
         "JOIN addresses ra ON ra.address = rp.address "
         "WHERE m.origin != 'quoted' AND sa.person_id IS NOT NULL AND ra.person_id IS NOT NULL AND sa.person_id != ra.person_id"
         + where
+        + " GROUP BY sa.person_id, ra.person_id, rp.role"
     )
+    params: list[Any] = [*roles, *args]
+    if view.focus:
+        if conn.execute("SELECT 1 FROM people WHERE id = ?", (view.focus,)).fetchone() is None:
+            raise UnknownPersonError(f"no person {view.focus!r} in this store")
+        # Only people within `hops` of the focus (ignoring weights and kinds, so this is
+        # a superset of the ego network) can be in the view: filter before aggregating.
+        near = _neighbourhood(conn, view.focus, view.hops, where, args)
+        if near is not None:
+            sql = sql.replace(" GROUP BY", " AND sa.person_id IN (SELECT value FROM json_each(?)) AND ra.person_id IN (SELECT value FROM json_each(?)) GROUP BY")
+            params += [json.dumps(sorted(near))] * 2
     edges: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for src, dst, role, key, date in conn.execute(sql, (*roles, *args)):
-        edge = edges.get((src, dst, role))
-        if edge is None:
-            edge = edges[(src, dst, role)] = {"count": 0, "first": date, "last": date, "messages": set()}
-        edge["messages"].add(key)
-        if date and (edge["first"] is None or date < edge["first"]):
-            edge["first"] = date
-        if date and (edge["last"] is None or date > edge["last"]):
-            edge["last"] = date
+    for src, dst, role, count, first, last, keys in conn.execute(sql, params):
+        edges[(src, dst, role)] = {"count": count, "first": first, "last": last, "messages": keys}
     people = _people(conn)
     keep_kinds = set(view.kinds)
     keep_domains = {d.lower() for d in view.domains}
@@ -100,42 +108,84 @@ def build_graph(conn: sqlite3.Connection, view: View | None = None) -> nx.MultiD
             return False
         return not keep_domains or (info.get("domain") or "") in keep_domains
 
-    graph = nx.MultiDiGraph()
     weight: dict[tuple[str, str], int] = defaultdict(int)
-    for edge in edges.values():
-        edge["messages"] = sorted(edge["messages"])
-        edge["count"] = len(edge["messages"])
     for (src, dst, _), edge in edges.items():
         weight[(src, dst)] += edge["count"]
-    for (src, dst, role), edge in edges.items():
-        if weight[(src, dst)] < view.min_weight or not (keep(src) and keep(dst)):
-            continue
+    kept = {k: e for k, e in edges.items() if weight[(k[0], k[1])] >= view.min_weight and keep(k[0]) and keep(k[1])}
+    if view.people:
+        wanted = set(view.people)
+        kept = {k: e for k, e in kept.items() if k[0] in wanted and k[1] in wanted}
+    if view.focus:
+        # The ego network: everyone within `hops` edges of the focus, either direction.
+        adjacent: dict[str, set[str]] = defaultdict(set)
+        for src, dst, _ in kept:
+            adjacent[src].add(dst)
+            adjacent[dst].add(src)
+        near = {view.focus}
+        frontier = {view.focus}
+        for _ in range(max(view.hops, 0)):
+            frontier = {n for f in frontier for n in adjacent[f]} - near
+            near |= frontier
+        kept = {k: e for k, e in kept.items() if k[0] in near and k[1] in near}
+    truncated_from = None
+    if view.max_nodes:
+        # Cut to the busiest people before networkx sees the rest: on a big store the
+        # graph of everyone is far larger than anything that can be drawn.
+        volume: dict[str, int] = defaultdict(int)
+        for (src, dst, _), edge in kept.items():
+            volume[src] += edge["count"]
+            volume[dst] += edge["count"]
+        if len(volume) > view.max_nodes:
+            truncated_from = len(volume)
+            ranked = sorted(volume, key=lambda n: (-volume[n], n))[: view.max_nodes]
+            if view.focus and view.focus not in ranked:
+                ranked[-1] = view.focus
+            top = set(ranked)
+            kept = {k: e for k, e in kept.items() if k[0] in top and k[1] in top}
+    graph = nx.MultiDiGraph()
+    for (src, dst, role), edge in kept.items():
         for pid in (src, dst):
             if pid not in graph:
                 graph.add_node(pid, **people[pid])
+        edge["messages"] = sorted(json.loads(edge["messages"]))
         graph.add_edge(src, dst, key=role, role=role, **edge)
-    if view.people:
-        graph = graph.subgraph([p for p in view.people if p in graph]).copy()
-    if view.focus:
-        if view.focus not in people:
-            raise UnknownPersonError(f"no person {view.focus!r} in this store")
-        if view.focus not in graph:
-            graph.add_node(view.focus, **people[view.focus])
-        graph = nx.ego_graph(graph, view.focus, radius=view.hops, undirected=True).copy()
-    truncated_from = None
-    if view.max_nodes and graph.number_of_nodes() > view.max_nodes:
-        truncated_from = graph.number_of_nodes()
-        volume = {n: d for n, d in graph.degree(weight="count")}
-        top = sorted(graph.nodes, key=lambda n: (-volume[n], n))[: view.max_nodes]
-        if view.focus and view.focus not in top:
-            top[-1] = view.focus
-        graph = graph.subgraph(top).copy()
+    if view.focus and view.focus not in graph:
+        graph.add_node(view.focus, **people[view.focus])
     graph.graph["truncated_from"] = truncated_from
     for node in graph.nodes:
         graph.nodes[node]["volume"] = sum(d["count"] for *_, d in graph.in_edges(node, data=True)) + sum(
             d["count"] for *_, d in graph.out_edges(node, data=True)
         )
     return graph
+
+
+#: Past this many people to expand, a prefilter costs more than building everything.
+NEIGHBOURHOOD_LIMIT = 300
+
+
+def _neighbourhood(conn: sqlite3.Connection, focus: str, hops: int, where: str, args: list[Any]) -> set[str] | None:
+    """People within ``hops`` messages of ``focus`` (any direction, any header role),
+    or None when the neighbourhood is so wide that prefiltering would not pay."""
+    seen = {focus}
+    frontier = {focus}
+    for _ in range(max(hops, 0)):
+        if not frontier:
+            break
+        if len(frontier) > NEIGHBOURHOOD_LIMIT:
+            return None
+        rows = conn.execute(
+            "SELECT DISTINCT a2.person_id FROM addresses a1 "
+            "JOIN participants p1 ON p1.address = a1.address AND p1.role IN ('from', 'to', 'cc', 'bcc') "
+            "JOIN messages m ON m.key = p1.message_key "
+            "JOIN participants p2 ON p2.message_key = p1.message_key AND p2.role IN ('from', 'to', 'cc', 'bcc') "
+            "JOIN addresses a2 ON a2.address = p2.address "
+            "WHERE a1.person_id IN (SELECT value FROM json_each(?)) AND m.origin != 'quoted' AND a2.person_id IS NOT NULL" + where,
+            (json.dumps(sorted(frontier)), *args),
+        )
+        found = {r[0] for r in rows}
+        frontier = found - seen
+        seen |= found
+    return seen
 
 
 def _people(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
