@@ -19,6 +19,7 @@ __all__ = [
     "thread_of",
     "person",
     "people",
+    "domains",
     "find_people",
 ]
 
@@ -144,6 +145,14 @@ def thread_of(conn: sqlite3.Connection, key: str) -> list[dict[str, Any]]:
         "LEFT JOIN addresses a ON a.address = m.sender LEFT JOIN people p ON p.id = a.person_id "
         "WHERE m.thread_id = (SELECT thread_id FROM messages WHERE key = ?) ORDER BY m.date_utc, m.key",
         (key,),
+    )
+
+
+def domains(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Mail domains with the number of people whose primary address is there, busiest first."""
+    return _rows(
+        conn,
+        "SELECT domain, COUNT(*) AS people FROM people WHERE domain IS NOT NULL AND domain != '' GROUP BY domain ORDER BY people DESC, domain",
     )
 
 

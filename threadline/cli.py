@@ -155,7 +155,8 @@ def app(db: str, port: int, host: str, use_neo4j: bool) -> None:
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
     ]
     click.echo(f"Threadline on http://{host}:{port}  (Ctrl+C to stop)")
-    raise SystemExit(subprocess.call(cmd, env=env))
+    # Run from app.py's folder so the project's .streamlit/config.toml applies.
+    raise SystemExit(subprocess.call(cmd, env=env, cwd=str(Path(spec.origin).parent)))
 
 
 @cli.command()
