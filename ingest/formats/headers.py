@@ -227,7 +227,9 @@ def _split_entries(value: str) -> list[tuple[str, bool]]:
 
 
 def _split_commas(text: str) -> list[str]:
-    out, depth, cur = [], 0, []
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch in "<[":
             depth += 1

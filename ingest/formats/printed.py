@@ -76,9 +76,8 @@ def looks_printed(head: bytes, name: str = "") -> bool:
             return False
         labels = [(m.group(1).lower(), len(m.group(2))) for m in _SNIFF_LABEL.finditer(text)]
         return any(label == b"sent" or gap >= 4 for label, gap in labels)
-    labels = [m.group(1).lower() for m in _SNIFF_LABEL.finditer(head)]
-    has_date = b"sent" in labels or b"date" in labels
-    return b"from" in labels and has_date and (b"to" in labels or b"subject" in labels)
+    found = {m.group(1).lower() for m in _SNIFF_LABEL.finditer(head)}
+    return b"from" in found and bool(found & {b"sent", b"date"}) and bool(found & {b"to", b"subject"})
 
 
 def strip_furniture(text: str) -> tuple[list[str], list[int]]:

@@ -249,13 +249,13 @@ def _date(row: dict[str, str], body: str) -> tuple[datetime | None, int | None, 
         if raw:
             try:
                 parsed = datetime.fromisoformat(raw)
-                if parsed.tzinfo is not None:
-                    offset = int(parsed.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
-                    return parsed.astimezone(UTC), offset, raw, "column"
+                delta = parsed.utcoffset()
+                if delta is not None:
+                    return parsed.astimezone(UTC), int(delta.total_seconds() // 60), raw, "column"
                 return parsed.replace(tzinfo=UTC), None, raw, "column"
             except ValueError:
-                utc, offset = to_utc_fields(parse_printed_date(raw))
-                return utc, offset, raw, "column"
+                utc, found_offset = to_utc_fields(parse_printed_date(raw))
+                return utc, found_offset, raw, "column"
     if not body or ("Sent:" not in body and "Date:" not in body and "wrote:" not in body):
         return None, None, None, ""
     preamble, segments = split_history(body.splitlines()[:400])
@@ -263,9 +263,9 @@ def _date(row: dict[str, str], body: str) -> tuple[datetime | None, int | None, 
         found = parse_printed_date(seg.fields.get("date"))
         if found is None:
             continue
-        utc, offset = to_utc_fields(found)
+        utc, found_offset = to_utc_fields(found)
         own = seg is segments[0] and not any(line.strip() for line in preamble)
-        return utc, offset, seg.fields["date"].strip(), "body-header" if own else "quoted-header"
+        return utc, found_offset, seg.fields["date"].strip(), "body-header" if own else "quoted-header"
     return None, None, None, ""
 
 
