@@ -1,0 +1,96 @@
+"""Scale benchmark: a demo case with K× background mail, ingested and queried.
+
+Usage (from the project root)::
+
+    .venv/bin/python bench/scale.py --scale 200      # ~480,000 messages (about 900 MB of mbox)
+    .venv/bin/python bench/scale.py --scale 20       # ~48,000 messages, a quick look
+
+It writes the corpus with ``ingest.demo.write_demo`` (mbox only), ingests it with
+``threadline ingest --case demo`` in a subprocess (wall time, peak RSS of the process
+tree), then times the queries the app runs — through the same library functions
+``app_pages/data.py`` calls, uncached — and prints p50/p95 latencies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from measure import run  # noqa: E402
+
+from graph.build import View, build_graph  # noqa: E402
+from graph.spread import spread  # noqa: E402
+from ingest import open_store, queries  # noqa: E402
+from ingest.demo import write_demo  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def _latency(name: str, fn: Callable[[int], object], repeats: int) -> tuple[str, float, float]:
+    times = []
+    for i in range(repeats):
+        started = time.perf_counter()
+        fn(i)
+        times.append(time.perf_counter() - started)
+    times.sort()
+    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    return name, statistics.median(times), p95
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--keep", action="store_true", help="reuse an existing corpus and store")
+    args = parser.parse_args()
+    folder = args.out / f"scale-{args.scale}"
+    db = folder / "scale.db"
+    if not args.keep or not db.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        started = time.perf_counter()
+        summary = write_demo(folder / "mail", seed=args.seed, scale=args.scale, formats=("mbox",))
+        print(f"corpus: {summary.messages:,} messages written in {time.perf_counter() - started:.0f} s")
+        m = run([sys.executable, "-m", "threadline.cli", "ingest", str(folder / "mail" / "mbox"), "--db", str(db), "--case", "demo", "--quiet"])
+        if m.returncode != 0:
+            raise SystemExit("ingest failed")
+        print(f"ingest: {m.seconds:,.0f} s wall, {summary.messages / m.seconds:,.0f} msg/s, peak RSS {m.peak_mb:,.0f} MB (target ≤ 2,048 MB)")
+    size = sum(p.stat().st_size for p in folder.glob("scale.db*"))
+    print(f"store: {size / 1e6:,.0f} MB")
+
+    conn = open_store(db, readonly=True).conn
+    n_messages = conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+    busiest = [r[0] for r in conn.execute("SELECT id FROM people WHERE kind = 'person' ORDER BY sent + received DESC LIMIT 20")]
+    months = [r[0] for r in conn.execute("SELECT DISTINCT substr(date_utc, 1, 7) FROM messages WHERE date_utc >= '2018' AND date_utc < '2021' ORDER BY 1")]
+    words = ["trial", "visageid", "search", "overtime", "court", "password", "account", "meeting", "invited", "success"]
+    rnd = random.Random(1)
+
+    def network(i: int) -> None:
+        start = rnd.choice(months[:-3])
+        build_graph(conn, View(start=f"{start}-01", end=f"{months[min(len(months) - 1, months.index(start) + 3)]}-28", min_weight=2, max_nodes=150))
+
+    rows = [
+        _latency("network view (3-month window, filters)", network, args.repeats),
+        _latency("ego network of a busy person (1 hop)", lambda i: build_graph(conn, View(focus=busiest[i % len(busiest)], hops=1, max_nodes=150)), args.repeats),
+        _latency("full-text search", lambda i: queries.search_messages(conn, words[i % len(words)], limit=200), args.repeats),
+        _latency("person page", lambda i: queries.person(conn, busiest[i % len(busiest)]), args.repeats),
+        _latency("spread page", lambda i: spread(conn), max(3, args.repeats // 4)),
+    ]
+    print(f"\nqueries on {n_messages:,} messages (uncached, as the app's first load):")
+    print(f"{'':<42} {'p50':>8} {'p95':>8}   target p95 ≤ 1.0 s")
+    for name, p50, p95 in rows:
+        flag = "ok" if p95 <= 1.0 else "SLOW"
+        print(f"{name:<42} {p50:7.2f}s {p95:7.2f}s   {flag}")
+
+
+if __name__ == "__main__":
+    main()
