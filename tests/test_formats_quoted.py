@@ -160,3 +160,17 @@ def test_different_sender_same_subject_and_minute_is_not_merged(tmp_path: Path) 
 def test_senders_agree(a: tuple[str, str], b: tuple[str, str], same: bool) -> None:
     assert senders_agree(*a, *b) is same
     assert senders_agree(*b, *a) is same
+
+
+@pytest.mark.parametrize(
+    "value",
+    [";" * 50000, " " * 50000 + "x", "a" * 50000 + "@b", "x" * 30000 + "@" + "y" * 30000, " " * 50000 + "B6 x", "<" * 50000, "\u00a9" * 50000],
+    ids=["semicolons", "spaces", "run-then-at", "two-runs", "spaces-code", "angles", "glyphs"],
+)
+def test_address_parsing_is_linear_on_hostile_values(value: str) -> None:
+    from ingest.formats.headers import parse_address_field, strip_margin_codes
+
+    started = time.perf_counter()
+    parse_address_field(value)
+    strip_margin_codes(value)
+    assert time.perf_counter() - started < 1.0

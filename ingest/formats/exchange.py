@@ -28,7 +28,7 @@ from ..addresses import canonical_name
 __all__ = ["exchange_merges", "EVIDENCE_LIMIT"]
 
 EVIDENCE_LIMIT = 5
-_SMTP = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_SMTP = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _SIGNATURE_LINES = 12
 _MESSAGES_PER_ADDRESS = 200
 

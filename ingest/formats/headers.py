@@ -51,7 +51,7 @@ _FROM = re.compile(r"^[ \t>]{0,40}[.,'`\u2022*|_-]{0,3}[ \t]{0,2}from\s?:", re.I
 _INLINE = re.compile(r"\s(?=(?:Sent|Date|To|Cc|Subject|Posted At|Posted To)\s?:\s)")
 #: Redaction codes of the US FOIA (b)(6) family as printed in releases.
 REDACTION_CODE = re.compile(r"(?:\b[Bb]\s?[1-9](?:\s?\([A-Za-z]\))?(?:\s*,\s*[Bb]\s?[1-9](?:\s?\([A-Za-z]\))?)*|\(b\)\s*\(\d\)(?:\s*\([A-Za-z]\))?)")
-_MARGIN = re.compile(r"\s{2,}(?:" + REDACTION_CODE.pattern + r")\s*$")
+_TAIL_CODE = re.compile(r"(?:" + REDACTION_CODE.pattern + r")\s*$")
 _ONLY_CODE = re.compile(r"^\s*(?:" + REDACTION_CODE.pattern + r"|\[\s*redacted\s*\]|[\u2588\u2587\u25a0]{2,}|x{4,})\s*$", re.IGNORECASE)
 _MAX_BLOCK_LINES = 40
 
@@ -91,7 +91,13 @@ def is_from_line(line: str) -> bool:
 
 def strip_margin_codes(value: str) -> str:
     """Drop a redaction code printed in the margin after a value (``Subject: Hi      B6``)."""
-    return _MARGIN.sub("", value).strip()
+    # Found from the end without a leading \s{2,} in the pattern, which would backtrack
+    # quadratically over long runs of spaces.
+    text = value.rstrip()
+    m = _TAIL_CODE.search(text)
+    if m is not None and m.start() >= 2 and text[m.start() - 2 : m.start()].isspace():
+        text = text[: m.start()]
+    return text.strip()
 
 
 def _split_inline(label: str, value: str) -> list[tuple[str, str]]:
@@ -184,11 +190,11 @@ _TLD_FIX = [
     (re.compile(r"(@[\w.-]+)\.(?:cornt|corn|com[ti]|c0m)(?![\w])", re.IGNORECASE), r"\1.com"),
     (re.compile(r"(@[\w.-]+)\.(?:goy|govi|qov|gov[il1]|gav)(?![\w])", re.IGNORECASE), r"\1.gov"),
 ]
-_SPACE_AT = re.compile(r"\s*@\s*(?=[\w])")
+_SPACE_AT = re.compile(r"[ \t]{1,3}@[ \t]{0,3}(?=\w)|@[ \t]{1,3}(?=\w)")
 _GAP = re.compile(r"\s{4,}")
 _ANGLE = re.compile(r"<\s*([^<>]*?)\s*(?:>|$)")
 _MAILTO = re.compile(r"[\[(]\s*mailto\s*:?\s*([^\])\s]*)\s*[\])]?", re.IGNORECASE)
-_BARE = re.compile(r"[\w.+'&-]+@[\w.-]+\.[A-Za-z]{2,}")
+_BARE = re.compile(r"(?<![\w.+'&-])[\w.+'&-]+@[\w.-]+\.[A-Za-z]{2,}")
 _PARTIAL = re.compile(r"^[a-z0-9][a-z0-9._-]*@?$")
 _QUOTES = "'\"`\u2018\u2019\u201c\u201d"
 
@@ -264,10 +270,11 @@ def parse_address_field(value: str | None) -> list[AddressEntry]:
     text = _fix_ocr(value)
     entries: list[AddressEntry] = []
     pairs = _split_entries(text)
+    last_filled = max((i for i, (p, _) in enumerate(pairs) if p), default=-1)
     for pos, (raw, separated) in enumerate(pairs):
         if not raw:
             # An empty slot before a separator is a whited-out box; a trailing ";" is not.
-            if separated and any(p for p, _ in pairs[pos + 1 :]):
+            if separated and pos < last_filled:
                 entries.append(AddressEntry(redacted=True))
             continue
         entry = _entry(raw)

@@ -153,10 +153,30 @@ def _body(msg: Any) -> str:
 
 _RTF_DESTINATIONS = ("{\\*", "{\\fonttbl", "{\\colortbl", "{\\stylesheet", "{\\info", "{\\pict", "{\\header", "{\\footer")
 _RTF_HTMLTAG = re.compile(r"\{\\\*\\htmltag\d+ ?((?:[^{}\\]|\\.)*)\}")
-_RTF_SKIP = re.compile(r"\\htmlrtf(?![0a-z]).*?\\htmlrtf0 ?", re.DOTALL)
 _RTF_HEX = re.compile(r"\\'([0-9a-fA-F]{2})")
 _RTF_UNICODE = re.compile(r"\\u(-?\d+) ?\??")
 _RTF_WORD = re.compile(r"\\[a-zA-Z]+-?\d* ?")
+
+
+def _skip_htmlrtf(text: str) -> str:
+    """Drop ``\\htmlrtf … \\htmlrtf0`` spans (RTF-only text) with plain finds: linear on any input."""
+    out: list[str] = []
+    i = 0
+    while True:
+        j = text.find("\\htmlrtf", i)
+        if j < 0:
+            out.append(text[i:])
+            return "".join(out)
+        out.append(text[i:j])
+        after = text[j + 8 : j + 9]
+        if after == "0" or after.isalpha():
+            out.append(text[j : j + 8])
+            i = j + 8
+            continue
+        end = text.find("\\htmlrtf0", j + 8)
+        if end < 0:
+            return "".join(out)
+        i = end + 9 + (text[end + 9 : end + 10] == " ")
 
 
 def _drop_destinations(text: str) -> str:
@@ -195,7 +215,7 @@ def _rtf_text(rtf: bytes) -> str:
     codec = f"cp{cp.group(1)}" if cp else "cp1252"
     html = "\\fromhtml" in text[:500]
     if html:
-        text = _RTF_SKIP.sub("", text)
+        text = _skip_htmlrtf(text)
         text = _RTF_HTMLTAG.sub(lambda m: m.group(1), text)
     text = _drop_destinations(text)
     text = re.sub(r"\\(?:par|line)\b ?", "\n", text)

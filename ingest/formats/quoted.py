@@ -38,7 +38,7 @@ _CANDIDATE = re.compile(
 )
 _ON = re.compile(r"^\s*On\s+(?P<who>.{4,300}?)\s+(?:wrote|a\s+[ée]crit|schrieb)\s*:\s*$", re.IGNORECASE)
 _TIME_OR_YEAR = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?|(?<!\d)(?:19|20)\d{2}(?!\d)")
-_EMAIL = re.compile(r"<?([\w.+'&-]+@[\w.-]+\.[A-Za-z]{2,})>?")
+_EMAIL = re.compile(r"<?(?<![\w.+'&-])([\w.+'&-]+@[\w.-]+\.[A-Za-z]{2,})>?")
 _QUOTE_PREFIX = re.compile(r"^(?:\s?>)+ ?")
 _REPLY_PREFIX = re.compile(r"^\s*(?:re|aw|sv|antw)\s*:\s*", re.IGNORECASE)
 _NEEDLES = ("From:", "FROM:", "from:", "wrote:", "riginal Message", "RIGINAL MESSAGE", "orwarded", "ORWARDED")
