@@ -30,6 +30,8 @@ _RELEASE = re.compile(r"^\s*[I1l]?RELEASE\s*(?:IN)?\s*(?:PART|FULL)?\s*(?:[Bb]\s
 _CODES = re.compile(r"^\s*(?:[Bb]\s?[1-9](?:\s?\([A-Za-z]\))?\s*,?\s*)+$")
 _PAGE_NUMBER = re.compile(r"^\s*(?:Page\s+)?\d{1,4}(?:\s+of\s+\d{1,4})?\s*$", re.IGNORECASE)
 _SNIFF_LABEL = re.compile(rb"^[ \t.]{0,8}(From|Sent|To|Subject|Date|Cc)[ \t]?:([ \t]*)", re.IGNORECASE | re.MULTILINE)
+_ANY_LABEL = re.compile(rb"^[ \t.]{0,8}([!-9;-~][ !-9;-~]{0,30}?)[ \t]?:")
+_PRINTED_LABELS = {b"from", b"sent", b"date", b"to", b"cc", b"bcc", b"subject", b"attachments", b"importance", b"sensitivity"}
 _RFC_ONLY = re.compile(
     rb"^(?:Received|Message-ID|MIME-Version|Content-Type|Return-Path|Delivered-To|DKIM-Signature|X-[\w-]+)[ \t]*:", re.IGNORECASE | re.MULTILINE
 )
@@ -71,11 +73,12 @@ def looks_printed(head: bytes, name: str = "") -> bool:
             if not line.strip():
                 break
             block.append(line)
-        text = b"\n".join(block)
-        if _RFC_ONLY.search(text):
-            return False
-        labels = [(m.group(1).lower(), len(m.group(2))) for m in _SNIFF_LABEL.finditer(text)]
-        return any(label == b"sent" or gap >= 4 for label, gap in labels)
+        names = {m.group(1).strip().lower() for m in (_ANY_LABEL.match(line) for line in block) if m}
+        if not names <= _PRINTED_LABELS:
+            return False  # Received, Message-ID, Comment …: raw mail, not a print-out
+        labels = [(m.group(1).lower(), len(m.group(2))) for m in _SNIFF_LABEL.finditer(b"\n".join(block))]
+        wide = sum(1 for _, gap in labels if gap >= 4)
+        return any(label == b"sent" for label, _ in labels) or wide >= 2
     found = {m.group(1).lower() for m in _SNIFF_LABEL.finditer(head)}
     return b"from" in found and bool(found & {b"sent", b"date"}) and bool(found & {b"to", b"subject"})
 
