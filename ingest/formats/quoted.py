@@ -36,7 +36,7 @@ _CANDIDATE = re.compile(
     r"^(?:[ \t>]{0,40}[.,'`\u2022*|_-]{0,3}[ \t]{0,2}(?:[Ff]rom|FROM)\s?:|[ \t>]*[Oo]n\s|[^\n]*?(?:riginal|RIGINAL|orwarded|ORWARDED|ransf))",
     re.MULTILINE,
 )
-_ON = re.compile(r"^\s*On\s+(?P<who>.{4,300}?)\s+(?:wrote|a\s+[ée]crit|schrieb)\s*:\s*$", re.IGNORECASE)
+_ON = re.compile(r"^\s*On\s+(?P<who>.{4,300}?)\s+wrote\s*:\s*$", re.IGNORECASE)
 _TIME_OR_YEAR = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?|(?<!\d)(?:19|20)\d{2}(?!\d)")
 _EMAIL = re.compile(r"<?(?<![\w.+'&-])([\w.+'&-]+@[\w.-]+\.[A-Za-z]{2,})>?")
 _QUOTE_PREFIX = re.compile(r"^(?:\s?>)+ ?")
