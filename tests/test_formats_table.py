@@ -205,3 +205,18 @@ def test_force_format_reads_a_csv_the_sniffer_would_not(tmp_path: Path) -> None:
     assert report.messages == 0 and report.rejected == 1
     report = ingest([path], tmp_path / "forced.db", workers=1, force_format="outlook-csv")
     assert report.messages >= 3
+
+
+def test_cli_format_option(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from threadline.cli import cli
+
+    path = tmp_path / "export.txt"
+    path.write_bytes(b"\n" + (DATA / "outlook_utf8_bom.csv").read_bytes()[3:])
+    runner = CliRunner()
+    result = runner.invoke(cli, ["ingest", str(path), "--db", str(tmp_path / "c.db"), "-q", "--workers", "1", "--format", "outlook-csv"])
+    assert result.exit_code == 0, result.output
+    assert "3 messages stored" in result.output
+    bad = runner.invoke(cli, ["ingest", str(path), "--db", str(tmp_path / "d.db"), "--format", "outlook-row"])
+    assert bad.exit_code != 0 and "outlook-csv" in bad.output
