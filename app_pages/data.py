@@ -14,6 +14,7 @@ function ``(db_path, view) -> networkx.MultiDiGraph`` shaped like
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -28,6 +29,8 @@ from graph import View, build_graph
 from graph.analysis import centrality_table, path_evidence, shortest_path
 from graph.errors import BackendError
 from graph.render import network_html
+from graph.select import person_attributes
+from graph.spread import Spread, spread
 from ingest import open_store, queries
 
 __all__ = [
@@ -51,6 +54,13 @@ __all__ = [
     "message",
     "thread",
     "message_briefs",
+    "case_summary",
+    "case_choices",
+    "people_in",
+    "person_case",
+    "vendors",
+    "cascade",
+    "spread_of",
 ]
 
 GraphSource = Callable[[str, View], nx.MultiDiGraph]
@@ -229,3 +239,123 @@ def view_path(db: str, version: str, backend: str, view: View, source: str, targ
     """The shortest chain of correspondents between two people of a view, hop by hop."""
     g = view_graph(db, version, backend, view)
     return path_evidence(g, shortest_path(g, source, target))
+
+
+# -- the case: roles, units, ranks, trial accounts (tables of ingest.case; empty without them) ---------
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+
+
+def _rows(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    cur = conn.execute(sql, args)
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur]
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def case_summary(db: str, version: str) -> dict[str, Any] | None:
+    """Trial accounts, the first one's date, invitation pairs and adopters with no known inviter; None without accounts."""
+    with _conn(db) as conn:
+        if "trial_accounts" not in _tables(conn):
+            return None
+        accounts, first, unexplained = conn.execute("SELECT COUNT(*), MIN(first_evidence), SUM(unexplained) FROM trial_accounts").fetchone()
+        if not accounts:
+            return None
+        pairs = conn.execute(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT COALESCE(inviter_id, 'name:' || inviter_name), COALESCE(invitee_id, 'name:' || invitee_name) FROM invitations)"
+        ).fetchone()[0]
+        return {"accounts": int(accounts), "first": first, "invitations": int(pairs), "unexplained": int(unexplained or 0)}
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def case_choices(db: str, version: str) -> dict[str, list[tuple[str, int]]]:
+    """Units and roles of people (main unit, from ``person_case``) with how many people each, largest first."""
+    with _conn(db) as conn:
+        if "person_case" not in _tables(conn):
+            return {"units": [], "roles": []}
+        out: dict[str, list[tuple[str, int]]] = {}
+        for column in ("unit", "role"):
+            rows = conn.execute(
+                f"SELECT {column}, COUNT(*) FROM person_case WHERE {column} IS NOT NULL AND {column} != '' GROUP BY {column} ORDER BY COUNT(*) DESC, {column}"
+            )
+            out[column + "s"] = [(str(v), int(n)) for v, n in rows]
+        return out
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def people_in(db: str, version: str, units: tuple[str, ...], roles: tuple[str, ...]) -> tuple[str, ...]:
+    """Ids of the people whose main unit is one of ``units`` and whose role is one of ``roles`` (empty: any)."""
+    clauses, args = [], []
+    for column, values in (("unit", units), ("role", roles)):
+        if values:
+            clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+            args.extend(values)
+    with _conn(db) as conn:
+        if "person_case" not in _tables(conn):
+            return ()
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        return tuple(str(r[0]) for r in conn.execute(f"SELECT person_id FROM person_case{where} ORDER BY person_id", args))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def person_case(db: str, version: str, person_id: str) -> dict[str, Any] | None:
+    """A person's role, organization, units and ranks (with first/last seen and evidence) and trial accounts."""
+    with _conn(db) as conn:
+        if "person_case" not in _tables(conn):
+            return None
+        found = _rows(conn, "SELECT role, organization, unit, rank, role_reason FROM person_case WHERE person_id = ?", (person_id,))
+        if not found:
+            return None
+        out = found[0]
+        for table, column in (("person_units", "unit"), ("person_ranks", "rank")):
+            rows = _rows(
+                conn, f"SELECT {column} AS name, sources, messages, first_seen, last_seen, evidence FROM {table} WHERE person_id = ? ORDER BY messages DESC, {column}",
+                (person_id,),
+            )
+            for row in rows:
+                row["evidence"] = json.loads(row["evidence"] or "[]")
+            out[column + "s"] = rows
+        out["accounts"] = _rows(
+            conn,
+            "SELECT t.vendor_id, COALESCE(o.name, t.vendor_id) AS vendor, t.first_evidence, t.first_message_key, t.inviter_id, "
+            "COALESCE(p.label, t.inviter_name) AS inviter, t.inviter_name, e.date_utc AS invited_at, e.message_key AS invitation_message, "
+            "e.shape, t.unexplained FROM trial_accounts t LEFT JOIN organizations o ON o.id = t.vendor_id "
+            "LEFT JOIN people p ON p.id = t.inviter_id LEFT JOIN events e ON e.id = t.invitation_event_id "
+            "WHERE t.person_id = ? ORDER BY t.first_evidence",
+            (person_id,),
+        )
+        return out
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def vendors(db: str, version: str) -> list[tuple[str, str, int]]:
+    """(id, name, accounts) of every vendor with trial accounts, most accounts first."""
+    with _conn(db) as conn:
+        if "trial_accounts" not in _tables(conn):
+            return []
+        rows = conn.execute(
+            "SELECT t.vendor_id, COALESCE(o.name, t.vendor_id), COUNT(*) FROM trial_accounts t LEFT JOIN organizations o ON o.id = t.vendor_id "
+            "GROUP BY t.vendor_id ORDER BY COUNT(*) DESC, t.vendor_id"
+        )
+        return [(str(v), str(name), int(n)) for v, name, n in rows]
+
+
+@st.cache_data(max_entries=16, show_spinner="Following the invitations…")
+def spread_of(db: str, version: str, vendor: str | None) -> Spread:
+    """The invitation cascade, curves and unexplained adopters of one vendor's accounts (:func:`graph.spread.spread`)."""
+    with _conn(db) as conn:
+        return spread(conn, vendor)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cascade(db: str, version: str, vendor: str | None) -> nx.DiGraph:
+    """The cascade forest (:meth:`graph.spread.Spread.graph`) with each person's role, organization, rank and addresses."""
+    g = spread_of(db, version, vendor).graph()
+    with _conn(db) as conn:
+        attributes = person_attributes(conn, [str(n) for n in g.nodes])
+    for node, found in attributes.items():
+        extra = {k: found[k] for k in ("role", "organization", "rank", "domain", "addresses") if found.get(k)}
+        g.nodes[node].update(extra)
+    return g
