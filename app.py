@@ -10,12 +10,13 @@ by adding a line here.
 
 from __future__ import annotations
 
-from app_pages import messages, network, overview, people
+from app_pages import messages, network, overview, people, spread
 from app_pages.shell import Page, run
 
 PAGES: list[Page] = [
     Page("overview", "Overview", overview.render, overview.PARAMS),
     Page("network", "Network", network.render, network.PARAMS),
+    Page("spread", "Spread", spread.render, spread.PARAMS),
     Page("person", "People", people.render, people.PARAMS),
     Page("messages", "Messages", messages.render, messages.PARAMS),
 ]
