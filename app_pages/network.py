@@ -1,4 +1,4 @@
-"""Network: who wrote to whom in one view (dates, domains, kinds, focus), drawn offline."""
+"""Network: who wrote to whom in one view (dates, domains, units, roles, kinds, focus), drawn offline."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ PARAMS = (
     Param("hops", 1, "int"),
     Param("cap", 150, "int"),
     Param("color", "organization"),
+    Param("unit", [], "list"),
+    Param("person_role", [], "list"),
 )
 
 
@@ -79,6 +81,10 @@ def _filters(ctx: Context) -> None:
     _keep("kind", KINDS, many=True)
     _keep("role", EDGE_ROLES, many=True)
     _keep("color", COLOR_BY)
+    case = data.case_choices(ctx.db, ctx.version)
+    unit_counts, role_counts = dict(case["units"]), dict(case["roles"])
+    _keep("unit", list(unit_counts), many=True)
+    _keep("person_role", list(role_counts), many=True)
     if st.session_state.get(key("color")) is None:
         st.session_state[key("color")] = "organization"
     _clamp("min", 1, 100_000)
@@ -97,6 +103,12 @@ def _filters(ctx: Context) -> None:
             format_func=lambda d: f"{d} ({domain_counts[d]:,})",
             placeholder="All domains",
         )
+        if unit_counts:
+            st.multiselect("Units", list(unit_counts), key=key("unit"), format_func=lambda u: f"{one_line(u, 60)} ({unit_counts.get(u, 0):,})",
+                           placeholder="All units", help="People whose main unit (from signatures and display names) is one of these.")
+        if role_counts:
+            st.multiselect("Roles", list(role_counts), key=key("person_role"), format_func=lambda r: f"{r} ({role_counts.get(r, 0):,})",
+                           placeholder="All roles", help="agency_staff, vendor_contact, vendor_system or external, from the case profile.")
         st.multiselect("Kinds of sender", KINDS, key=key("kind"), help="person: a human; role: a shared or system mailbox; redacted: a placeholder.")
         st.multiselect("Header roles", EDGE_ROLES, key=key("role"), help="Which recipients make an edge.")
         st.number_input("Min. messages per pair", min_value=1, max_value=100_000, step=1, key=key("min"))
@@ -127,6 +139,16 @@ def view_from_state() -> View:
         hops=int(value("hops") or 1),
         max_nodes=int(value("cap") or 150),
     )
+
+
+def _case_filter(ctx: Context, view: View) -> View | None:
+    """Narrow ``view`` to the people of the chosen units and roles; None when nobody is in them."""
+    units = tuple(st.session_state.get(key("unit")) or ())
+    roles = tuple(st.session_state.get(key("person_role")) or ())
+    if not units and not roles:
+        return view
+    people = data.people_in(ctx.db, ctx.version, units, roles)
+    return view.with_(people=people) if people else None
 
 
 def _summary(g: nx.MultiDiGraph) -> None:
@@ -194,6 +216,9 @@ def _title(view: View) -> str:
     title = "Network"
     if view.start or view.end:
         title += f", {view.start or 'start'} to {view.end or 'end'}"
+    units = st.session_state.get(key("unit")) or []
+    if units:
+        title += ", " + ", ".join(units)
     if view.focus:
         title += f", {view.hops} hop{'s' if view.hops > 1 else ''} around {view.focus}"
     return title
@@ -207,6 +232,11 @@ def render(ctx: Context) -> None:
     if not view.kinds:
         st.info("Pick at least one kind of sender in the sidebar.")
         return
+    narrowed = _case_filter(ctx, view)
+    if narrowed is None:
+        st.info("Nobody is in the chosen units and roles.")
+        return
+    view = narrowed
     g = data.view_graph(ctx.db, ctx.version, ctx.backend, view)
     _summary(g)
     color = st.session_state[key("color")]
@@ -214,7 +244,8 @@ def render(ctx: Context) -> None:
     st.iframe(page, height=HEIGHT + 16)
     if g.number_of_nodes() == 0:
         return
-    export_panel(ctx.db, g, selection={"view": asdict(view), "backend": ctx.backend}, name="network", title=_title(view), color_by=color)
+    case = {"units": st.session_state.get(key("unit")) or [], "roles": st.session_state.get(key("person_role")) or []}
+    export_panel(ctx.db, g, selection={"view": asdict(view), "backend": ctx.backend, **case}, name="network", title=_title(view), color_by=color)
     people_tab, path_tab = st.tabs(["People in this view", "Path between two people"])
     with people_tab:
         _people_table(ctx, view)
