@@ -1,4 +1,4 @@
-"""Person: one person's addresses, names, merges with their evidence, correspondents and mail."""
+"""Person: one person's role, units, ranks, trial accounts, addresses, names, merges with their evidence, correspondents and mail."""
 
 from __future__ import annotations
 
@@ -55,6 +55,64 @@ def _facts(info: dict[str, Any]) -> None:
     for column, (label, value) in zip(st.columns(len(cells)), cells, strict=True):
         column.metric(label, value)
     st.text(f"id: {info['id']}    kind: {info['kind']}    domain: {info['domain'] or '–'}")
+
+
+def _case(ctx: Context, person_id: str) -> None:
+    """Role, organization, units and ranks with first/last seen and the messages they come from."""
+    case = data.person_case(ctx.db, ctx.version, person_id)
+    if case is None:
+        return
+    st.subheader("Role, unit and rank")
+    st.text(f"role: {case['role']}    organization: {case['organization'] or '–'}    unit: {case['unit'] or '–'}    rank: {case['rank'] or '–'}")
+    if case["role_reason"]:
+        st.text(one_line(case["role_reason"], 300))
+    held = [("unit", row) for row in case["units"]] + [("rank", row) for row in case["ranks"]]
+    if not held:
+        st.text("No unit or rank was found in this person's signatures or display names.")
+        return
+    frame = pd.DataFrame(
+        [
+            {"": kind, "name": one_line(row["name"], 80), "seen in": row["sources"], "messages": row["messages"],
+             "first seen": (row["first_seen"] or "?")[:10], "last seen": (row["last_seen"] or "?")[:10]}
+            for kind, row in held
+        ]
+    )
+    st.dataframe(frame, hide_index=True)
+    keys = tuple(dict.fromkeys(k for _, row in held for k in row["evidence"]))
+    briefs = data.message_briefs(ctx.db, ctx.version, keys)
+    rows = [
+        {"": kind, "name": one_line(row["name"], 60), "date": (briefs.get(k, {}).get("date_utc") or "")[:16],
+         "subject": cell(briefs.get(k, {}).get("subject"), 120), "message key": k, "open": state.link("messages", message=k)}
+        for kind, row in held
+        for k in row["evidence"]
+    ]
+    with st.expander(f"The messages that show them ({len(keys)})"):
+        table(pd.DataFrame(rows), key="case_evidence", links=("open",), pick=lambda i: state.request("messages", message=rows[i]["message key"]), height=320)
+
+
+def _accounts(ctx: Context, person_id: str) -> None:
+    """The person's trial accounts: since when, who invited them, and the messages that show it."""
+    case = data.person_case(ctx.db, ctx.version, person_id)
+    if not case or not case["accounts"]:
+        return
+    st.subheader("Trial account")
+    for account in case["accounts"]:
+        since = (account["first_evidence"] or "?")[:10]
+        if account["inviter_id"] or account["inviter_name"]:
+            how = f" ({account['shape']})" if account["shape"] else ""
+            who = account["inviter"] if account["inviter_id"] else f"{account['inviter_name']} (a name that matched nobody)"
+            invited = f"invited by {one_line(who, 80)} on {(account['invited_at'] or '?')[:10]}{how}"
+        else:
+            invited = "no known inviter: no invitation or request on record"
+        st.text(f"{one_line(account['vendor'], 60)}: account since {since}; {invited}.")
+        adopter = data.spread_of(ctx.db, ctx.version, account["vendor_id"]).adopters.get(person_id)
+        if adopter is not None:
+            st.text(f"Generation {adopter.generation} of the cascade; invited {adopter.direct} directly, {adopter.downstream} down the chain.")
+        targets = {"account evidence": ("messages", "message", account["first_message_key"]),
+                   "invitation": ("messages", "message", account["invitation_message"]), "inviter": ("person", "person", account["inviter_id"])}
+        links = {name: state.link(page, **{param: value}) for name, (page, param, value) in targets.items() if value}
+        if links:
+            table(pd.DataFrame([links]), links=tuple(links))
 
 
 def _merges(ctx: Context, info: dict[str, Any]) -> None:
@@ -148,6 +206,8 @@ def render(ctx: Context) -> None:
     _facts(info)
     if st.button("Show in the network"):
         state.goto("network", focus=person_id)
+    _case(ctx, person_id)
+    _accounts(ctx, person_id)
     left, right = st.columns(2)
     with left:
         st.subheader("Addresses")
