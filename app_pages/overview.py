@@ -10,7 +10,7 @@ from .shell import Context
 from .text import one_line
 from .widgets import table
 
-__all__ = ["PARAMS", "render"]
+__all__ = ["PARAMS", "render", "headline"]
 
 PARAMS = (state.Param("problem_kind", None),)
 
@@ -30,6 +30,26 @@ def _metrics(stats: dict) -> None:
         column.metric(label, f"{value:,}")
     first, last = (stats["first_date"] or "?")[:10], (stats["last_date"] or "?")[:10]
     st.text(f"Dated mail from {first} to {last}; {stats['undated']:,} messages have no usable date.")
+
+
+def headline(case: dict) -> str:
+    """One sentence on the trial accounts of a case.
+
+    >>> headline({"accounts": 50, "first": "2018-10-24T02:57:52+00:00", "invitations": 47, "unexplained": 7})
+    '50 trial accounts, first 2018-10-24; 47 invitations; 7 adopters with no known inviter.'
+    """
+    first = f", first {case['first'][:10]}" if case.get("first") else ""
+    return f"{case['accounts']:,} trial accounts{first}; {case['invitations']:,} invitations; {case['unexplained']:,} adopters with no known inviter."
+
+
+def _case(ctx: Context) -> None:
+    case = data.case_summary(ctx.db, ctx.version)
+    if case is None:
+        return
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    left.text(headline(case))
+    if right.button("See how they spread", key="overview_spread"):
+        state.goto("spread")
 
 
 def _months(ctx: Context) -> None:
@@ -98,10 +118,11 @@ def _problems(ctx: Context, stats: dict) -> None:
 
 
 def render(ctx: Context) -> None:
-    """Counts, messages per month, top senders and the problems list."""
+    """Counts, the case headline, messages per month, top senders and the problems list."""
     st.header("Overview")
     stats = data.stats(ctx.db, ctx.version)
     _metrics(stats)
+    _case(ctx)
     left, right = st.columns([3, 2])
     with left:
         _months(ctx)
