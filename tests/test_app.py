@@ -13,8 +13,9 @@ import networkx as nx
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_pages import data
-from ingest import ingest
+from app_pages import data, state
+from graph.spread import Spread, spread
+from ingest import ingest, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "data" / "app"
@@ -218,3 +219,174 @@ def test_helper_docstring_examples_run() -> None:
 
     for module in (text, state):
         assert doctest.testmod(module).failed == 0
+
+
+# -- the demo case: Spread page, units and roles on Network and People ------------------------------
+
+WHITCOMB = "harold.whitcomb@metropd.example"  # a deputy commissioner whose account a federal task-force officer asked for
+
+
+def build_demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo case (seed 7, eml + mbox, demo profile), built once per test session and shared by test modules."""
+    from ingest.demo import write_demo
+
+    root = tmp_path_factory.getbasetemp() / "spread-demo"
+    db, built = root / "demo.db", root / "built"
+    if not built.exists():
+        write_demo(root / "mail", seed=7)
+        ingest([root / "mail" / "eml", root / "mail" / "mbox"], db, workers=2, case="demo")
+        built.write_text("ok")
+    return db
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_demo_store(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def demo_spread(demo_db: Path) -> Spread:
+    store = open_store(demo_db, readonly=True)
+    try:
+        return spread(store.conn)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def open_demo(demo_db: Path, monkeypatch: pytest.MonkeyPatch):
+    """Like ``open_app``, on the demo case."""
+    monkeypatch.setenv("THREADLINE_DB", str(demo_db))
+    monkeypatch.setenv("THREADLINE_BACKEND", "sqlite")
+
+    def run(**params: str | list[str]) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.query_params.update(params)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return run
+
+
+def frames(at: AppTest) -> dict[str, Any]:
+    """Each dataframe on the page by one column name only it has."""
+    found = {}
+    for df in at.dataframe:
+        for marker in ("days from invitation", "evidence", "from unit", "patient zero", "seen in"):
+            if marker in df.value.columns:
+                found[marker] = df.value
+    return found
+
+
+def accounts_by(s: Spread, month: str) -> int:
+    return sum(1 for a in s.adopters.values() if a.account_date and a.account_date[:7] <= month)
+
+
+def test_spread_page_shows_the_cascade_with_its_evidence(open_demo, demo_spread: Spread) -> None:
+    s, total = demo_spread, len(demo_spread.adopters)
+    at = open_demo(page="spread")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Accounts"] == f"{total} of {total}" and total >= 40
+    assert metrics["No known inviter"] == str(len(s.unexplained))
+    tables = frames(at)
+    accounts = tables["days from invitation"]
+    assert len(accounts) == total
+    row = accounts[accounts["person"] == "Whitcomb, Harold"].iloc[0]
+    assert row["inviter"] == "Kessler, Daniel (TFO)" and row["how"] == "on_behalf" and row["rank"] == "Deputy Commissioner"
+    assert row["invitation"] == state.link("messages", message=s.adopters[WHITCOMB].invitation_message)
+    assert row["account evidence"].startswith("?page=messages&message=")
+    unexplained = tables["evidence"]
+    assert set(unexplained["person"]) == {u["label"] for u in s.unexplained} and len(s.unexplained) > 0
+    assert all(link.startswith("?page=messages&message=") for link in unexplained["message"])
+    cross = tables["from unit"]
+    assert len(cross) == len(s.cross_unit) and (cross["from unit"] != cross["to unit"]).all()
+    units = tables["patient zero"]
+    first = units[units["unit"] == "Identity Theft Squad"].iloc[0]
+    assert (first["first account"], first["patient zero"]) == (s.first_month["Identity Theft Squad"], "Roe, Jane")
+    tree = at.get("iframe")[0].proto.srcdoc
+    assert "Whitcomb, Harold" in tree and "no known inviter" in tree and '"hierarchical"' in tree
+    assert len(at.get("download_button")) > 3  # the Export panel for the cascade
+
+
+def test_spread_slider_replays_the_accounts(open_demo, demo_spread: Spread) -> None:
+    total = len(demo_spread.adopters)
+    at = open_demo(page="spread", until="2018-11")
+    early = accounts_by(demo_spread, "2018-11")
+    assert 0 < early < total
+    assert {m.label: m.value for m in at.metric}["Accounts"] == f"{early} of {total}"
+    assert len(frames(at)["days from invitation"]) == early
+    at.select_slider(key="qp.until").set_value("2019-03").run()
+    assert {m.label: m.value for m in at.metric}["Accounts"] == f"{accounts_by(demo_spread, '2019-03')} of {total}"
+    assert at.query_params["until"] == "2019-03"
+
+
+def test_spread_play_steps_through_the_months(open_demo, monkeypatch: pytest.MonkeyPatch, demo_spread: Spread) -> None:
+    from app_pages import spread as page
+
+    monkeypatch.setattr(page, "STEP_SECONDS", 0.0)
+    at = open_demo(page="spread", until="2019-01")
+    at.button(key="spread_play").click().run()  # plays every month to the last, then stops
+    months = sorted(a.account_date[:7] for a in demo_spread.adopters.values() if a.account_date)
+    assert at.select_slider(key="qp.until").value == months[-1]
+    assert {m.label: m.value for m in at.metric}["Accounts"].startswith(f"{len(demo_spread.adopters)} of")
+    assert at.button(key="spread_play").label == "▶ Play"
+
+
+def test_spread_page_without_accounts_says_how_to_get_them(open_app) -> None:
+    at = open_app(page="spread")
+    assert "threadline case" in at.info[0].value
+
+
+def test_spread_tree_labels_stay_text() -> None:
+    from app_pages.spread import NAME_ONLY, display_graph
+    from graph.render import network_html
+
+    g = nx.DiGraph()
+    g.add_node("name:" + HOSTILE_NAME, label=HOSTILE_NAME, unresolved=True)
+    g.add_node("x@pd.example", label=HOSTILE_NAME, unit="ITS", unexplained=True)
+    g.add_node("y@pd.example", label="Y", unit="ITS")
+    g.add_edge("name:" + HOSTILE_NAME, "y@pd.example", date="2019-01-01", shape="forward", days_to_account=1.0)
+    shown = display_graph(g)
+    assert shown.nodes["name:" + HOSTILE_NAME]["unit"] == NAME_ONLY
+    assert shown.nodes["x@pd.example"]["label"].endswith("· no known inviter")
+    page = network_html(shown, color_by="unit", hierarchical=True)
+    assert HOSTILE_NAME not in page and "<img" not in page
+
+
+def test_overview_headline_for_a_case(open_demo, demo_spread: Spread) -> None:
+    at = open_demo()
+    line = next(t for t in texts(at) if "trial accounts" in t)
+    assert line.startswith(f"{len(demo_spread.adopters)} trial accounts, first {min(a.account_date for a in demo_spread.adopters.values() if a.account_date)[:10]}; ")
+    assert line.endswith(f"invitations; {len(demo_spread.unexplained)} adopters with no known inviter.")
+
+
+def test_network_filters_by_unit_and_role(open_demo, demo_db: Path) -> None:
+    at = open_demo(page="network", cap="1000")
+    everyone = int(texts(at)[0].split()[0].replace(",", ""))
+    at.multiselect(key="qp.unit").set_value(["Gang Unit"]).run()
+    gang = int(texts(at)[0].split()[0])
+    assert 0 < gang < everyone
+    store = open_store(demo_db, readonly=True)
+    members = {pid for (pid,) in store.conn.execute("SELECT person_id FROM person_case WHERE unit = 'Gang Unit'")}
+    store.close()
+    assert set(at.dataframe[0].value["id"]) <= members
+    at.multiselect(key="qp.person_role").set_value(["vendor_contact"]).run()
+    assert "Nobody is in the chosen units and roles." in at.info[0].value  # no vendor contact in the Gang Unit
+    at.multiselect(key="qp.unit").set_value([]).run()
+    assert 0 < int(texts(at)[0].split()[0]) < gang
+    assert at.query_params["person_role"] == "vendor_contact"
+
+
+def test_person_page_shows_unit_rank_and_trial_account(open_demo, demo_spread: Spread) -> None:
+    at = open_demo(page="person", person=WHITCOMB)
+    shown = texts(at)
+    assert any("unit: Intelligence Bureau" in t and "rank: Deputy Commissioner" in t and "role: agency_staff" in t for t in shown)
+    held = frames(at)["seen in"]
+    assert {"Intelligence Bureau", "Deputy Commissioner"} <= set(held["name"])
+    assert held["first seen"].str.match(r"\d{4}-\d\d-\d\d").all()
+    account = next(t for t in shown if "account since" in t)
+    assert "invited by Kessler, Daniel (TFO)" in account and "(on_behalf)" in account
+    links = next(df.value for df in at.dataframe if "inviter" in df.value.columns and "invitation" in df.value.columns)
+    assert links.iloc[0]["inviter"] == state.link("person", person="dkessler@fedtaskforce.example")
+    assert links.iloc[0]["invitation"] == state.link("messages", message=demo_spread.adopters[WHITCOMB].invitation_message)
