@@ -83,6 +83,9 @@ class Store:
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 self.conn.execute("PRAGMA temp_store = MEMORY")
+                # Checkpoint every 64 MB of WAL rather than every 4 MB: each checkpoint
+                # syncs the disk, and ingest commits a few MB per batch.
+                self.conn.execute("PRAGMA wal_autocheckpoint = 16384")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a Threadline store or damaged ({exc})") from exc
@@ -126,7 +129,12 @@ class Store:
             fh.close()
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (a writer first folds the WAL back into the database)."""
+        if not self.readonly:
+            try:
+                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                pass  # a busy reader keeps the WAL; the next writer checkpoints it
         self.conn.close()
 
     # -- meta ----------------------------------------------------------------------
