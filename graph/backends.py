@@ -33,7 +33,19 @@ from .build import View, build_graph
 from .errors import GraphError, UnknownPersonError
 from .spread import Spread, spread
 
-__all__ = ["Backend", "SqliteBackend", "get_backend", "BACKENDS", "COUNT_SQL", "adoption", "canonical_path", "ego_nodes", "finish_graph", "sorted_edges"]
+__all__ = [
+    "Backend",
+    "Expand",
+    "SqliteBackend",
+    "get_backend",
+    "BACKENDS",
+    "COUNT_SQL",
+    "adoption",
+    "canonical_path",
+    "ego_nodes",
+    "finish_graph",
+    "sorted_edges",
+]
 
 #: Called with a frontier of person ids; returns each one's neighbours in the search direction.
 Expand = Callable[[set[str]], dict[str, set[str]]]
@@ -160,15 +172,25 @@ def ego_nodes(center: str, hops: int, expand: Expand) -> set[str]:
 
 
 def finish_graph(graph: nx.MultiDiGraph, view: View) -> nx.MultiDiGraph:
-    """Apply ``max_nodes`` (busiest first, focus kept) and set each node's ``volume``, as build_graph does."""
+    """Cut to ``max_nodes`` and set each node's ``volume``, with the rules of :func:`graph.build.build_graph`.
+
+    Only people with an edge count towards the cap; the busiest are kept (ties by id, the
+    focus always), then only edges among them, so a kept person left without an edge
+    drops out; the focus stays even alone.
+    """
     truncated_from = None
-    if view.max_nodes and graph.number_of_nodes() > view.max_nodes:
-        truncated_from = graph.number_of_nodes()
-        volume = dict(graph.degree(weight="count"))
-        top = sorted(graph.nodes, key=lambda n: (-volume[n], n))[: view.max_nodes]
-        if view.focus and view.focus not in top:
-            top[-1] = view.focus
-        graph = graph.subgraph(top).copy()
+    linked = [node for node in graph.nodes if graph.degree(node) > 0]
+    if view.max_nodes and len(linked) > view.max_nodes:
+        truncated_from = len(linked)
+        volume = dict(graph.degree(linked, weight="count"))
+        ranked = sorted(linked, key=lambda n: (-volume[n], n))[: view.max_nodes]
+        if view.focus and view.focus not in ranked:
+            ranked[-1] = view.focus
+        top = set(ranked)
+        cut = nx.MultiDiGraph(graph.edge_subgraph([(u, v, k) for u, v, k in graph.edges(keys=True) if u in top and v in top]))
+        if view.focus and view.focus in graph and view.focus not in cut:
+            cut.add_node(view.focus, **graph.nodes[view.focus])
+        graph = cut
     graph.graph["truncated_from"] = truncated_from
     for node in graph.nodes:
         graph.nodes[node]["volume"] = sum(d["count"] for *_, d in graph.in_edges(node, data=True)) + sum(

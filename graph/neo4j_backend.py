@@ -10,12 +10,13 @@ filters, so they never load the whole graph.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import networkx as nx
 
 from . import neo4j_spread
-from .backends import adoption, canonical_path, ego_nodes, finish_graph
+from .backends import Expand, adoption, canonical_path, ego_nodes, finish_graph
 from .build import EDGE_ROLES, View
 from .errors import UnknownPersonError
 from .neo4j import Neo4jConnection, Neo4jSettings, connect
@@ -112,7 +113,7 @@ class Neo4jBackend:
             params["anchor"] = sorted(ids)
         return self.neo.read(edge_query(anchor, details=details), **params)
 
-    def _assemble(self, rows: list[dict[str, Any]], extra_nodes: set[str] = frozenset()) -> nx.MultiDiGraph:  # type: ignore[assignment]
+    def _assemble(self, rows: list[dict[str, Any]], extra_nodes: Iterable[str] = ()) -> nx.MultiDiGraph:
         ids = {r["source"] for r in rows} | {r["target"] for r in rows} | set(extra_nodes)
         graph = nx.MultiDiGraph()
         for rec in self.neo.read(_PEOPLE, ids=sorted(ids)):
@@ -126,7 +127,7 @@ class Neo4jBackend:
                 )  # fmt: skip
         return graph
 
-    def _expand(self, view: View, directed: bool) -> Any:
+    def _expand(self, view: View, directed: bool) -> Expand:
         def expand(frontier: set[str]) -> dict[str, set[str]]:
             out: dict[str, set[str]] = {node: set() for node in frontier}
             for row in self._edges(view, "source", frontier, details=False):
@@ -154,21 +155,7 @@ class Neo4jBackend:
             inside = nodes & set(view.people) if view.people else nodes
             rows = self._edges(view.with_(people=tuple(sorted(inside))), "source", inside) if inside else []
             return finish_graph(self._assemble(rows, {view.focus}), view)
-        rows = self._edges(view)
-        return finish_graph(self._assemble(rows, self._chosen_but_unlinked(view, rows)), view)
-
-    def _chosen_but_unlinked(self, view: View, rows: list[dict[str, Any]]) -> set[str]:
-        """Chosen people who write only to people outside the choice: build_graph keeps them as lone nodes."""
-        if not view.people:
-            return set()
-        linked = {r["source"] for r in rows} | {r["target"] for r in rows}
-        rest = set(view.people) - linked
-        if not rest:
-            return set()
-        wider = view.with_(people=())
-        found = {r["source"] for r in self._edges(wider, "source", rest, details=False)}
-        found |= {r["target"] for r in self._edges(wider, "target", rest, details=False)}
-        return found & rest
+        return finish_graph(self._assemble(self._edges(view)), view)
 
     def ego_network(self, center: str, *, hops: int = 1, view: View | None = None) -> nx.MultiDiGraph:  # noqa: D102
         return self.graph((view or View()).with_(focus=center, hops=hops))
