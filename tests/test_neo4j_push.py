@@ -289,3 +289,16 @@ def test_cli_has_no_password_option_and_documents_examples() -> None:
         assert result.exit_code == 0
         assert "--password-env" in result.output and "--password " not in result.output
         assert "Example: " in result.output
+
+
+def test_a_server_lost_midway_says_run_it_again() -> None:
+    from neo4j.exceptions import ServiceUnavailable
+
+    from graph.neo4j import Neo4jConnection
+
+    conn = object.__new__(Neo4jConnection)  # the sentence only, without a server
+    conn.settings = Neo4jSettings(uri="bolt://db.example:7687", password="pw-9x!")
+    error = conn.error(ServiceUnavailable("Connection to db.example lost, pw-9x! was in the way"), "pushing to")
+    text = str(error)
+    assert text.startswith("Neo4j at bolt://db.example:7687 went away while pushing to")
+    assert "run the same command again" in text and "pw-9x!" not in text
