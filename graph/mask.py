@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.credentials import find_credentials, scrub_credentials
+
 __all__ = [
     "MaskOptions",
     "Masker",
@@ -45,29 +47,7 @@ PHONE_RE = re.compile(
     r"(?<![\w+])(?:\+?1[\s.-])?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?!\d)"
     r"|(?<![\w+])\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}(?!\d)"
 )
-_CREDENTIAL_LABEL = (
-    r"(?:temporary\s+|temp\s+|initial\s+|one[-\s]time\s+)?"
-    r"(?:pass(?:word|wd|code|phrase)?|pwd|pin|api[-\s]?key|access\s+code|token|secret)"
-)
-# A label, a separator (":", "=", "-", "is"), then the value up to whitespace; the value
-# never ends in sentence punctuation ("PIN: 4471." masks "4471").
-CREDENTIAL_RE = re.compile(
-    rf"(?P<label>\b{_CREDENTIAL_LABEL}\b)(?P<sep>\s*(?:[:=]|-+|\bis\b)\s*)(?P<value>[^\s\"'<>]{{2,127}}[^\s\"'<>.,;:)])",
-    re.IGNORECASE,
-)
 
-
-def _looks_secret(value: str) -> bool:
-    """Has a digit or a symbol: how mailed passwords look, unlike the word after "Reset password -"."""
-    return any(not c.isalpha() for c in value)
-
-
-def _is_credential(match: re.Match[str]) -> bool:
-    sep = match.group("sep").strip()
-    return sep in (":", "=") or _looks_secret(match.group("value"))
-
-
-CREDENTIAL = "[credential]"
 EMAIL = "[email]"
 EXCHANGE = "[address]"
 PHONE = "[phone]"
@@ -103,37 +83,6 @@ def rank_level(rank: str | None) -> int | None:
         return None
     key = " ".join(rank.lower().split())
     return _RANK_INDEX.get(key, _RANK_INDEX.get(key.rstrip(".") + ".", _RANK_INDEX.get(key.rstrip("."))))
-
-
-def scrub_credentials(text: str, values: Iterable[str] = ()) -> str:
-    """Replace credential values after a label, and any known credential value, by ``[credential]``.
-
-    >>> scrub_credentials("Login: jroe  Temporary password: Hx9!tq2")
-    'Login: jroe  Temporary password: [credential]'
-    """
-    if not text:
-        return text
-    out = CREDENTIAL_RE.sub(lambda m: m.group("label") + m.group("sep") + CREDENTIAL if _is_credential(m) else m.group(0), text)
-    for value in sorted(set(values), key=len, reverse=True):
-        if value:
-            out = out.replace(value, CREDENTIAL)
-    return out
-
-
-def find_credentials(text: str) -> set[str]:
-    """Credential values written after a label in ``text``, to remove them wherever else they appear.
-
-    Only values that look like secrets (a digit or a symbol, four characters or
-    more) are returned: removing a plain word everywhere would mangle other text.
-
-    >>> sorted(find_credentials("PIN: 4471, password = s3cret!"))
-    ['4471', 's3cret!']
-    """
-    return {
-        m.group("value")
-        for m in CREDENTIAL_RE.finditer(text or "")
-        if _is_credential(m) and len(m.group("value")) >= 4 and _looks_secret(m.group("value"))
-    }
 
 
 def scrub_contacts(text: str) -> str:

@@ -18,13 +18,13 @@ from .case_names import STOP, NameIndex, Resolution
 from .case_people import PersonFacts
 from .case_profile import EVENT_KINDS, CaseProfile, EventRule
 from .case_text import BodyParts, is_forward, link_domains, list_window, quoted_senders, split_body
+from .credentials import scrub_credentials
 
 __all__ = ["Actor", "CaseEvent", "candidate_messages", "find_events"]
 
 _VENDOR_ROLES = ("vendor_contact", "vendor_system")
 _NOBODY = PersonFacts("external", None, "")
 _HOLDER_KINDS = ("account_created", "credentials_sent", "trial_extended", "usage_reported")
-_SECRET = re.compile(r"((?:pass(?:word|code|wd)?|pwd|pin)\s*[:=]?\s*)\S+", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +267,7 @@ def find_events(conn: sqlite3.Connection, profile: CaseProfile, facts: dict[str,
                 continue
             detail: dict[str, object] = {}
             if isinstance(hit, re.Match):
-                detail["match"] = _SECRET.sub(r"\1••••", hit.group()[:300])
+                detail["match"] = scrub_credentials(hit.group()[:300])
                 if hit.groupdict().get("count"):
                     detail["count"] = int(re.sub(r"[,.]", "", hit.group("count")))
             pairs = {(a.person_id, t.person_id) for a in actors for t in targets}

@@ -1,42 +1,70 @@
 """Find and mask credentials that vendors mailed in clear text.
 
 Trial-account mails often carry ``Username: jroe`` and ``Temporary password: Xy7!pq``.
-Threadline keeps the message as it came, but shows and exports such values masked
-unless the investigator explicitly asks to reveal them.
+Threadline keeps the message as it came, but the app, search snippets, case events and
+exports show such secrets as ``[credential]`` unless the investigator asks to reveal
+them. Usernames stay visible: they name the account, which is evidence, not a secret.
+This is the one place that decides what a credential is.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-__all__ = ["MASK", "mask_credentials", "find_credentials"]
+__all__ = ["CREDENTIAL", "CREDENTIAL_RE", "scrub_credentials", "find_credentials"]
 
-MASK = "••••••"
-
-# A label (password, passcode, PIN, username, login …), optional words such as
-# "temporary" or "is", a separator, then the value: one token of non-space text.
-_LABEL = r"(?:(?:temporary|temp|initial|one[- ]time|new|your)\s+)*(?:pass(?:word|code|phrase)|pwd|pin(?:\s+code)?|user\s*(?:name|id)|login(?:\s+id)?|account\s+id|access\s+code)"
-_CREDENTIAL = re.compile(
-    rf"(?P<label>\b{_LABEL}\b)(?P<sep>\s*(?:is|:|=|-|–)\s*(?:is\s*[:=]?\s*)?)(?P<value>[^\s<>\"',;]{{3,64}})",
+_CREDENTIAL_LABEL = (
+    r"(?:temporary\s+|temp\s+|initial\s+|one[-\s]time\s+)?"
+    r"(?:pass(?:word|wd|code|phrase)?|pwd|pin|api[-\s]?key|access\s+code|token|secret)"
+)
+# A label, a separator (":", "=", "-", "is"), then the value up to whitespace; the value
+# never ends in sentence punctuation ("PIN: 4471." masks "4471").
+CREDENTIAL_RE = re.compile(
+    rf"(?P<label>\b{_CREDENTIAL_LABEL}\b)(?P<sep>\s*(?:[:=]|-+|\bis\b)\s*)(?P<value>[^\s\"'<>]{{2,127}}[^\s\"'<>.,;:)])",
     re.IGNORECASE,
 )
 
 
-def find_credentials(text: str) -> list[tuple[str, str]]:
-    """Return (label, value) pairs of the credentials found in ``text``.
-
-    >>> find_credentials("Username: jroe\\nTemporary password: Xy7!pq9")
-    [('Username', 'jroe'), ('Temporary password', 'Xy7!pq9')]
-    """
-    return [(m.group("label"), m.group("value")) for m in _CREDENTIAL.finditer(text or "")]
+def _looks_secret(value: str) -> bool:
+    """Has a digit or a symbol: how mailed passwords look, unlike the word after "Reset password -"."""
+    return any(not c.isalpha() for c in value)
 
 
-def mask_credentials(text: str) -> str:
-    """Replace each credential value with a mask, keeping its label.
+def _is_credential(match: re.Match[str]) -> bool:
+    sep = match.group("sep").strip()
+    return sep in (":", "=") or _looks_secret(match.group("value"))
 
-    >>> mask_credentials("Your temporary password is Xy7!pq9 - change it.")
-    'Your temporary password is •••••• - change it.'
+
+CREDENTIAL = "[credential]"
+
+
+def scrub_credentials(text: str, values: Iterable[str] = ()) -> str:
+    """Replace credential values after a label, and any known credential value, by ``[credential]``.
+
+    >>> scrub_credentials("Login: jroe  Temporary password: Hx9!tq2")
+    'Login: jroe  Temporary password: [credential]'
     """
     if not text:
         return text
-    return _CREDENTIAL.sub(lambda m: m.group("label") + m.group("sep") + MASK, text)
+    out = CREDENTIAL_RE.sub(lambda m: m.group("label") + m.group("sep") + CREDENTIAL if _is_credential(m) else m.group(0), text)
+    for value in sorted(set(values), key=len, reverse=True):
+        if value:
+            out = out.replace(value, CREDENTIAL)
+    return out
+
+
+def find_credentials(text: str) -> set[str]:
+    """Credential values written after a label in ``text``, to remove them wherever else they appear.
+
+    Only values that look like secrets (a digit or a symbol, four characters or
+    more) are returned: removing a plain word everywhere would mangle other text.
+
+    >>> sorted(find_credentials("PIN: 4471, password = s3cret!"))
+    ['4471', 's3cret!']
+    """
+    return {
+        m.group("value")
+        for m in CREDENTIAL_RE.finditer(text or "")
+        if _is_credential(m) and len(m.group("value")) >= 4 and _looks_secret(m.group("value"))
+    }
