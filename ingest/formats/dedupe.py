@@ -123,8 +123,14 @@ def _candidates(conn: sqlite3.Connection, message: Message, origins: tuple[str, 
     subject = _subject_key(message.subject)
     lo, hi = (message.date_utc - WINDOW).isoformat(), (message.date_utc + WINDOW).isoformat()
     sql = "SELECT key, date_utc, date_offset, subject, origin FROM messages WHERE norm_subject = ? AND date_utc BETWEEN ? AND ?"
+    params: list[object] = [normalize_subject(message.subject), lo, hi]
+    if origins:
+        # Most stored mail is real; asking only for the wanted origins keeps this a
+        # cheap index probe for every real message that arrives.
+        sql += f" AND origin IN ({','.join('?' * len(origins))})"
+        params += list(origins)
     found = []
-    for key, date_utc, offset, other_subject, origin in conn.execute(sql, (normalize_subject(message.subject), lo, hi)).fetchall():
+    for key, date_utc, offset, other_subject, origin in conn.execute(sql, params).fetchall():
         if key == message.key or (origins and origin not in origins) or _subject_key(other_subject) != subject:
             continue
         if _local_minute(datetime.fromisoformat(date_utc), offset) != minute:
