@@ -311,7 +311,8 @@ def person_case(db: str, version: str, person_id: str) -> dict[str, Any] | None:
         out = found[0]
         for table, column in (("person_units", "unit"), ("person_ranks", "rank")):
             rows = _rows(
-                conn, f"SELECT {column} AS name, sources, messages, first_seen, last_seen, evidence FROM {table} WHERE person_id = ? ORDER BY messages DESC, {column}",
+                conn,
+                f"SELECT {column} AS name, sources, messages, first_seen, last_seen, evidence FROM {table} WHERE person_id = ? ORDER BY messages DESC, {column}",
                 (person_id,),
             )
             for row in rows:

@@ -104,11 +104,23 @@ def _filters(ctx: Context) -> None:
             placeholder="All domains",
         )
         if unit_counts:
-            st.multiselect("Units", list(unit_counts), key=key("unit"), format_func=lambda u: f"{one_line(u, 60)} ({unit_counts.get(u, 0):,})",
-                           placeholder="All units", help="People whose main unit (from signatures and display names) is one of these.")
+            st.multiselect(
+                "Units",
+                list(unit_counts),
+                key=key("unit"),
+                format_func=lambda u: f"{one_line(u, 60)} ({unit_counts.get(u, 0):,})",
+                placeholder="All units",
+                help="People whose main unit (from signatures and display names) is one of these.",
+            )
         if role_counts:
-            st.multiselect("Roles", list(role_counts), key=key("person_role"), format_func=lambda r: f"{r} ({role_counts.get(r, 0):,})",
-                           placeholder="All roles", help="agency_staff, vendor_contact, vendor_system or external, from the case profile.")
+            st.multiselect(
+                "Roles",
+                list(role_counts),
+                key=key("person_role"),
+                format_func=lambda r: f"{r} ({role_counts.get(r, 0):,})",
+                placeholder="All roles",
+                help="agency_staff, vendor_contact, vendor_system or external, from the case profile.",
+            )
         st.multiselect("Kinds of sender", KINDS, key=key("kind"), help="person: a human; role: a shared or system mailbox; redacted: a placeholder.")
         st.multiselect("Header roles", EDGE_ROLES, key=key("role"), help="Which recipients make an edge.")
         st.number_input("Min. messages per pair", min_value=1, max_value=100_000, step=1, key=key("min"))

@@ -72,8 +72,14 @@ def _case(ctx: Context, person_id: str) -> None:
         return
     frame = pd.DataFrame(
         [
-            {"": kind, "name": one_line(row["name"], 80), "seen in": row["sources"], "messages": row["messages"],
-             "first seen": (row["first_seen"] or "?")[:10], "last seen": (row["last_seen"] or "?")[:10]}
+            {
+                "": kind,
+                "name": one_line(row["name"], 80),
+                "seen in": row["sources"],
+                "messages": row["messages"],
+                "first seen": (row["first_seen"] or "?")[:10],
+                "last seen": (row["last_seen"] or "?")[:10],
+            }
             for kind, row in held
         ]
     )
@@ -81,8 +87,14 @@ def _case(ctx: Context, person_id: str) -> None:
     keys = tuple(dict.fromkeys(k for _, row in held for k in row["evidence"]))
     briefs = data.message_briefs(ctx.db, ctx.version, keys)
     rows = [
-        {"": kind, "name": one_line(row["name"], 60), "date": (briefs.get(k, {}).get("date_utc") or "")[:16],
-         "subject": cell(briefs.get(k, {}).get("subject"), 120), "message key": k, "open": state.link("messages", message=k)}
+        {
+            "": kind,
+            "name": one_line(row["name"], 60),
+            "date": (briefs.get(k, {}).get("date_utc") or "")[:16],
+            "subject": cell(briefs.get(k, {}).get("subject"), 120),
+            "message key": k,
+            "open": state.link("messages", message=k),
+        }
         for kind, row in held
         for k in row["evidence"]
     ]
@@ -108,8 +120,11 @@ def _accounts(ctx: Context, person_id: str) -> None:
         adopter = data.spread_of(ctx.db, ctx.version, account["vendor_id"]).adopters.get(person_id)
         if adopter is not None:
             st.text(f"Generation {adopter.generation} of the cascade; invited {adopter.direct} directly, {adopter.downstream} down the chain.")
-        targets = {"account evidence": ("messages", "message", account["first_message_key"]),
-                   "invitation": ("messages", "message", account["invitation_message"]), "inviter": ("person", "person", account["inviter_id"])}
+        targets = {
+            "account evidence": ("messages", "message", account["first_message_key"]),
+            "invitation": ("messages", "message", account["invitation_message"]),
+            "inviter": ("person", "person", account["inviter_id"]),
+        }
         links = {name: state.link(page, **{param: value}) for name, (page, param, value) in targets.items() if value}
         if links:
             table(pd.DataFrame([links]), links=tuple(links))
