@@ -1,6 +1,6 @@
 """What a person sees: the real app (`threadline app`) in headless Chromium.
 
-Checks that the network graph is actually drawn, that no request leaves 127.0.0.1,
+Checks that the network graph and the Spread page's cascade tree are actually drawn, that no request leaves 127.0.0.1,
 and that hostile names and subjects show as text without running anything.
 Chromium is Debian's (/usr/bin/chromium); never `playwright install`.
 """
@@ -15,12 +15,19 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from ingest import ingest
+from graph.spread import spread
+from ingest import ingest, open_store
+
+try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
+    from test_app import build_demo_store
+except ImportError:
+    from tests.test_app import build_demo_store
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +38,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 HOSTILE_ID = "mallory@evil.example"
 SCREENSHOT = Path("/tmp/threadline-network.png")
+SPREAD_SCREENSHOT = Path("/tmp/threadline-spread.png")
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 if not Path(CHROMIUM).exists():
@@ -43,11 +51,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start `threadline app` on a fresh store and a free port; stop it afterwards."""
-    db = tmp_path_factory.mktemp("browser") / "case.db"
-    ingest([FIXTURES / "mail"], db, workers=1, aliases=FIXTURES / "aliases.yaml")
+@contextmanager
+def serve(db: Path) -> Iterator[str]:
+    """Run `threadline app` on ``db`` on a free port; stop it (and its streamlit child) afterwards."""
     port = free_port()
     threadline = Path(sys.executable).with_name("threadline")
     log = open(db.with_suffix(".log"), "w")  # noqa: SIM115 - closed below
@@ -83,6 +89,22 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`threadline app` on a fresh store of tests/data/app."""
+    db = tmp_path_factory.mktemp("browser") / "case.db"
+    ingest([FIXTURES / "mail"], db, workers=1, aliases=FIXTURES / "aliases.yaml")
+    with serve(db) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`threadline app` on the demo case (the store test_app builds, shared within the session)."""
+    with serve(build_demo_store(tmp_path_factory)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     with playwright_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -91,7 +113,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, app_url: str):
+def page(browser):
     """A page that records every request and dialog (from any frame)."""
     # bypass_csp: the graph page's own CSP would block a remote fetch *silently*;
     # without it, any such attempt shows up below as a request and fails the test.
@@ -175,9 +197,35 @@ def test_every_page_stays_local(page, app_url: str) -> None:
         ("", "Messages per month"),
         ("?page=person&person=ann.lee%40metropd.example", "Merges"),
         ("?page=messages&q=trial", "Search subjects"),
+        ("?page=spread", "No trial accounts in this store"),
     ):
         page.goto(f"{app_url}/{query}")
         page.get_by_text(expect).first.wait_for(timeout=60_000)
         page.wait_for_timeout(1000)
+    assert page.dialogs == []
+    assert_stayed_local(page.requests)
+
+
+def test_spread_tree_is_drawn_by_generation_offline(page, demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    store = open_store(build_demo_store(tmp_path_factory), readonly=True)
+    cascade = spread(store.conn)
+    store.close()
+    tree = cascade.graph()
+    page.goto(f"{demo_url}/?page=spread")
+    handle, frame = graph_frame(page)
+    width, height, nodes, edges = frame.evaluate(
+        "() => { const c = document.querySelector('#graph canvas'); const n = window.threadlineNetwork.body.data;"
+        " return [c.clientWidth, c.clientHeight, n.nodes.length, n.edges.length]; }"
+    )
+    assert width > 600 and height > 400
+    assert (nodes, edges) == (tree.number_of_nodes(), tree.number_of_edges())
+    assert "Colour: unit" in frame.inner_text("#legend")
+    # One level per generation: each invitee is drawn below its inviter.
+    ys = frame.evaluate("() => Object.fromEntries(Object.entries(window.threadlineNetwork.getPositions()).map(([k, p]) => [k, p.y]))")
+    assert all(ys[v] > ys[u] for u, v in tree.edges)
+    assert len({round(ys[r]) for r in cascade.roots}) == 1  # roots, unexplained adopters among them, share the top level
+    assert page.get_by_text("Accounts opened by the end of").count() == 1
+    handle.scroll_into_view_if_needed()
+    page.screenshot(path=str(SPREAD_SCREENSHOT), full_page=True)
     assert page.dialogs == []
     assert_stayed_local(page.requests)
