@@ -287,7 +287,8 @@ def case_choices(db: str, version: str) -> dict[str, list[tuple[str, int]]]:
 @st.cache_data(max_entries=32, show_spinner=False)
 def people_in(db: str, version: str, units: tuple[str, ...], roles: tuple[str, ...]) -> tuple[str, ...]:
     """Ids of the people whose main unit is one of ``units`` and whose role is one of ``roles`` (empty: any)."""
-    clauses, args = [], []
+    clauses: list[str] = []
+    args: list[str] = []
     for column, values in (("unit", units), ("role", roles)):
         if values:
             clauses.append(f"{column} IN ({','.join('?' * len(values))})")

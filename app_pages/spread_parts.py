@@ -62,11 +62,11 @@ def unit_colors(g: nx.DiGraph) -> dict[str, str]:
 
 def curves(s: Spread, month: str, colors: dict[str, str]) -> None:
     """Cumulative accounts, all and per unit, with the replay's month marked; units keep the tree's colours (grey: not yet)."""
-    rows = [{"unit": _unit_name(unit), "date": d[:19], "accounts": n} for unit, points in s.unit_curves.items() for d, n in points]
+    rows: list[dict[str, Any]] = [{"unit": _unit_name(unit), "date": d[:19], "accounts": n} for unit, points in s.unit_curves.items() for d, n in points]
     if not rows:
         st.info("No account has a date.")
         return
-    last = max(r["date"] for r in rows)
+    last = max(str(r["date"]) for r in rows)
     for unit, points in s.unit_curves.items():  # carry each line to the right edge
         rows.append({"unit": _unit_name(unit), "date": last, "accounts": points[-1][1]})
     frame = pd.DataFrame(rows)
