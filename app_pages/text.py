@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from graph.mask import CREDENTIAL, scrub_credentials
+from ingest.credentials import CREDENTIAL, scrub_credentials
 
 __all__ = ["one_line", "mask_secrets", "show_secrets", "cell", "person_option"]
 
