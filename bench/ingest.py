@@ -64,13 +64,15 @@ print(n)
 def prepare(out: Path) -> tuple[Path, Path, int]:
     """Unpack the slice once and write it as one mboxrd file for emailnetwork."""
     maildir = out / "enron"
-    if not (maildir / ".complete").exists():
+    marker = out / ".enron-unpacked"
+    if not marker.exists():
         print(f"unpacking {TARBALL} …", file=sys.stderr)
         maildir.mkdir(parents=True, exist_ok=True)
         with tarfile.open(TARBALL) as tar:
             tar.extractall(maildir, filter="data")
-        (maildir / ".complete").touch()
-    files = sorted(p for p in maildir.rglob("*") if p.is_file() and p.name != ".complete")
+        marker.touch()
+    (maildir / ".complete").unlink(missing_ok=True)
+    files = sorted(p for p in maildir.rglob("*") if p.is_file())
     mbox = out / "enron.mbox"
     if not mbox.exists():
         print("writing the slice as one mbox …", file=sys.stderr)
@@ -98,7 +100,7 @@ def main() -> None:
     print(f"corpus: {n_files:,} files, {sum(p.stat().st_size for p in maildir.rglob('*') if p.is_file()) / 1e6:,.0f} MB")
 
     en = run([PY, "-c", EMAILNETWORK, str(mbox)])
-    en_count = int(en.stdout.split()[0]) if en.returncode == 0 else 0
+    en_count = int(en.stdout.strip().splitlines()[-1].split()[0]) if en.returncode == 0 else 0
     mp = run([PY, "-c", MAILPARSER_LOOP, str(maildir)])
     db = args.out / "enron.db"
     for suffix in ("", "-wal", "-shm", ".lock"):
