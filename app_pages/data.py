@@ -80,16 +80,17 @@ def _sqlite_graph(db: str, view: View) -> nx.MultiDiGraph:
         return build_graph(conn, view)
 
 
+@st.cache_resource(show_spinner=False)
+def _neo4j_backend(db: str) -> Any:
+    """One Neo4j connection per app process (``NEO4J_URI``/``NEO4J_USER``/``NEO4J_PASSWORD``)."""
+    from graph.backends import get_backend
+
+    return get_backend("neo4j", db)
+
+
 def _neo4j_graph(db: str, view: View) -> nx.MultiDiGraph:
-    """Views from Neo4j: ``graph.neo4j.view_graph(view)`` once that module provides it."""
-    try:
-        from graph import neo4j as backend  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise BackendError(f"the Neo4j backend is not installed in this build ({exc}); run `threadline app` without --neo4j") from None
-    view_graph_fn = getattr(backend, "view_graph", None)
-    if view_graph_fn is None:
-        raise BackendError("graph.neo4j has no view_graph(view) yet; run `threadline app` without --neo4j")
-    return view_graph_fn(view)
+    """Views answered in Cypher by the server the store was pushed to (``threadline neo4j push``)."""
+    return _neo4j_backend(db).graph(view)
 
 
 #: Graph engines by the name in ``THREADLINE_BACKEND``.
@@ -347,6 +348,8 @@ def vendors(db: str, version: str) -> list[tuple[str, str, int]]:
 @st.cache_data(max_entries=16, show_spinner="Following the invitations…")
 def spread_of(db: str, version: str, vendor: str | None) -> Spread:
     """The invitation cascade, curves and unexplained adopters of one vendor's accounts (:func:`graph.spread.spread`)."""
+    if backend_name() == "neo4j":
+        return _neo4j_backend(db).spread(vendor)
     with _conn(db) as conn:
         return spread(conn, vendor)
 
