@@ -178,7 +178,14 @@ def _load_chain(path: Path, seen: list[Path]) -> list[tuple[_Reader, dict[str, y
     chain: list[tuple[_Reader, dict[str, yaml.Node], bytes]] = []
     if "extends" in top:
         base = reader.text(top["extends"], "extends")
-        base_path = path.parent / base if ("/" in base or base.endswith((".yaml", ".yml"))) else builtin_profile(base)
+        if "/" in base or base.endswith((".yaml", ".yml")):
+            base_path = path.parent / base
+        else:
+            try:
+                base_path = builtin_profile(base)
+            except ProfileError:
+                # Name the file that says "extends", not just the missing base.
+                raise reader.fail(top["extends"], f"extends: {base!r} is no built-in profile; use 'generic', 'demo' or a path to a YAML file") from None
         chain = _load_chain(base_path, [*seen, path.resolve()])
     return [*chain, (reader, top, raw)]
 
