@@ -56,7 +56,7 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("events:\n  - kind: invited\n    actor: sender\n", 2, "needs 'target'"),
         ("name: x\n  bad: [\n", 2, "not valid YAML"),
         ("units:\n  - names: [Squad]\n", 2, "needs a 'name'"),
-        ("extends: nowhere\n", None, "no such built-in profile"),
+        ("extends: nowhere\n", 1, "is no built-in profile"),
     ],
 )
 def test_malformed_profile_names_file_line_and_fault(tmp_path: Path, text: str, line: int | None, fragment: str) -> None:
