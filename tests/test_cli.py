@@ -50,6 +50,20 @@ def test_app_refuses_missing_store(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "no such store" in result.output
 
 
+def test_listening_beyond_loopback_is_warned_about(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["app", "--db", str(tmp_path / "none.db"), "--host", "0.0.0.0"])
+    assert "Warning: listening on 0.0.0.0" in result.output
+    quiet = CliRunner().invoke(cli, ["app", "--db", str(tmp_path / "none.db")])
+    assert "Warning" not in quiet.output
+
+
+def test_app_listens_on_loopback_by_default() -> None:
+    config = (ROOT / ".streamlit" / "config.toml").read_text()
+    assert 'address = "127.0.0.1"' in config
+    host = next(p for p in cli.commands["app"].params if p.name == "host")
+    assert host.default == "127.0.0.1"
+
+
 def test_every_command_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     documented = set(re.findall(r"threadline ([a-z][a-z0-9-]*)", readme))

@@ -141,10 +141,10 @@ def app(db: str, port: int, host: str, use_neo4j: bool) -> None:
 
     Example: threadline app --db case.db --port 8501
     """
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.secho(f"Warning: listening on {host} lets other machines read this case; there is no login.", fg="yellow", err=True)
     if not Path(db).exists():
         raise click.ClickException(f"{db}: no such store; create it with `threadline ingest PATH --db {db}`")
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        click.secho(f"Warning: listening on {host} lets other machines read this case.", fg="yellow", err=True)
     spec = find_spec("app")
     if spec is None or spec.origin is None:
         raise click.ClickException("app.py was not found next to the threadline package; reinstall with `pip install -e .`")
