@@ -17,7 +17,7 @@ from email.parser import BytesParser
 from email.policy import Compat32
 from typing import Any
 
-__all__ = ["fast_fields", "decode_words", "simple_addresses", "unescape", "ADDRESS_HEADERS"]
+__all__ = ["fast_fields", "LARGE_MESSAGE_BYTES", "decode_words", "simple_addresses", "unescape", "ADDRESS_HEADERS"]
 
 #: Header → role, in the order participants are recorded.
 ADDRESS_HEADERS = (
@@ -50,6 +50,8 @@ _ITEM = re.compile(
     )\s*(?:,|$)""",
     re.VERBOSE,
 )
+#: Above this size a message's headers are checked on their own before any full parse.
+LARGE_MESSAGE_BYTES = 16 * 1024 * 1024
 _SIMPLE_CTE = {"", "7bit", "8bit", "binary", "quoted-printable", "base64"}
 
 
@@ -120,8 +122,23 @@ def _body(msg: EmailMessage) -> str | None:
         return payload.decode("utf-8", "replace")
 
 
+def _header_block(raw: bytes) -> bytes:
+    """The bytes up to the first blank line (the header block), without copying the body."""
+    ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if i >= 0]
+    return raw[: min(ends) + 2] if ends else raw
+
+
 def fast_fields(raw: bytes) -> dict[str, Any] | None:
     """Return the fields of a single-part text/plain message, or None to use mail-parser."""
+    if len(raw) > LARGE_MESSAGE_BYTES:
+        # Look at the headers alone first: a large multipart message must not be
+        # copied into a string just to learn that it is multipart.
+        try:
+            head = _PARSER.parsebytes(_header_block(raw), headersonly=True)
+        except (TypeError, ValueError, IndexError, LookupError, UnicodeError):
+            return None
+        if head.get("Content-Type") is not None and head.get_content_type() != "text/plain":
+            return None
     try:
         msg = _PARSER.parsebytes(raw, headersonly=True)
     except (TypeError, ValueError, IndexError, LookupError, UnicodeError):

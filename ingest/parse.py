@@ -161,6 +161,8 @@ def _text(value: object) -> str:
 
 
 def _strip_leading_blank_lines(raw: bytes) -> bytes:
+    if raw[:1] not in (b"\n", b"\r", b" ", b"\t"):
+        return raw  # the usual case: no copy of a possibly huge message
     while True:
         line, sep, rest = raw.partition(b"\n")
         if sep and not line.strip():
