@@ -83,3 +83,25 @@ def test_aliases_fail_only_with_profile_error(tmp_path: Path, text: str, name: s
         load_aliases(path)
     except ProfileError as exc:
         assert str(path) in str(exc)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(CELL | st.integers() | st.none(), max_size=len(HEADER) + 2), max_size=5))
+def test_outlook_xlsx_rows_never_raise(rows: list[list[object]]) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    for row in rows:
+        # openpyxl itself refuses control characters in cells; a real export cannot hold them either.
+        sheet.append([c if not isinstance(c, str) else "".join(ch for ch in c if ch >= " " or ch in "\t\n\r") for c in row])
+    buf = io.BytesIO()
+    book.save(buf)
+    items = list(CONTAINERS["xlsx"](io.BytesIO(buf.getvalue()), Provenance("export.xlsx"), 0))
+    assert len(items) <= len(rows) + 1
+    for item in items:
+        if isinstance(item, RawItem):
+            _check(parse_item(item))
+        else:
+            assert isinstance(item, Problem)
