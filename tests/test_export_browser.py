@@ -113,3 +113,16 @@ def test_edge_tooltips_list_hostile_subjects_as_text(case_conn: sqlite3.Connecti
     assert hostile and "hostile@evil.example" in hostile[0]  # the subject, with its message id as evidence
     assert page.evaluate("document.querySelectorAll('script').length") == 2  # vis-network and the page's own
     assert dialogs == [] and attempted == []
+
+
+def test_svg_export_runs_nothing_in_a_browser(case_conn: sqlite3.Connection, tmp_path: Path, offline_page: Any) -> None:
+    """An SVG opened directly in a browser is a document that could carry script; ours carries text."""
+    page, attempted, dialogs = offline_page
+    chosen = select(case_conn, Selection())
+    data = prepare_export(chosen.graph, case_conn, selection=chosen.parameters, title=HOSTILE_NAME)
+    write_export(data, ["svg"], tmp_path, name="picture")
+    page.goto((tmp_path / "picture.svg").as_uri())
+    page.wait_for_load_state("load")
+    assert page.evaluate("document.querySelectorAll('script, foreignObject, image, a').length") == 0
+    assert "<img" in page.evaluate("document.documentElement.textContent")
+    assert dialogs == [] and attempted == []
