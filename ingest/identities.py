@@ -30,7 +30,7 @@ import yaml
 from .addresses import normalize_address, person_name_key
 from .errors import ProfileError
 
-__all__ = ["Aliases", "load_aliases", "resolve_people", "MergeRecord"]
+__all__ = ["dominant_names", "Aliases", "load_aliases", "resolve_people", "MergeRecord"]
 
 EVIDENCE_LIMIT = 5
 
@@ -135,22 +135,25 @@ class _UnionFind:
         return {y for y in self.parent if self.find(y) == root}
 
 
-def _dominant_names(conn: sqlite3.Connection) -> dict[str, str]:
-    """Each non-role SMTP address's dominant full name (≥ half of its sightings)."""
+def dominant_names(conn: sqlite3.Connection, kind: str = "smtp", key: Callable[[str], str] = person_name_key) -> dict[str, str]:
+    """Each non-role address of ``kind``'s dominant full name (≥ half its sightings, ≥ 2 words).
+
+    ``key`` reduces a display name for comparison (titles dropped by default).
+    """
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     rows = conn.execute(
-        "SELECT d.address, d.name, d.count FROM display_names d JOIN addresses a ON a.address = d.address "
-        "WHERE a.kind = 'smtp' AND a.is_role = 0"
+        "SELECT d.address, d.name, d.count FROM display_names d JOIN addresses a ON a.address = d.address WHERE a.kind = ? AND a.is_role = 0",
+        (kind,),
     )
     for address, name, count in rows:
-        key = person_name_key(name)
-        if key:
-            counts[address][key] += count
+        reduced = key(name)
+        if reduced:
+            counts[address][reduced] += count
     out = {}
     for address, names in counts.items():
-        key, n = names.most_common(1)[0]
-        if len(key.split()) >= 2 and n * 2 >= sum(names.values()):
-            out[address] = key
+        best, n = names.most_common(1)[0]
+        if len(best.split()) >= 2 and n * 2 >= sum(names.values()):
+            out[address] = best
     return out
 
 
@@ -198,7 +201,7 @@ def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None, web
             records.append(MergeRecord("", addr, "aliases-file", 1.0, ev, f"{aliases.path}: {person}"))
 
     by_name: dict[tuple[str, str], list[str]] = defaultdict(list)
-    dominant = _dominant_names(conn)
+    dominant = dominant_names(conn)
     for address, name in dominant.items():
         by_name[(address.rpartition("@")[2], name)].append(address)
     for (domain, name), group in sorted(by_name.items()):

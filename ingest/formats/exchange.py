@@ -24,6 +24,7 @@ import sqlite3
 from collections import Counter, defaultdict
 
 from ..addresses import canonical_name
+from ..identities import dominant_names
 
 __all__ = ["exchange_merges", "EVIDENCE_LIMIT"]
 
@@ -34,22 +35,8 @@ _MESSAGES_PER_ADDRESS = 200
 
 
 def _dominant(conn: sqlite3.Connection, kind: str) -> dict[str, str]:
-    """Each address of ``kind``'s dominant full name (≥ half its sightings, ≥ 2 words)."""
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    rows = conn.execute(
-        "SELECT d.address, d.name, d.count FROM display_names d JOIN addresses a ON a.address = d.address WHERE a.kind = ? AND a.is_role = 0",
-        (kind,),
-    )
-    for address, name, count in rows:
-        key = canonical_name(name)
-        if key:
-            counts[address][key] += count
-    out = {}
-    for address, names in counts.items():
-        key, n = names.most_common(1)[0]
-        if len(key.split()) >= 2 and n * 2 >= sum(names.values()):
-            out[address] = key
-    return out
+    """Each address of ``kind``'s dominant full name, names compared as written (ranks kept)."""
+    return dominant_names(conn, kind, canonical_name)
 
 
 def _fits_name(smtp: str, name: str, exchange: str) -> bool:
