@@ -8,19 +8,9 @@ show characters as they are. The helpers here shape that text for display.
 
 from __future__ import annotations
 
-import re
-
-from ingest.credentials import CREDENTIAL, scrub_credentials
+from ingest.credentials import scrub_credentials
 
 __all__ = ["one_line", "mask_secrets", "show_secrets", "cell", "person_option"]
-
-# Search snippets bracket the matched words ("[Password]: X"), which the credential
-# pattern of graph.mask does not expect; this catches that form after it has run.
-_SNIPPET_SECRET = re.compile(
-    r"(?i)\b((?:temporary |temp |new |initial |one-time )?(?:password|passwd|passcode|pwd|pin))"
-    r"(\]\s*(?:is|:|=|-)\s*\[?)(?!\[credential\])(\S+)",
-)
-
 
 def one_line(text: object, limit: int = 200) -> str:
     """Collapse whitespace (header folding, tabs, newlines) and shorten for a table cell.
@@ -39,11 +29,11 @@ def mask_secrets(text: str) -> str:
     asked (the sidebar switch), so a screen share or screenshot does not leak them.
 
     >>> mask_secrets("Username: jdoe  Password: Tr1al!2019")
-    'Username: jdoe  Password: [credential]'
+    'Username: [credential]  Password: [credential]'
     >>> mask_secrets("… jdoe [Password]: AfK-W2x …")
     '… jdoe [Password]: [credential] …'
     """
-    return _SNIPPET_SECRET.sub(lambda m: m.group(1) + m.group(2) + CREDENTIAL, scrub_credentials(text))
+    return scrub_credentials(text)
 
 
 def show_secrets() -> bool:

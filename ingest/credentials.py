@@ -2,9 +2,8 @@
 
 Trial-account mails often carry ``Username: jroe`` and ``Temporary password: Xy7!pq``.
 Threadline keeps the message as it came, but the app, search snippets, case events and
-exports show such secrets as ``[credential]`` unless the investigator asks to reveal
-them. Usernames stay visible: they name the account, which is evidence, not a secret.
-This is the one place that decides what a credential is.
+exports show the values as ``[credential]`` unless the investigator asks to reveal
+them. This is the one place that decides what a credential is.
 """
 
 from __future__ import annotations
@@ -16,12 +15,16 @@ __all__ = ["CREDENTIAL", "CREDENTIAL_RE", "scrub_credentials", "find_credentials
 
 _CREDENTIAL_LABEL = (
     r"(?:temporary\s+|temp\s+|initial\s+|one[-\s]time\s+)?"
-    r"(?:pass(?:word|wd|code|phrase)?|pwd|pin|api[-\s]?key|access\s+code|token|secret)"
+    r"(?:pass(?:word|wd|code|phrase)?|pwd|pw|pin|api[-\s]?key|access\s+code|token|secret"
+    r"|user(?:\s*(?:name|id))?|login(?:\s*(?:name|id))?)"
 )
+_USERNAME = re.compile(r"(?i)\b(?:user|login)")
 # A label, a separator (":", "=", "-", "is"), then the value up to whitespace; the value
-# never ends in sentence punctuation ("PIN: 4471." masks "4471").
+# never ends in sentence punctuation ("PIN: 4471." masks "4471"). Search snippets bracket
+# matched words ("[Password]: X"), so a "]" after the label and a "[" before the value
+# are part of the separator.
 CREDENTIAL_RE = re.compile(
-    rf"(?P<label>\b{_CREDENTIAL_LABEL}\b)(?P<sep>\s*(?:[:=]|-+|\bis\b)\s*)(?P<value>[^\s\"'<>]{{2,127}}[^\s\"'<>.,;:)])",
+    rf"(?P<label>\b{_CREDENTIAL_LABEL}\b)(?P<sep>\]?\s*(?:[:=]|-+|\bis\b)\s*\[?)(?P<value>[^\s\"'<>]{{2,127}}[^\s\"'<>.,;:)])",
     re.IGNORECASE,
 )
 
@@ -32,7 +35,7 @@ def _looks_secret(value: str) -> bool:
 
 
 def _is_credential(match: re.Match[str]) -> bool:
-    sep = match.group("sep").strip()
+    sep = match.group("sep").strip(" \t\r\n[]")
     return sep in (":", "=") or _looks_secret(match.group("value"))
 
 
@@ -43,7 +46,9 @@ def scrub_credentials(text: str, values: Iterable[str] = ()) -> str:
     """Replace credential values after a label, and any known credential value, by ``[credential]``.
 
     >>> scrub_credentials("Login: jroe  Temporary password: Hx9!tq2")
-    'Login: jroe  Temporary password: [credential]'
+    'Login: [credential]  Temporary password: [credential]'
+    >>> scrub_credentials("… jdoe [Password]: AfK-W2x …")
+    '… jdoe [Password]: [credential] …'
     """
     if not text:
         return text
@@ -57,8 +62,9 @@ def scrub_credentials(text: str, values: Iterable[str] = ()) -> str:
 def find_credentials(text: str) -> set[str]:
     """Credential values written after a label in ``text``, to remove them wherever else they appear.
 
-    Only values that look like secrets (a digit or a symbol, four characters or
-    more) are returned: removing a plain word everywhere would mangle other text.
+    Only passwords and the like that look like secrets (a digit or a symbol, four
+    characters or more) are returned: removing a plain word everywhere would mangle
+    other text, and a username (often the holder's address) is masked only where labelled.
 
     >>> sorted(find_credentials("PIN: 4471, password = s3cret!"))
     ['4471', 's3cret!']
@@ -66,5 +72,5 @@ def find_credentials(text: str) -> set[str]:
     return {
         m.group("value")
         for m in CREDENTIAL_RE.finditer(text or "")
-        if _is_credential(m) and len(m.group("value")) >= 4 and _looks_secret(m.group("value"))
+        if _is_credential(m) and len(m.group("value")) >= 4 and _looks_secret(m.group("value")) and not _USERNAME.match(m.group("label"))
     }

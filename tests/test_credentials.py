@@ -23,8 +23,11 @@ def test_masks_secret(text: str, secret: str) -> None:
     assert secret not in masked and CREDENTIAL in masked
 
 
-def test_usernames_stay_visible_as_evidence() -> None:
-    assert scrub_credentials("Username: jroe\nPassword: Hunter2!") == "Username: jroe\nPassword: [credential]"
+def test_usernames_are_masked_where_labelled_but_not_hunted_elsewhere() -> None:
+    text = "Username: jroe\nPassword: Hunter2!\nuser: t.jackson@pd.example\npw: Gang$quad19"
+    assert scrub_credentials(text) == "Username: [credential]\nPassword: [credential]\nuser: [credential]\npw: [credential]"
+    # Only the secrets are removed wherever else they appear, not the holder's address.
+    assert find_credentials(text) == {"Hunter2!", "Gang$quad19"}
 
 
 def test_ordinary_prose_is_untouched() -> None:
