@@ -25,6 +25,7 @@ from mailparser.utils import get_addresses
 from .addresses import normalize_address, normalize_name
 from .headers import decode_words, fast_fields, simple_addresses, unescape
 from .records import Address, Attachment, Message, Participant, Problem, RawItem
+from .sources import strip_leading_blank_lines
 
 # mail-parser logs every MIME part it does not decode itself; that is not news.
 logging.getLogger("mailparser").setLevel(logging.ERROR)
@@ -160,17 +161,6 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _strip_leading_blank_lines(raw: bytes) -> bytes:
-    if raw[:1] not in (b"\n", b"\r", b" ", b"\t"):
-        return raw  # the usual case: no copy of a possibly huge message
-    while True:
-        line, sep, rest = raw.partition(b"\n")
-        if sep and not line.strip():
-            raw = rest
-            continue
-        return raw
-
-
 def _parse_address_values(values: list[str]) -> list[tuple[str, str]]:
     """Plain address lists by regex; anything unusual by mail-parser's forensic parser."""
     out: list[tuple[str, str]] = []
@@ -184,7 +174,7 @@ def _parse_address_values(values: list[str]) -> list[tuple[str, str]]:
 
 def _mailparser_fields(raw: bytes) -> dict[str, Any]:
     """Fields of any message, through mail-parser (MIME, HTML, attachments)."""
-    mail = mailparser.parse_from_bytes(_strip_leading_blank_lines(raw))
+    mail = mailparser.parse_from_bytes(raw)
     msg = mail.message
     addresses = [
         ("from", _addresses(mail.from_)),
@@ -221,7 +211,8 @@ def parse_rfc822(item: RawItem) -> ParseResult:
     if not raw.strip():
         return [Problem(prov, "empty", "The message is empty.", fatal=True)]
     try:
-        fields = fast_fields(_strip_leading_blank_lines(raw)) or _mailparser_fields(raw)
+        trimmed = strip_leading_blank_lines(raw)
+        fields = fast_fields(trimmed) or _mailparser_fields(trimmed)
     # mail-parser and the email package raise a wide, undocumented range of errors on
     # hostile input; any of them means "this item could not be parsed".
     except Exception as exc:  # noqa: BLE001

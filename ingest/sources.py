@@ -33,6 +33,7 @@ __all__ = [
     "read_source",
     "split_mbox",
     "safe_path",
+    "strip_leading_blank_lines",
     "MAX_ITEM_BYTES",
 ]
 
@@ -86,8 +87,10 @@ _KNOWN_HEADERS = (
 )
 
 
-def _strip_leading_blank(head: bytes) -> bytes:
-    # Some exports start with whitespace-only lines before the first header.
+def strip_leading_blank_lines(head: bytes) -> bytes:
+    """Drop whitespace-only lines before the first header (some exports start with them)."""
+    if head[:1] not in (b"\n", b"\r", b" ", b"\t"):
+        return head  # the usual case: no copy of a possibly huge message
     while True:
         line, sep, rest = head.partition(b"\n")
         if sep and not line.strip():
@@ -97,7 +100,7 @@ def _strip_leading_blank(head: bytes) -> bytes:
 
 
 def _looks_rfc822(head: bytes) -> bool:
-    lines = _strip_leading_blank(head).splitlines()[:20]
+    lines = strip_leading_blank_lines(head).splitlines()[:20]
     names: list[bytes] = []
     for line in lines:
         if not line.strip():
@@ -124,7 +127,7 @@ def _sniff_pdf(head: bytes, name: str) -> str | None:
 
 
 def _sniff_mbox(head: bytes, name: str) -> str | None:
-    first, _, rest = _strip_leading_blank(head).partition(b"\n")
+    first, _, rest = strip_leading_blank_lines(head).partition(b"\n")
     if _MBOX_FROM.match(first):
         return "mbox"
     # A lone envelope line without a date ("From jane@example.org") before headers.
