@@ -281,29 +281,34 @@ def parse_rfc822(item: RawItem) -> ParseResult:
 
 
 def _apply_x_headers(msg: object, participants: list[Participant]) -> list[Participant]:
-    """Use Enron-style X-From/X-To display names, and keep Exchange addresses they carry.
+    """Use Enron-style X-From/X-To/X-cc display names, and keep Exchange addresses they carry.
 
     ``X-From: Allen, Phillip K. </O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN>`` names the
     sender and shows their Exchange address; the Exchange address is kept in role
     ``x-from`` so identities can tie it to the SMTP address with this message as evidence.
+    X-To and X-cc names are given to the To and Cc addresses that have none, but only
+    when the lists line up one for one: names such as "Allen, Phillip K." hold commas.
     """
-    x_from = _raw_header(msg, "X-From")
-    if not x_from:
-        return participants
-    name, _, rest = x_from.partition("<")
-    name = normalize_name(name)
     out = list(participants)
-    senders = [i for i, p in enumerate(out) if p.role == "from"]
-    if len(senders) == 1 and name:
-        i = senders[0]
-        current = out[i].address
-        if not current.name:
-            out[i] = Participant("from", Address(current.address, current.kind, name), out[i].position)
-    exch = rest.rstrip("> ").strip()
-    if exch.lower().startswith("/o="):
-        norm = normalize_address(exch, name)
-        if norm is not None:
-            out.append(Participant("x-from", norm, 0))
+    for header, role in (("X-From", "from"), ("X-To", "to"), ("X-cc", "cc")):
+        value = _raw_header(msg, header)
+        if not value:
+            continue
+        slots = [i for i, p in enumerate(out) if p.role == role]
+        entries = [value] if len(slots) == 1 else [e for e in re.split(r">\s*,|,(?![^<]*>)" if "<" in value else r",", value) if e.strip()]
+        if not slots or len(entries) != len(slots):
+            continue
+        for i, entry in zip(slots, entries, strict=True):
+            name, _, rest = entry.partition("<")
+            name = normalize_name(name)
+            current = out[i].address
+            if name and not current.name and "@" not in name:
+                out[i] = Participant(role, Address(current.address, current.kind, name), out[i].position)
+            exch = rest.rstrip("> ").strip()
+            if role == "from" and exch.lower().startswith("/o="):
+                norm = normalize_address(exch, name)
+                if norm is not None:
+                    out.append(Participant("x-from", norm, 0))
     return out
 
 

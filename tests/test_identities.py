@@ -178,3 +178,23 @@ def test_same_name_addresses_that_write_to_each_other_are_two_people(tmp_path: P
     ingest([root], db, workers=1)
     conn = open_store(db, readonly=True).conn
     assert conn.execute("SELECT COUNT(*) FROM merges").fetchone()[0] == 0
+
+
+def test_enron_x_to_and_x_cc_names_reach_their_addresses(tmp_path: Path) -> None:
+    msg = (
+        b"Message-ID: <x1@enron.example>\nDate: Mon, 14 Jan 2001 10:00:00 -0800\nFrom: phillip.allen@enron.example\n"
+        b"To: tim.belden@enron.example, jeff.richter@enron.example\nCc: ann.lee@enron.example\n"
+        b"X-From: Phillip K Allen\nX-To: Tim Belden </O=ENRON/OU=NA/CN=RECIPIENTS/CN=TBELDEN>, Jeff Richter </O=ENRON/OU=NA/CN=RECIPIENTS/CN=JRICHTE>\n"
+        b"X-cc: Lee, Ann\nSubject: x\n\nbody\n"
+    )
+    root = _case(tmp_path, {"1.eml": msg})
+    db = tmp_path / "s.db"
+    ingest([root], db, workers=1)
+    conn = open_store(db, readonly=True).conn
+    names = dict(conn.execute("SELECT address, name FROM display_names").fetchall())
+    assert names == {
+        "phillip.allen@enron.example": "Phillip K Allen",
+        "tim.belden@enron.example": "Tim Belden",
+        "jeff.richter@enron.example": "Jeff Richter",
+        "ann.lee@enron.example": "Lee, Ann",
+    }
