@@ -29,7 +29,7 @@ import networkx as nx
 from ingest.store import open_store
 
 from . import analysis
-from .build import View, build_graph
+from .build import View, add_volume, build_graph, busiest
 from .errors import GraphError, UnknownPersonError
 from .spread import Spread, spread
 
@@ -180,23 +180,15 @@ def finish_graph(graph: nx.MultiDiGraph, view: View) -> nx.MultiDiGraph:
     """
     truncated_from = None
     linked = [node for node in graph.nodes if graph.degree(node) > 0]
-    if view.max_nodes and len(linked) > view.max_nodes:
+    top = busiest(dict(graph.degree(linked, weight="count")), view.max_nodes, view.focus)
+    if top is not None:
         truncated_from = len(linked)
-        volume = dict(graph.degree(linked, weight="count"))
-        ranked = sorted(linked, key=lambda n: (-volume[n], n))[: view.max_nodes]
-        if view.focus and view.focus not in ranked:
-            ranked[-1] = view.focus
-        top = set(ranked)
         cut = nx.MultiDiGraph(graph.edge_subgraph([(u, v, k) for u, v, k in graph.edges(keys=True) if u in top and v in top]))
         if view.focus and view.focus in graph and view.focus not in cut:
             cut.add_node(view.focus, **graph.nodes[view.focus])
         graph = cut
     graph.graph["truncated_from"] = truncated_from
-    for node in graph.nodes:
-        graph.nodes[node]["volume"] = sum(d["count"] for *_, d in graph.in_edges(node, data=True)) + sum(
-            d["count"] for *_, d in graph.out_edges(node, data=True)
-        )
-    return graph
+    return add_volume(graph)
 
 
 def _graph_expand(graph: nx.MultiDiGraph, directed: bool) -> Expand:

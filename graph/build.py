@@ -18,7 +18,7 @@ import networkx as nx
 
 from .errors import UnknownPersonError
 
-__all__ = ["View", "build_graph", "EDGE_ROLES"]
+__all__ = ["View", "build_graph", "busiest", "add_volume", "EDGE_ROLES"]
 
 EDGE_ROLES = ("to", "cc", "bcc")
 
@@ -135,12 +135,9 @@ def build_graph(conn: sqlite3.Connection, view: View | None = None) -> nx.MultiD
         for (src, dst, _), edge in kept.items():
             volume[src] += edge["count"]
             volume[dst] += edge["count"]
-        if len(volume) > view.max_nodes:
+        top = busiest(volume, view.max_nodes, view.focus)
+        if top is not None:
             truncated_from = len(volume)
-            ranked = sorted(volume, key=lambda n: (-volume[n], n))[: view.max_nodes]
-            if view.focus and view.focus not in ranked:
-                ranked[-1] = view.focus
-            top = set(ranked)
             kept = {k: e for k, e in kept.items() if k[0] in top and k[1] in top}
     graph = nx.MultiDiGraph()
     for (src, dst, role), edge in kept.items():
@@ -152,6 +149,24 @@ def build_graph(conn: sqlite3.Connection, view: View | None = None) -> nx.MultiD
     if view.focus and view.focus not in graph:
         graph.add_node(view.focus, **people[view.focus])
     graph.graph["truncated_from"] = truncated_from
+    return add_volume(graph)
+
+
+def busiest(volume: dict[str, int], max_nodes: int | None, focus: str | None = None) -> set[str] | None:
+    """The people a capped view keeps: the ``max_nodes`` busiest (ties by id), the focus always.
+
+    None when nothing needs cutting. Every graph backend uses this rule, so views match.
+    """
+    if not max_nodes or len(volume) <= max_nodes:
+        return None
+    ranked = sorted(volume, key=lambda n: (-volume[n], n))[:max_nodes]
+    if focus and focus not in ranked:
+        ranked[-1] = focus
+    return set(ranked)
+
+
+def add_volume(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """Set each node's ``volume``: the messages on its edges, both directions."""
     for node in graph.nodes:
         graph.nodes[node]["volume"] = sum(d["count"] for *_, d in graph.in_edges(node, data=True)) + sum(
             d["count"] for *_, d in graph.out_edges(node, data=True)
