@@ -32,20 +32,25 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-@pytest.fixture
-def open_app(store: Path, monkeypatch: pytest.MonkeyPatch):
-    """Run app.py with some URL parameters; returns the finished AppTest."""
-    monkeypatch.setenv("THREADLINE_DB", str(store))
-    monkeypatch.setenv("THREADLINE_BACKEND", "sqlite")
+def app_runner(db: Path, monkeypatch: pytest.MonkeyPatch, backend: str = "sqlite", timeout: int = 60):
+    """A function that runs app.py on ``db`` with some URL parameters and returns the finished AppTest."""
+    monkeypatch.setenv("THREADLINE_DB", str(db))
+    monkeypatch.setenv("THREADLINE_BACKEND", backend)
 
     def run(**params: str | list[str]) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
         at.query_params.update(params)
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         return at
 
     return run
+
+
+@pytest.fixture
+def open_app(store: Path, monkeypatch: pytest.MonkeyPatch):
+    """Run app.py on the fixture store with some URL parameters; returns the finished AppTest."""
+    return app_runner(store, monkeypatch)
 
 
 def texts(at: AppTest) -> list[str]:
@@ -256,17 +261,7 @@ def demo_spread(demo_db: Path) -> Spread:
 @pytest.fixture
 def open_demo(demo_db: Path, monkeypatch: pytest.MonkeyPatch):
     """Like ``open_app``, on the demo case."""
-    monkeypatch.setenv("THREADLINE_DB", str(demo_db))
-    monkeypatch.setenv("THREADLINE_BACKEND", "sqlite")
-
-    def run(**params: str | list[str]) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        at.query_params.update(params)
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        return at
-
-    return run
+    return app_runner(demo_db, monkeypatch)
 
 
 def frames(at: AppTest) -> dict[str, Any]:

@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 from neo4j_server import neo4j_db, neo4j_driver, neo4j_settings  # noqa: F401
 from streamlit.testing.v1 import AppTest
-from test_app import build_demo_store
+from test_app import app_runner, build_demo_store
 
 from graph.neo4j import Neo4jSettings, connect
 from graph.neo4j_push import push_store
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -36,13 +35,7 @@ def _drawn(html: str) -> tuple[list[str], list[str]]:
 
 
 def _run(db: Path, backend: str, monkeypatch: pytest.MonkeyPatch, **params: str) -> AppTest:
-    monkeypatch.setenv("THREADLINE_DB", str(db))
-    monkeypatch.setenv("THREADLINE_BACKEND", backend)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-    at.query_params.update(params)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return app_runner(db, monkeypatch, backend, timeout=90)(**params)
 
 
 @pytest.mark.neo4j
