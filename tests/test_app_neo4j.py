@@ -15,7 +15,6 @@ from graph.neo4j import Neo4jSettings, connect
 from graph.neo4j_push import push_store
 
 
-
 @pytest.fixture
 def pushed(neo4j_db, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
     db = build_demo_store(tmp_path_factory)
