@@ -7,7 +7,7 @@ store writes them. Nothing here knows about files, SQLite or mail-parser.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 __all__ = [
@@ -20,6 +20,22 @@ __all__ = [
     "Message",
     "Problem",
 ]
+
+
+def _pickles_as_tuple(cls: type) -> type:
+    """Pickle instances as ``(cls, field values)``.
+
+    Frozen slotted dataclasses otherwise pickle through a state function that calls
+    ``dataclasses.fields()`` for every object; records cross the worker → main process
+    pipe by the hundred thousand, and that call was a tenth of the main process's time.
+    """
+    names = tuple(f.name for f in fields(cls))
+
+    def __reduce__(self: object) -> tuple[type, tuple[object, ...]]:
+        return cls, tuple(getattr(self, n) for n in names)
+
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign]
+    return cls
 
 #: Header roles a participant can have on a message, in display order.
 ROLES = (
@@ -39,6 +55,7 @@ ROLES = (
 )
 
 
+@_pickles_as_tuple
 @dataclass(frozen=True, slots=True)
 class Provenance:
     """Where one copy of a message was found.
@@ -59,6 +76,7 @@ class Provenance:
         return f"{self.path} [{self.place}]" if self.place else self.path
 
 
+@_pickles_as_tuple
 @dataclass(frozen=True, slots=True)
 class RawItem:
     """The bytes of one item to parse, with its provenance and its detected format."""
@@ -68,6 +86,7 @@ class RawItem:
     format: str = "rfc822"
 
 
+@_pickles_as_tuple
 @dataclass(frozen=True, slots=True)
 class Address:
     """A normalized mailbox as it appeared in one header.
@@ -82,6 +101,7 @@ class Address:
     name: str = ""
 
 
+@_pickles_as_tuple
 @dataclass(frozen=True, slots=True)
 class Participant:
     """One address in one role (``from``, ``to``, ``cc`` …) on a message."""
@@ -91,6 +111,7 @@ class Participant:
     position: int = 0
 
 
+@_pickles_as_tuple
 @dataclass(frozen=True, slots=True)
 class Attachment:
     """Metadata of one attachment; the bytes themselves are not stored."""
@@ -101,6 +122,7 @@ class Attachment:
     sha256: str
 
 
+@_pickles_as_tuple
 @dataclass(frozen=True, slots=True)
 class Message:
     """One parsed copy of an email.
@@ -142,6 +164,7 @@ class Message:
         return found[0] if found else None
 
 
+@_pickles_as_tuple
 @dataclass(frozen=True, slots=True)
 class Problem:
     """Something that could not be read fully, in a sentence a reporter can act on.
