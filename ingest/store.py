@@ -50,6 +50,11 @@ SCHEMA_FILES = _schema_files()
 SCHEMA_VERSION = len(SCHEMA_FILES)
 
 
+#: Secondary indexes that no ingest-time statement reads (the dedupe probes use the
+#: subject/date, alias and copies indexes, which stay); a first load builds them at the end.
+DEFERRED_INDEXES = ("participants_address", "messages_date", "messages_sender", "messages_thread", "addresses_person")
+
+
 def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
@@ -91,6 +96,7 @@ class Store:
             raise StoreError(f"{self.path}: not a Threadline store or damaged ({exc})") from exc
         self._lock_fh: object | None = None
         self._addresses: set[str] | None = None
+        self._reading: dict[str, Source] = {}  # started, not finished, not yet written
 
     # -- schema ------------------------------------------------------------------
 
@@ -123,10 +129,44 @@ class Store:
                 f"{self.path}: another ingest is writing to this store right now; wait for it to finish, then run again"
             ) from None
         try:
+            self.restore_indexes()  # left dropped by a first load that was killed
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
             fh.close()
+
+    def defer_indexes(self) -> bool:
+        """Drop the secondary indexes nothing reads while mail is written, if the store is empty.
+
+        A first load then builds each index once, sorted, instead of inserting 800,000
+        participants into a random-order B-tree (measured: 3.4 s of inserts against 1.1 s
+        for the build on the Enron slice). Their definitions wait in meta
+        ``deferred_indexes`` until :meth:`restore_indexes`; the next writer restores them
+        if the run is killed. Returns True when indexes were dropped.
+        """
+        conn = self.conn
+        if conn.execute("SELECT 1 FROM messages LIMIT 1").fetchone() or self.get_meta("deferred_indexes"):
+            return False
+        marks = ",".join("?" * len(DEFERRED_INDEXES))
+        found = dict(conn.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN ({marks})", DEFERRED_INDEXES))
+        self.set_meta("deferred_indexes", json.dumps(found))
+        for name in found:
+            conn.execute(f'DROP INDEX "{name}"')
+        conn.commit()
+        return bool(found)
+
+    def restore_indexes(self) -> None:
+        """Build the indexes :meth:`defer_indexes` dropped (no-op when none are waiting)."""
+        waiting = self.get_meta("deferred_indexes")
+        if not waiting:
+            return
+        conn = self.conn
+        present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        for name, sql in json.loads(waiting).items():
+            if name not in present:
+                conn.execute(sql)
+        conn.execute("DELETE FROM meta WHERE key = 'deferred_indexes'")
+        conn.commit()
 
     def close(self) -> None:
         """Close the connection (a writer first folds the WAL back into the database)."""
@@ -156,18 +196,24 @@ class Store:
         return bool(row) and row["status"] == "done" and row["size"] == source.size and row["mtime_ns"] == source.mtime_ns
 
     def start_source(self, source: Source) -> None:
-        """Record that reading this file has begun (not committed)."""
-        self.conn.execute(
-            "INSERT INTO sources(path, size, mtime_ns, mailbox, status, items) VALUES (?, ?, ?, ?, 'reading', 0) "
-            "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, status = 'reading', items = 0",
-            (source.key, source.size, source.mtime_ns, safe_path(source.mailbox)),
-        )
+        """Record that reading this file has begun (not committed).
+
+        The ``reading`` row is written at the next commit if the file is not finished by
+        then; a file started and finished in one transaction is written once, as done.
+        """
+        self._reading[source.key] = source
 
     def finish_source(self, source: Source, items: int) -> None:
         """Mark the file done; commit follows in the same transaction as its last item."""
+        self._reading.pop(source.key, None)
+        self._write_source(source, "done", items, _now())
+
+    def _write_source(self, source: Source, status: str, items: int, at: str | None) -> None:
         self.conn.execute(
-            "UPDATE sources SET status = 'done', items = ?, ingested_at = ? WHERE path = ?",
-            (items, _now(), source.key),
+            "INSERT INTO sources(path, size, mtime_ns, mailbox, status, items, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, status = excluded.status, "
+            "items = excluded.items, ingested_at = COALESCE(excluded.ingested_at, ingested_at)",
+            (source.key, source.size, source.mtime_ns, safe_path(source.mailbox), status, items, at),
         )
 
     # -- writes --------------------------------------------------------------------
@@ -275,6 +321,9 @@ class Store:
         sees a message that search cannot find.
         """
         conn = self.conn
+        for source in self._reading.values():
+            self._write_source(source, "reading", 0, None)
+        self._reading.clear()
         last = int(self.get_meta("fts_rowid", "0") or 0)
         top = conn.execute("SELECT MAX(rowid) FROM messages").fetchone()[0] or 0
         if top > last:
