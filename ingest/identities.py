@@ -280,10 +280,12 @@ def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None, web
 
 
 def _co_occur(conn: sqlite3.Connection, a: str, b: str) -> bool:
+    # Two index range scans intersected: probing each of a's messages for b instead
+    # walks every participant of a mass mail.
     return (
         conn.execute(
-            "SELECT 1 FROM participants x JOIN participants y ON y.message_key = x.message_key "
-            "WHERE x.address = ? AND y.address = ? AND x.role NOT LIKE 'quoted%' AND y.role NOT LIKE 'quoted%' LIMIT 1",
+            "SELECT message_key FROM participants WHERE address = ? AND role NOT LIKE 'quoted%' "
+            "INTERSECT SELECT message_key FROM participants WHERE address = ? AND role NOT LIKE 'quoted%' LIMIT 1",
             (a, b),
         ).fetchone()
         is not None
@@ -304,6 +306,13 @@ def _correspondents(conn: sqlite3.Connection, address: str) -> set[str]:
 def _webmail_rule(conn, uf, records, dominant, webmail_domains, blocked) -> None:  # type: ignore[no-untyped-def]
     """webmail-same-name (0.7): a personal-webmail address whose usual name is a full name
     shown by exactly one work person, and who shares a correspondent with that person."""
+    seen: dict[str, set[str]] = {}
+
+    def correspondents(address: str) -> set[str]:
+        if address not in seen:
+            seen[address] = _correspondents(conn, address)
+        return seen[address]
+
     work: dict[str, set[str]] = defaultdict(set)
     for address, name in dominant.items():
         if address.rpartition("@")[2] not in webmail_domains:
@@ -317,8 +326,10 @@ def _webmail_rule(conn, uf, records, dominant, webmail_domains, blocked) -> None
         target = sorted(work[name])[0]
         if blocked(address, target):
             continue
-        mine = _correspondents(conn, address)
-        theirs = set().union(*(_correspondents(conn, a) for a in work[name]))
+        mine = correspondents(address)
+        if not mine - work[name] - {address}:
+            continue  # nobody left to share
+        theirs = set().union(*(correspondents(a) for a in work[name]))
         shared = (mine & theirs) - work[name] - {address}
         if not shared:
             continue
@@ -338,15 +349,23 @@ def _best_names(conn: sqlite3.Connection) -> dict[str, str]:
 
 
 def _person_stats(conn: sqlite3.Connection) -> None:
+    # Dates come from a small copy of (key, date): a lookup there is one b-tree search
+    # instead of the key index and then the messages row. Addresses are read in person
+    # order (CROSS JOIN keeps them outermost), so the grouping needs no sort of the
+    # participants table.
     conn.execute("DROP TABLE IF EXISTS temp.pstats")
+    conn.execute("DROP TABLE IF EXISTS temp.message_dates")
+    conn.execute("CREATE TEMP TABLE message_dates(key TEXT PRIMARY KEY, date_utc TEXT) WITHOUT ROWID")
+    conn.execute("INSERT INTO temp.message_dates SELECT key, date_utc FROM messages ORDER BY key")
     conn.execute(
         "CREATE TEMP TABLE pstats AS SELECT a.person_id AS pid, "
         "COUNT(DISTINCT CASE WHEN p.role = 'from' THEN p.message_key END) AS sent, "
         "COUNT(DISTINCT CASE WHEN p.role IN ('to', 'cc', 'bcc') THEN p.message_key END) AS received, "
         "MIN(m.date_utc) AS first_seen, MAX(m.date_utc) AS last_seen "
-        "FROM participants p JOIN addresses a ON a.address = p.address JOIN messages m ON m.key = p.message_key "
-        "GROUP BY a.person_id"
+        "FROM addresses a CROSS JOIN participants p ON p.address = a.address JOIN temp.message_dates m ON m.key = p.message_key "
+        "WHERE a.person_id IS NOT NULL GROUP BY a.person_id"
     )
+    conn.execute("DROP TABLE temp.message_dates")
     conn.execute(
         "UPDATE people SET sent = s.sent, received = s.received, first_seen = s.first_seen, last_seen = s.last_seen "
         "FROM pstats s WHERE s.pid = people.id"
