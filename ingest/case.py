@@ -95,14 +95,15 @@ def apply_case(conn: sqlite3.Connection, profile: CaseProfile | str | os.PathLik
             conn.execute(f"DELETE FROM {table}")
         orgs = write_organizations(conn, prof)
         facts = classify_people(conn, prof, orgs)
-        base = NameIndex(prof).load(conn)
+        names = NameIndex(prof).load(conn)
         surnames: dict[str, set[str]] = {pid: set() for pid in facts}
-        for name, pids in base.surname.items():
+        for name, pids in names.surname.items():
             for pid in pids:
                 surnames.setdefault(pid, set()).add(name)
         read_labels(conn, prof, facts, surnames)
-        personal = {pid for pid, f in facts.items() if f.personal}
-        names = NameIndex(prof, {pid: set(f.ranks) for pid, f in facts.items()}, personal).load(conn)
+        # Ranks are known only now; the names themselves do not depend on them.
+        names.ranks_of = {pid: set(f.ranks) for pid, f in facts.items()}
+        names.personal = {pid for pid, f in facts.items() if f.personal}
         org_names = dict(conn.execute("SELECT id, name FROM organizations"))
         write_people(conn, facts, org_names)
         events = find_events(conn, prof, facts, names)

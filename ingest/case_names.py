@@ -23,6 +23,8 @@ __all__ = ["NameIndex", "Resolution", "clean_display_name"]
 
 _SUFFIX = re.compile(r"\s*(?:\(.*?\)|\[.*?\]|\|.*|\s[-–]\s.*|\bat\s+\S+$|\bvia\s+\S+$)\s*$")
 _ADDRESS = re.compile(r"[\w.+'-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,6}")
+_LOCAL_DIGITS = re.compile(r"\d+$")
+_LOCAL_SPLIT = re.compile(r"[._]")
 #: Capitalized words that start sentences or greetings, not names.
 STOP = {
     "the", "a", "an", "and", "or", "please", "thanks", "thank", "hi", "hello", "dear", "hey", "our", "my", "your", "his", "her",
@@ -82,21 +84,34 @@ class NameIndex:
         real = {r[0] for r in conn.execute("SELECT DISTINCT person_id FROM addresses WHERE person_id IS NOT NULL AND kind NOT IN ('name', 'redacted')")}
         self.real = real
         kinds = {pid: kind for pid, kind in conn.execute("SELECT id, kind FROM people") if pid in real}
+        added: set[tuple[str, str]] = set()
+        keys: dict[str, str] = {}
+
+        def add_name(name: str, pid: str) -> None:
+            # A label is usually one of the person's display names: reduce each text
+            # once and index each (name, person) once.
+            key = keys.get(name)
+            if key is None:
+                key = keys[name] = canonical_name(clean_display_name(name, self.rank_prefix))
+            if (key, pid) not in added:
+                added.add((key, pid))
+                self._add(key, pid)
+
         for address, pid in conn.execute("SELECT address, person_id FROM addresses WHERE person_id IS NOT NULL"):
             self.by_address[address] = pid
             if kinds.get(pid) != "person":
                 continue
-            local = re.sub(r"\d+$", "", address.split("@", 1)[0])
-            parts = [p for p in re.split(r"[._]", local) if p.isalpha()]
+            local = _LOCAL_DIGITS.sub("", address.split("@", 1)[0])
+            parts = [p for p in _LOCAL_SPLIT.split(local) if p.isalpha()]
             if len(parts) == 2 and all(len(p) > 1 for p in parts):
                 self._add(" ".join(parts), pid)
         rows = conn.execute("SELECT a.person_id, d.name FROM display_names d JOIN addresses a ON a.address = d.address WHERE a.person_id IS NOT NULL")
         for pid, name in rows:
             if kinds.get(pid) == "person":
-                self._add(canonical_name(clean_display_name(name, self.rank_prefix)), pid)
+                add_name(name, pid)
         for pid, label in conn.execute("SELECT id, label FROM people WHERE kind = 'person'"):
             if pid in real:
-                self._add(canonical_name(clean_display_name(label, self.rank_prefix)), pid)
+                add_name(label, pid)
         return self
 
     def _add(self, key: str, pid: str) -> None:
