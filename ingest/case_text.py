@@ -61,12 +61,10 @@ def split_body(body: str) -> BodyParts:
     'Sure.'
     """
     body = (body or "")[:MAX_TEXT].replace("\r\n", "\n")
-    cut = len(body)
-    for pattern in (_MARKERS, _HEADER_BLOCK):
-        m = pattern.search(body)
-        if m and m.start() < cut:
-            cut = m.start()
+    cut = _quote_start(body)
     head, tail = body[:cut], body[cut:]
+    if ">" not in head:
+        return BodyParts(head.strip(), tail.strip())
     own_lines: list[str] = []
     quoted_lines: list[str] = []
     for line in head.split("\n"):
@@ -75,21 +73,47 @@ def split_body(body: str) -> BodyParts:
     return BodyParts("\n".join(own_lines).strip(), quoted)
 
 
+#: Words one of which every quote marker holds (case aside). Most bodies hold none, and
+#: a substring test is far cheaper than the line-anchored search. None of them has an
+#: "i" or "s", the only letters that ``re.IGNORECASE`` also matches to other letters
+#: (ı, İ, ſ), so a lower-cased copy of the body shows every one a marker could match.
+_MARKER_WORDS = ("nal me", "forwarded", "nachr", "wrote:")
+_HEADER_WORD = "from:"
+
+
+def _quote_start(body: str) -> int:
+    """Where the first quote marker or quoted header block starts (the length when none)."""
+    lower = body.lower()
+    cut = len(body)
+    if "__________" in body or any(word in lower for word in _MARKER_WORDS):
+        m = _MARKERS.search(body)
+        if m:
+            cut = m.start()
+    if _HEADER_WORD in lower:
+        m = _HEADER_BLOCK.search(body)
+        if m and m.start() < cut:
+            cut = m.start()
+    return cut
+
+
 def signature_lines(own: str, limit: int = 8) -> list[str]:
     """The lines of the signature block at the end of the sender's own text.
 
     After the last sign-off ("Thanks,", "Regards", "--") when there is one near the
     end, else the last ``limit`` non-empty lines.
     """
-    lines = [ln.strip() for ln in own.split("\n")]
-    tail_start = max(0, len(lines) - 3 * limit)
-    start = None
-    for i in range(len(lines) - 1, tail_start - 1, -1):
+    # Only the last 3 * limit lines can hold the sign-off: split those off the end
+    # instead of splitting (and stripping) the whole text.
+    pieces = own.rsplit("\n", 3 * limit)
+    whole = len(pieces) <= 3 * limit
+    lines = [ln.strip() for ln in pieces[-3 * limit :]]
+    for i in range(len(lines) - 1, -1, -1):
         if _SIGN_OFF.match(lines[i]):
-            start = i + 1
-            break
-    chosen = [ln for ln in lines[start:] if ln] if start is not None else [ln for ln in lines if ln][-limit:]
-    return chosen[:limit]
+            return [ln for ln in lines[i + 1 :] if ln][:limit]
+    chosen = [ln for ln in lines if ln]
+    if len(chosen) < limit and not whole:
+        chosen = [ln for ln in (x.strip() for x in own.split("\n")) if ln]
+    return chosen[-limit:][:limit]
 
 
 def link_domains(text: str) -> set[str]:
