@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from measure import run  # noqa: E402
 
 from graph.build import View, build_graph  # noqa: E402
+from graph.edges import fresh, refresh_edges  # noqa: E402
 from graph.spread import spread  # noqa: E402
 from ingest import open_store, queries  # noqa: E402
 from ingest.demo import write_demo  # noqa: E402
@@ -64,6 +65,13 @@ def main() -> None:
         if m.returncode != 0:
             raise SystemExit("ingest failed")
         print(f"ingest: {m.seconds:,.0f} s wall, {summary.messages / m.seconds:,.0f} msg/s, peak RSS {m.peak_mb:,.0f} MB (target ≤ 2,048 MB)")
+    store = open_store(db)
+    if not fresh(store.conn):
+        # A store ingested before finalize refreshed the derived edge tables (graph.edges).
+        started = time.perf_counter()
+        count = refresh_edges(store.conn)
+        print(f"edge tables: {count:,} person-level edges derived in {time.perf_counter() - started:.1f} s")
+    store.close()
     size = sum(p.stat().st_size for p in folder.glob("scale.db*"))
     print(f"store: {size / 1e6:,.0f} MB")
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
 
+from . import edges
 from .errors import UnknownPersonError
 
 __all__ = ["View", "build_graph", "busiest", "add_volume", "EDGE_ROLES"]
@@ -65,12 +67,33 @@ def _where(view: View) -> tuple[str, list[Any]]:
 def build_graph(conn: sqlite3.Connection, view: View | None = None) -> nx.MultiDiGraph:
     """Return the communication graph for ``view`` (everything when None).
 
+    Reads the derived edge tables of :mod:`graph.edges` when they are fresh, else joins
+    the messages directly; both give the same graph.
+
     >>> import sqlite3; from ingest.store import open_store  # doctest: +SKIP
     >>> g = build_graph(open_store("case.db").conn, View(start="2019-01-01"))  # doctest: +SKIP
     """
     view = view or View()
-    where, args = _where(view)
+    if view.focus and conn.execute("SELECT 1 FROM people WHERE id = ?", (view.focus,)).fetchone() is None:
+        raise UnknownPersonError(f"no person {view.focus!r} in this store")
     roles = tuple(r for r in view.roles if r in EDGE_ROLES) or EDGE_ROLES
+    derived = edges.fresh(conn)
+    rows = _derived_edges(conn, view, roles) if derived else _joined_edges(conn, view, roles)
+    edge_data: dict[tuple[str, str, str], list[Any]] = {(src, dst, role): [count, first, last, keys] for src, dst, role, count, first, last, keys in rows}
+    people = _people(conn, {pid for src, dst, _ in edge_data for pid in (src, dst)} | ({view.focus} if view.focus else set()))
+    kept, truncated_from = _select(edge_data, people, view)
+    missing = [e for e, data in kept.items() if data[3] is None]
+    if missing:
+        found = edges.edge_keys(conn, missing)
+        for e in missing:
+            kept[e][3] = found.get(e, "[]")
+    return _assemble(kept, people, view.focus, truncated_from)
+
+
+def _joined_edges(conn: sqlite3.Connection, view: View, roles: tuple[str, ...]) -> Iterable[tuple[Any, ...]]:
+    """Edges aggregated straight from the messages: the reference, and the path for stores
+    whose derived tables are missing or stale."""
+    where, args = _where(view)
     # Aggregate per (sender, recipient, role) in SQL: one row per edge, with every
     # message key behind it as a JSON array (keys may contain commas).
     sql = (
@@ -83,35 +106,53 @@ def build_graph(conn: sqlite3.Connection, view: View | None = None) -> nx.MultiD
         "JOIN addresses ra ON ra.address = rp.address "
         "WHERE m.origin != 'quoted' AND sa.person_id IS NOT NULL AND ra.person_id IS NOT NULL AND sa.person_id != ra.person_id"
         + where
-        + " GROUP BY sa.person_id, ra.person_id, rp.role"
+        + " GROUP BY sa.person_id, ra.person_id, rp.role ORDER BY sa.person_id, ra.person_id, rp.role"
     )
     params: list[Any] = [*roles, *args]
     if view.focus:
-        if conn.execute("SELECT 1 FROM people WHERE id = ?", (view.focus,)).fetchone() is None:
-            raise UnknownPersonError(f"no person {view.focus!r} in this store")
         # Only people within `hops` of the focus (ignoring weights and kinds, so this is
         # a superset of the ego network) can be in the view: filter before aggregating.
         near = _neighbourhood(conn, view.focus, view.hops, where, args)
         if near is not None:
-            sql = sql.replace(" GROUP BY", " AND sa.person_id IN (SELECT value FROM json_each(?)) AND ra.person_id IN (SELECT value FROM json_each(?)) GROUP BY")
+            sql = sql.replace(
+                " GROUP BY", " AND sa.person_id IN (SELECT value FROM json_each(?)) AND ra.person_id IN (SELECT value FROM json_each(?)) GROUP BY"
+            )
             params += [json.dumps(sorted(near))] * 2
-    edges: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for src, dst, role, count, first, last, keys in conn.execute(sql, params):
-        edges[(src, dst, role)] = {"count": count, "first": first, "last": last, "messages": keys}
-    people = _people(conn)
+    return conn.execute(sql, params)
+
+
+def _derived_edges(conn: sqlite3.Connection, view: View, roles: tuple[str, ...]) -> Iterable[tuple[Any, ...]]:
+    """Edges read from :mod:`graph.edges`' tables: an index range, not a join over every message."""
+    near = None
+    if view.focus:
+        # All-time edges in these roles: a superset of the ego network for any date window.
+        near, frontier = {view.focus}, {view.focus}
+        for _ in range(max(view.hops, 0)):
+            if not frontier:
+                break
+            if len(frontier) > NEIGHBOURHOOD_LIMIT:
+                near = None
+                break
+            frontier = edges.neighbours(conn, frontier, roles) - near
+            near |= frontier
+    end = view.end + ("T99" if len(view.end) == 10 else "") if view.end else None
+    return edges.edge_rows(conn, roles, view.start or None, end, near)
+
+
+def _select(
+    edge_data: dict[tuple[str, str, str], list[Any]], people: dict[str, dict[str, Any]], view: View
+) -> tuple[dict[tuple[str, str, str], list[Any]], int | None]:
+    """The edges ``view`` keeps (weights, kinds, domains, people, ego network, cap) and, when
+    capped, how many people there were before the cut."""
     keep_kinds = set(view.kinds)
     keep_domains = {d.lower() for d in view.domains}
-
-    def keep(pid: str) -> bool:
-        info = people.get(pid)
-        if info is None or info["kind"] not in keep_kinds:
-            return False
-        return not keep_domains or (info.get("domain") or "") in keep_domains
-
-    weight: dict[tuple[str, str], int] = defaultdict(int)
-    for (src, dst, _), edge in edges.items():
-        weight[(src, dst)] += edge["count"]
-    kept = {k: e for k, e in edges.items() if weight[(k[0], k[1])] >= view.min_weight and keep(k[0]) and keep(k[1])}
+    allowed = {pid for pid, info in people.items() if info["kind"] in keep_kinds and (not keep_domains or (info.get("domain") or "") in keep_domains)}
+    kept = {k: e for k, e in edge_data.items() if k[0] in allowed and k[1] in allowed}
+    if view.min_weight > 1:
+        weight: dict[tuple[str, str], int] = defaultdict(int)
+        for (src, dst, _), edge in edge_data.items():
+            weight[(src, dst)] += edge[0]
+        kept = {k: e for k, e in kept.items() if weight[(k[0], k[1])] >= view.min_weight}
     if view.people:
         wanted = set(view.people)
         kept = {k: e for k, e in kept.items() if k[0] in wanted and k[1] in wanted}
@@ -131,25 +172,40 @@ def build_graph(conn: sqlite3.Connection, view: View | None = None) -> nx.MultiD
     if view.max_nodes:
         # Cut to the busiest people before networkx sees the rest: on a big store the
         # graph of everyone is far larger than anything that can be drawn.
-        volume: dict[str, int] = defaultdict(int)
-        for (src, dst, _), edge in kept.items():
-            volume[src] += edge["count"]
-            volume[dst] += edge["count"]
+        volume = _volumes(kept)
         top = busiest(volume, view.max_nodes, view.focus)
         if top is not None:
             truncated_from = len(volume)
             kept = {k: e for k, e in kept.items() if k[0] in top and k[1] in top}
+    return kept, truncated_from
+
+
+def _volumes(kept: dict[tuple[str, str, str], list[Any]]) -> dict[str, int]:
+    volume: dict[str, int] = defaultdict(int)
+    for (src, dst, _), edge in kept.items():
+        volume[src] += edge[0]
+        volume[dst] += edge[0]
+    return volume
+
+
+def _assemble(kept: dict[tuple[str, str, str], list[Any]], people: dict[str, dict[str, Any]], focus: str | None, truncated_from: int | None) -> nx.MultiDiGraph:
+    """The graph of the kept edges: nodes in order of first appearance, ``volume`` set as :func:`add_volume` would."""
+    volume = _volumes(kept)
     graph = nx.MultiDiGraph()
-    for (src, dst, role), edge in kept.items():
-        for pid in (src, dst):
-            if pid not in graph:
-                graph.add_node(pid, **people[pid])
-        edge["messages"] = sorted(json.loads(edge["messages"]))
-        graph.add_edge(src, dst, key=role, role=role, **edge)
-    if view.focus and view.focus not in graph:
-        graph.add_node(view.focus, **people[view.focus])
+    nodes = dict.fromkeys(pid for src, dst, _ in kept for pid in (src, dst))
+    graph.add_nodes_from((pid, people[pid]) for pid in nodes)
+    # One JSON document for every edge's keys: one parse instead of one per edge.
+    keys = json.loads("[" + ",".join(e[3] for e in kept.values()) + "]")
+    add_edge = graph.add_edge
+    for ((src, dst, role), (count, first, last, _)), messages in zip(kept.items(), keys, strict=True):
+        messages.sort()
+        add_edge(src, dst, key=role, role=role, count=count, first=first, last=last, messages=messages)
+    if focus and focus not in graph:
+        graph.add_node(focus, **people[focus])
+    for pid in graph.nodes:
+        graph.nodes[pid]["volume"] = volume.get(pid, 0)
     graph.graph["truncated_from"] = truncated_from
-    return add_volume(graph)
+    return graph
 
 
 def busiest(volume: dict[str, int], max_nodes: int | None, focus: str | None = None) -> set[str] | None:
@@ -203,10 +259,12 @@ def _neighbourhood(conn: sqlite3.Connection, focus: str, hops: int, where: str, 
     return seen
 
 
-def _people(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+def _people(conn: sqlite3.Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
+    """Node attributes of the people ``ids``, as the graph carries them."""
+    wanted = json.dumps(sorted(ids))
     out: dict[str, dict[str, Any]] = {}
     for pid, label, kind, domain, sent, received, first, last in conn.execute(
-        "SELECT id, label, kind, domain, sent, received, first_seen, last_seen FROM people"
+        "SELECT id, label, kind, domain, sent, received, first_seen, last_seen FROM people WHERE id IN (SELECT value FROM json_each(?))", (wanted,)
     ):
         out[pid] = {
             "label": label,
@@ -218,18 +276,19 @@ def _people(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
             "last_seen": last,
             "addresses": [],
         }
-    for address, pid in conn.execute("SELECT address, person_id FROM addresses WHERE person_id IS NOT NULL"):
+    for address, pid in conn.execute("SELECT address, person_id FROM addresses WHERE person_id IN (SELECT value FROM json_each(?)) ORDER BY rowid", (wanted,)):
         if pid in out:
             out[pid]["addresses"].append(address)
-    _add_case_attributes(conn, out)
+    _add_case_attributes(conn, out, wanted)
     return out
 
 
-def _add_case_attributes(conn: sqlite3.Connection, people: dict[str, dict[str, Any]]) -> None:
+def _add_case_attributes(conn: sqlite3.Connection, people: dict[str, dict[str, Any]], wanted: str) -> None:
     """Attach role, organization, unit and rank when the case tables exist (issue 3)."""
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
     if "person_case" not in tables:
         return
-    for pid, role, org, unit, rank in conn.execute("SELECT person_id, role, organization, unit, rank FROM person_case"):
+    rows = conn.execute("SELECT person_id, role, organization, unit, rank FROM person_case WHERE person_id IN (SELECT value FROM json_each(?))", (wanted,))
+    for pid, role, org, unit, rank in rows:
         if pid in people:
             people[pid].update(role=role or "", organization=org or "", unit=unit or "", rank=rank or "")

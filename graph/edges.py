@@ -1,0 +1,198 @@
+"""Person-level edges, derived once per ingest so a view reads an index instead of every message.
+
+:func:`graph.build.build_graph` aggregates sender → recipient → header role edges from
+``messages``, ``participants`` and ``addresses``. On a big store that join touches every
+message for every view, even the ego network of one person. :func:`refresh_edges` writes
+the same edges once, in three tables derived from the store (drop them and nothing is lost):
+
+``person_edge_messages(date_utc, src, dst, role, message_key)``
+    One row per dated message behind each edge: the evidence, clustered by date for
+    views with a date window.
+``person_edges(src, dst, role, count, first, last)``
+    One row per edge over all time, indexed both ways, for views without dates and for
+    walking the neighbourhood of a focus.
+``person_edge_keys(src, dst, role, messages)``
+    The sorted message keys of each edge as one JSON array, read only for the edges a
+    view keeps.
+
+The stamp in ``meta`` (``edges_stamp``) says which state of the store they describe; a
+store changed since (new mail, a new finalize) has stale tables, and :func:`fresh` says so,
+so :mod:`graph.build` falls back to the join until the tables are refreshed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+
+__all__ = ["refresh_edges", "fresh", "edge_rows", "edge_keys", "neighbours", "EDGE_SQL", "STAMP_KEY"]
+
+#: The ``meta`` key holding the store state the edge tables were derived from.
+STAMP_KEY = "edges_stamp"
+
+#: One row per (sender person, recipient person, header role, message): the definition of an
+#: edge, the same as the join in :mod:`graph.build` (tests/test_graph_edges.py holds them equal).
+EDGE_SQL = (
+    "SELECT DISTINCT sa.person_id AS src, ra.person_id AS dst, rp.role AS role, m.key AS message_key, m.date_utc AS date_utc "
+    "FROM messages m "
+    "JOIN participants sp ON sp.message_key = m.key AND sp.role = 'from' "
+    "JOIN addresses sa ON sa.address = sp.address "
+    "JOIN participants rp ON rp.message_key = m.key AND rp.role IN ('to', 'cc', 'bcc') "
+    "JOIN addresses ra ON ra.address = rp.address "
+    "WHERE m.origin != 'quoted' AND sa.person_id IS NOT NULL AND ra.person_id IS NOT NULL AND sa.person_id != ra.person_id"
+)
+
+_SCHEMA = (
+    "DROP TABLE IF EXISTS person_edge_messages",
+    "DROP TABLE IF EXISTS person_edges",
+    "DROP TABLE IF EXISTS person_edge_keys",
+    # Clustered by date: a window is one range of the primary key. Undated messages are left
+    # out, as every window leaves them out; the all-time tables below count them.
+    """CREATE TABLE person_edge_messages (
+        date_utc TEXT NOT NULL,
+        src TEXT NOT NULL,
+        dst TEXT NOT NULL,
+        role TEXT NOT NULL,
+        message_key TEXT NOT NULL,
+        PRIMARY KEY (date_utc, src, dst, role, message_key)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE person_edges (
+        src TEXT NOT NULL,
+        dst TEXT NOT NULL,
+        role TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        first TEXT,
+        last TEXT,
+        PRIMARY KEY (src, dst, role)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE person_edge_keys (
+        src TEXT NOT NULL,
+        dst TEXT NOT NULL,
+        role TEXT NOT NULL,
+        messages TEXT NOT NULL,
+        PRIMARY KEY (src, dst, role)
+    ) WITHOUT ROWID""",
+)
+
+
+def _stamp(conn: sqlite3.Connection) -> str:
+    """The store state edges depend on: the last finalize (people) and the last message."""
+    finalized = conn.execute("SELECT value FROM meta WHERE key = 'finalized_at'").fetchone()
+    top = conn.execute("SELECT MAX(rowid) FROM messages").fetchone()[0]
+    return f"{finalized[0] if finalized else ''}|{top or 0}"
+
+
+def refresh_edges(conn: sqlite3.Connection) -> int:
+    """Rebuild the edge tables from the store in one transaction, commit, and return the edge count.
+
+    Call it after people are resolved (the end of :func:`ingest.pipeline.finalize`): edges
+    join people, not addresses. Views work without it, only slower on a big store.
+    A transaction already open on ``conn`` is committed with it.
+
+    Examples
+    --------
+    >>> from ingest.store import open_store  # doctest: +SKIP
+    >>> refresh_edges(open_store("case.db").conn)  # doctest: +SKIP
+    17867
+    """
+    if not conn.in_transaction:
+        conn.execute("BEGIN")
+    for statement in _SCHEMA:
+        conn.execute(statement)
+    conn.execute(f"CREATE TEMP TABLE edge_evidence AS {EDGE_SQL}")
+    # Each table is written in primary-key order, page after page.
+    conn.execute(
+        "INSERT INTO person_edge_messages(date_utc, src, dst, role, message_key) "
+        "SELECT date_utc, src, dst, role, message_key FROM temp.edge_evidence WHERE date_utc IS NOT NULL ORDER BY 1, 2, 3, 4, 5"
+    )
+    conn.execute(
+        "INSERT INTO person_edges(src, dst, role, count, first, last) "
+        "SELECT src, dst, role, COUNT(*), MIN(date_utc), MAX(date_utc) FROM temp.edge_evidence GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    )
+    conn.execute(
+        "INSERT INTO person_edge_keys(src, dst, role, messages) SELECT src, dst, role, json_group_array(message_key) "
+        "FROM (SELECT * FROM temp.edge_evidence ORDER BY src, dst, role, message_key) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    )
+    conn.execute("DROP TABLE temp.edge_evidence")
+    # Created last: fresh() looks for it, so a half-built set of tables is never read.
+    conn.execute("CREATE INDEX person_edges_dst ON person_edges(dst, src)")
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (STAMP_KEY, _stamp(conn)),
+    )
+    conn.commit()
+    return int(conn.execute("SELECT COUNT(*) FROM person_edges").fetchone()[0])
+
+
+def fresh(conn: sqlite3.Connection) -> bool:
+    """True when the edge tables exist and describe the store as it is now."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (STAMP_KEY,)).fetchone()
+        if row is None or conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'person_edges_dst'").fetchone() is None:
+            return False
+        return bool(row[0] == _stamp(conn))
+    except sqlite3.OperationalError:  # a store without a meta table
+        return False
+
+
+def _window(start: str | None, end: str | None) -> tuple[str, list[str]]:
+    clauses, args = [], []
+    if start:
+        clauses.append("date_utc >= ?")
+        args.append(start)
+    if end:
+        clauses.append("date_utc < ?")
+        args.append(end)
+    return " AND ".join(clauses), args
+
+
+def edge_rows(
+    conn: sqlite3.Connection, roles: Iterable[str], start: str | None, end: str | None, people: set[str] | None = None
+) -> Iterator[tuple[str, str, str, int, str | None, str | None, str | None]]:
+    """(src, dst, role, count, first, last, keys) per edge, in (src, dst, role) order.
+
+    ``start``/``end`` bound ``date_utc`` as :mod:`graph.build` does (``end`` exclusive);
+    ``people`` keeps edges with both ends in it. Without a date window the totals are
+    read as stored and ``keys`` is None (ask :func:`edge_keys` for the edges kept);
+    with one, ``keys`` is a JSON array of the message keys in the window.
+    """
+    roles = tuple(roles)
+    args: list[object] = list(roles)
+    where = f"role IN ({','.join('?' * len(roles))})"
+    if people is not None:
+        # Unary + keeps SQLite on the date order for windows; without one, the key on src leads.
+        column = "+src" if (start or end) else "src"
+        where += f" AND {column} IN (SELECT value FROM json_each(?)) AND +dst IN (SELECT value FROM json_each(?))"
+        args += [json.dumps(sorted(people))] * 2
+    window, window_args = _window(start, end)
+    if not window:
+        sql = f"SELECT src, dst, role, count, first, last, NULL FROM person_edges WHERE {where} ORDER BY src, dst, role"
+        return conn.execute(sql, args)
+    sql = (
+        "SELECT src, dst, role, COUNT(*), MIN(date_utc), MAX(date_utc), json_group_array(message_key) "
+        f"FROM person_edge_messages WHERE {window} AND {where} GROUP BY src, dst, role ORDER BY src, dst, role"
+    )
+    return conn.execute(sql, [*window_args, *args])
+
+
+def edge_keys(conn: sqlite3.Connection, edges: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
+    """The message keys behind each (src, dst, role) edge, over all time, as a sorted JSON array."""
+    wanted = set(edges)
+    sources = sorted({src for src, _, _ in wanted})
+    # One range of the primary key per sender: one row per edge, not one per message.
+    rows = conn.execute("SELECT src, dst, role, messages FROM person_edge_keys WHERE src IN (SELECT value FROM json_each(?))", (json.dumps(sources),))
+    return {(src, dst, role): keys for src, dst, role, keys in rows if (src, dst, role) in wanted}
+
+
+def neighbours(conn: sqlite3.Connection, frontier: set[str], roles: Iterable[str]) -> set[str]:
+    """Everyone with an edge to or from someone in ``frontier`` (over all time, in these header roles)."""
+    roles = tuple(roles)
+    marks = ",".join("?" * len(roles))
+    front = json.dumps(sorted(frontier))
+    rows = conn.execute(
+        f"SELECT dst FROM person_edges WHERE src IN (SELECT value FROM json_each(?)) AND role IN ({marks}) "
+        f"UNION SELECT src FROM person_edges WHERE dst IN (SELECT value FROM json_each(?)) AND role IN ({marks})",
+        (front, *roles, front, *roles),
+    )
+    return {r[0] for r in rows}

@@ -1,0 +1,170 @@
+"""The derived edge tables (graph.edges) give exactly the graphs of the direct join.
+
+Each view is built twice from the same store: once before :func:`graph.edges.refresh_edges`
+(build_graph joins the messages, the straightforward path) and once after (it reads the
+derived tables). Nodes with their attributes and order, edges with their evidence, and
+the graph attributes must be identical, on the hand-written fixture mail and on the demo case.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pytest
+
+from graph import edges
+from graph.build import View, build_graph
+from ingest import ingest, open_store
+
+
+def _snapshot(graph: nx.MultiDiGraph) -> tuple[Any, ...]:
+    return list(graph.nodes(data=True)), list(graph.edges(keys=True, data=True)), dict(graph.graph)
+
+
+def _views(conn: sqlite3.Connection) -> list[View]:
+    """Views of every kind the app asks for, around the busiest people and inside the store's dates."""
+    busy = [r[0] for r in conn.execute("SELECT id FROM people ORDER BY sent + received DESC, id LIMIT 4")]
+    first, last = conn.execute("SELECT MIN(date_utc), MAX(date_utc) FROM messages WHERE date_utc IS NOT NULL").fetchone()
+    middle = conn.execute(
+        "SELECT date_utc FROM messages WHERE date_utc IS NOT NULL ORDER BY date_utc LIMIT 1 OFFSET (SELECT COUNT(*) / 2 FROM messages)"
+    ).fetchone()
+    mid = (middle[0] if middle else first)[:10]
+    domain = conn.execute("SELECT domain FROM people WHERE domain IS NOT NULL GROUP BY domain ORDER BY COUNT(*) DESC LIMIT 1").fetchone()
+    views = [
+        View(),
+        View(kinds=("person", "role", "redacted")),
+        View(max_nodes=5),
+        View(min_weight=2, max_nodes=150),
+        View(start=first[:10], end=mid),
+        View(start=mid, min_weight=2, max_nodes=8),
+        View(end=mid[:7], roles=("cc", "bcc")),
+        View(roles=("to",), domains=(domain[0],) if domain else ()),
+        View(people=tuple(busy[:3])),
+    ]
+    for pid in busy:
+        views += [
+            View(focus=pid, hops=1, max_nodes=150),
+            View(focus=pid, hops=2, max_nodes=6),
+            View(focus=pid, hops=1, start=mid),
+            View(focus=pid, hops=3, min_weight=2, kinds=("person",)),
+        ]
+    return views
+
+
+def _copy(db: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy.db"
+    shutil.copy(db, target)
+    return target
+
+
+def _compare(db: Path) -> int:
+    """Build every view without, then with, the derived tables; return how many edges were compared."""
+    conn = sqlite3.connect(db)
+    try:
+        assert not edges.fresh(conn)
+        views = _views(conn)
+        direct = [_snapshot(build_graph(conn, v)) for v in views]
+        edges.refresh_edges(conn)
+        assert edges.fresh(conn)
+        compared = 0
+        for view, expected in zip(views, direct, strict=True):
+            assert _snapshot(build_graph(conn, view)) == expected, view
+            compared += len(expected[1])
+        return compared
+    finally:
+        conn.close()
+
+
+def test_derived_edges_match_the_join_on_the_fixture_mail(fixture_store: Path, tmp_path: Path) -> None:
+    assert _compare(_copy(fixture_store, tmp_path)) > 0
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from ingest.case import apply_case
+    from ingest.demo import write_demo
+
+    root = tmp_path_factory.mktemp("demo-edges")
+    write_demo(root / "mail", seed=7, formats=("mbox",))
+    db = root / "demo.db"
+    ingest([root / "mail"], db, workers=2)
+    store = open_store(db)
+    try:
+        apply_case(store.conn, "demo")
+    finally:
+        store.close()
+    return db
+
+
+def test_derived_edges_match_the_join_on_the_demo_case(demo_db: Path, tmp_path: Path) -> None:
+    assert _compare(_copy(demo_db, tmp_path)) > 1000
+
+
+@pytest.fixture()
+def refreshed(fixture_store: Path, tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    conn = sqlite3.connect(_copy(fixture_store, tmp_path))
+    edges.refresh_edges(conn)
+    yield conn
+    conn.close()
+
+
+def test_every_derived_edge_traces_to_its_messages(refreshed: sqlite3.Connection) -> None:
+    """Each message key on an edge is a stored message from the source to the target in that header role."""
+    graph = build_graph(refreshed, View(kinds=("person", "role", "redacted")))
+    assert graph.number_of_edges() > 0
+    for src, dst, role, data in graph.edges(keys=True, data=True):
+        assert data["count"] == len(data["messages"]) > 0
+        for key in data["messages"]:
+            row = refreshed.execute(
+                "SELECT m.date_utc FROM messages m "
+                "JOIN participants sp ON sp.message_key = m.key AND sp.role = 'from' JOIN addresses sa ON sa.address = sp.address AND sa.person_id = ? "
+                "JOIN participants rp ON rp.message_key = m.key AND rp.role = ? JOIN addresses ra ON ra.address = rp.address AND ra.person_id = ? "
+                "WHERE m.key = ?",
+                (src, role, dst, key),
+            ).fetchone()
+            assert row is not None, (src, dst, role, key)
+
+
+def test_tables_go_stale_when_the_store_changes(refreshed: sqlite3.Connection) -> None:
+    assert edges.fresh(refreshed)
+    refreshed.execute("UPDATE meta SET value = 'later' WHERE key = 'finalized_at'")
+    assert not edges.fresh(refreshed)
+    edges.refresh_edges(refreshed)
+    assert edges.fresh(refreshed)
+    refreshed.execute("INSERT INTO messages(key, subject) VALUES ('new@x', 'a new message')")
+    assert not edges.fresh(refreshed)
+
+
+def test_stale_tables_are_not_read(refreshed: sqlite3.Connection) -> None:
+    """A store that changed after the refresh is answered by the join, not the old tables."""
+    before = _snapshot(build_graph(refreshed))
+    refreshed.execute("DELETE FROM person_edges")
+    refreshed.execute("UPDATE meta SET value = 'later' WHERE key = 'finalized_at'")
+    assert _snapshot(build_graph(refreshed)) == before
+
+
+def test_a_read_only_store_without_tables_still_builds(fixture_store: Path) -> None:
+    store = open_store(fixture_store, readonly=True)
+    try:
+        assert not edges.fresh(store.conn)
+        assert build_graph(store.conn).number_of_edges() > 0
+    finally:
+        store.close()
+
+
+def test_refresh_is_repeatable(refreshed: sqlite3.Connection) -> None:
+    count = refreshed.execute("SELECT COUNT(*) FROM person_edges").fetchone()[0]
+    assert edges.refresh_edges(refreshed) == count
+    keys = refreshed.execute("SELECT SUM(json_array_length(messages)) FROM person_edge_keys").fetchone()[0]
+    assert keys == refreshed.execute("SELECT SUM(count) FROM person_edges").fetchone()[0]
+    # The dated evidence is every key but those of undated messages (which the fixture mail has).
+    dated = refreshed.execute("SELECT COUNT(*) FROM person_edge_messages").fetchone()[0]
+    undated = refreshed.execute(
+        "SELECT COUNT(*) FROM person_edge_keys k, json_each(k.messages) j JOIN messages m ON m.key = j.value WHERE m.date_utc IS NULL"
+    ).fetchone()[0]
+    assert undated > 0 and dated + undated == keys
