@@ -185,25 +185,25 @@ def read_labels(conn: sqlite3.Connection, profile: CaseProfile, facts: dict[str,
     sql = "SELECT m.key, m.date_utc, m.sender, substr(m.body, 1, 60000) FROM messages m JOIN temp.case_senders s ON s.address = m.sender WHERE m.origin != 'quoted'"
     for key, date, sender, body in conn.execute(sql):
         pid = person_of[sender]
-        own_names = surnames.get(pid, set())
+        # This loop runs over every line of every signature in the store: the common
+        # case (no rank at the start, no unit on the line) costs two regex calls.
+        rank_pattern = ranks if kinds.get(pid) == "person" else None
         for line in signature_lines(split_body(body or "").own):
             if len(line) > 90:
                 continue
-            if kinds.get(pid) == "person" and ranks is not None:
-                rank = _signature_rank(line, ranks, rank_names, own_names, units, unit_names)
+            if rank_pattern is not None and (m := rank_pattern.match(line)) is not None:
+                rank = _signature_rank(line, m, rank_names, surnames.get(pid, set()), units, unit_names)
                 if rank:
                     facts[pid].ranks.setdefault(rank, _Seen()).add(key, date, "signature")
-            for label, start, end in _find(units, unit_names, line):
-                if _signature_like(line, start, end):
-                    facts[pid].units.setdefault(label, _Seen()).add(key, date, "signature")
+            if units is not None and units.search(line):
+                for label, start, end in _find(units, unit_names, line):
+                    if _signature_like(line, start, end):
+                        facts[pid].units.setdefault(label, _Seen()).add(key, date, "signature")
     conn.execute("DROP TABLE temp.case_senders")
 
 
-def _signature_rank(line: str, ranks: re.Pattern[str] | None, names: list[str], own: set[str], units: re.Pattern[str] | None, unit_names: list[str]) -> str | None:
-    """The rank a signature line gives its sender: "Det. Jane Roe", or "Detective" / "Sergeant, ITS" alone."""
-    m = ranks.match(line) if ranks is not None else None
-    if m is None:
-        return None
+def _signature_rank(line: str, m: re.Match[str], names: list[str], own: set[str], units: re.Pattern[str] | None, unit_names: list[str]) -> str | None:
+    """The rank a signature line gives its sender (``m``: the rank at its start): "Det. Jane Roe", or "Detective" / "Sergeant, ITS" alone."""
     rank = names[int((m.lastgroup or "l0")[1:])] or m.group()
     end = m.end()
     rest = clean_display_name(line[end:]).strip(" ,|-–")

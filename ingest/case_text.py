@@ -16,18 +16,22 @@ from .case_patterns import MAX_TEXT
 
 __all__ = ["BodyParts", "split_body", "signature_lines", "link_domains", "quoted_senders", "is_forward", "list_window"]
 
-_MARKERS = re.compile(
-    r"^[ \t]*(?:"
+_MARKER = (
+    r"[ \t]*(?:"
     r"-{2,}[ \t]*(?:Original Message|Forwarded Message|Forwarded message|Weitergeleitete Nachricht)[ \t]*-{2,}"
     r"|Begin forwarded message:"
     r"|_{10,}"
     r"|On\b[^\n]{0,200}\bwrote:"
     r"|On\b[^\n]{0,120}\n[^\n]{0,120}\bwrote:"
-    r")",
-    re.IGNORECASE | re.MULTILINE,
+    r")"
 )
 # An Outlook-style header block inside a body: "From: …" then Sent/Date/To within a few lines.
-_HEADER_BLOCK = re.compile(r"^[ \t>*]*From:[^\n]{1,300}\n(?:[^\n]{0,300}\n){0,3}?[ \t>*]*(?:Sent|Date|To|Subject):", re.IGNORECASE | re.MULTILINE)
+_HEADER = r"[ \t>*]*From:[^\n]{1,300}\n(?:[^\n]{0,300}\n){0,3}?[ \t>*]*(?:Sent|Date|To|Subject):"
+_MARKERS = re.compile("^" + _MARKER, re.IGNORECASE | re.MULTILINE)
+_HEADER_BLOCK = re.compile("^" + _HEADER, re.IGNORECASE | re.MULTILINE)
+# Both at once, after a newline: the engine jumps from newline to newline, where a
+# pattern opening with ^ is tried at every character of the body.
+_QUOTE_START = re.compile(rf"\n(?:{_MARKER}|{_HEADER})", re.IGNORECASE | re.MULTILINE)
 _FROM_LINE = re.compile(r"^[ \t>*]*From:[ \t]*([^\n]{1,300})", re.IGNORECASE | re.MULTILINE)
 _ADDRESS = re.compile(r"[\w.+'-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63}){1,6})")
 _URL_HOST = re.compile(r"(?:https?://|\bwww\.)([\w-]{1,63}(?:\.[\w-]{1,63}){1,6})", re.IGNORECASE)
@@ -73,27 +77,12 @@ def split_body(body: str) -> BodyParts:
     return BodyParts("\n".join(own_lines).strip(), quoted)
 
 
-#: Words one of which every quote marker holds (case aside). Most bodies hold none, and
-#: a substring test is far cheaper than the line-anchored search. None of them has an
-#: "i" or "s", the only letters that ``re.IGNORECASE`` also matches to other letters
-#: (ı, İ, ſ), so a lower-cased copy of the body shows every one a marker could match.
-_MARKER_WORDS = ("nal me", "forwarded", "nachr", "wrote:")
-_HEADER_WORD = "from:"
-
-
 def _quote_start(body: str) -> int:
     """Where the first quote marker or quoted header block starts (the length when none)."""
-    lower = body.lower()
-    cut = len(body)
-    if "__________" in body or any(word in lower for word in _MARKER_WORDS):
-        m = _MARKERS.search(body)
-        if m:
-            cut = m.start()
-    if _HEADER_WORD in lower:
-        m = _HEADER_BLOCK.search(body)
-        if m and m.start() < cut:
-            cut = m.start()
-    return cut
+    if _MARKERS.match(body) or _HEADER_BLOCK.match(body):
+        return 0
+    m = _QUOTE_START.search(body)
+    return m.start() + 1 if m else len(body)
 
 
 def signature_lines(own: str, limit: int = 8) -> list[str]:
