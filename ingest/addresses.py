@@ -9,6 +9,7 @@ the same person in several casings.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -116,6 +117,7 @@ def _idna(domain: str) -> str:
     return ".".join(labels)
 
 
+@functools.lru_cache(maxsize=65536)
 def normalize_address(raw: str | None, name: str | None = "") -> Address | None:
     """Normalize one mailbox; return None when there is nothing to keep.
 
@@ -123,6 +125,9 @@ def normalize_address(raw: str | None, name: str | None = "") -> Address | None:
     Address(address='jane.roe@example.com', kind='smtp', name='Roe, Jane')
     >>> normalize_address("/O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN").kind
     'exchange'
+
+    Cached: the same few thousand mailboxes fill most headers of a release, and an
+    :class:`Address` is immutable.
     """
     clean_name = normalize_name(name)
     text = _CONTROL.sub("", raw or "").strip()

@@ -43,6 +43,7 @@ class _RawHeaders(Compat32):
 
 _PARSER = BytesParser(policy=_RawHeaders())
 _ADDR = r"[^<>\s@\",;:()\[\]]+@[^<>\s@\",;:()\[\]]+"
+_ESCAPED = re.compile("[\udc80-\udcff]")
 _ITEM = re.compile(
     rf"""\s*(?:
         (?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<plain>[^",<>@;:()\[\]]*?))\s*<(?P<angle>{_ADDR})>
@@ -72,13 +73,43 @@ def unescape(text: str) -> str:
     """Turn surrogate-escaped 8-bit header bytes into text (UTF-8, else Latin-1)."""
     # compat32 keeps raw 8-bit header bytes as surrogate escapes; most such bytes
     # in the wild are UTF-8, the rest Latin-1.
-    if not any("\udc80" <= c <= "\udcff" for c in text):
+    if text.isascii() or not _ESCAPED.search(text):
         return text
     raw = text.encode("utf-8", "surrogateescape")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
+
+
+class HeaderIndex:
+    """A parsed message's headers by lower-cased name, read once.
+
+    ``email.message.Message.get`` scans (and lower-cases) every header on every call;
+    a message is asked for about twenty headers, so a dict built in one pass is cheaper.
+    ``get`` and ``get_all`` answer as the message's own methods do.
+    """
+
+    __slots__ = ("_by_name",)
+
+    def __init__(self, msg: object) -> None:
+        self._by_name: dict[str, list[Any]] = {}
+        items = getattr(msg, "items", None)
+        try:
+            pairs = list(items()) if items is not None else []
+        except (TypeError, ValueError, AttributeError, IndexError, LookupError):
+            pairs = []
+        for name, value in pairs:
+            self._by_name.setdefault(str(name).lower(), []).append(value)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The first value of header ``name``, or ``default``."""
+        values = self._by_name.get(name.lower())
+        return values[0] if values else default
+
+    def get_all(self, name: str) -> list[Any] | None:
+        """Every value of header ``name`` in order, or None."""
+        return self._by_name.get(name.lower())
 
 
 def simple_addresses(value: str) -> list[tuple[str, str]] | None:
@@ -145,11 +176,12 @@ def fast_fields(raw: bytes) -> dict[str, Any] | None:
         return None
     if msg.defects:
         return None
-    ctype = msg.get("Content-Type")
+    headers = HeaderIndex(msg)
+    ctype = headers.get("Content-Type")
     if ctype is not None and msg.get_content_type() != "text/plain":
         return None
-    cte = str(msg.get("Content-Transfer-Encoding", "")).strip().lower()
-    if cte not in _SIMPLE_CTE or msg.get("Content-Disposition"):
+    cte = str(headers.get("Content-Transfer-Encoding", "")).strip().lower()
+    if cte not in _SIMPLE_CTE or headers.get("Content-Disposition"):
         return None
     try:
         body = _body(msg)
@@ -159,8 +191,9 @@ def fast_fields(raw: bytes) -> dict[str, Any] | None:
         return None
     return {
         "message": msg,
-        "address_values": [(role, [unescape(v) for v in msg.get_all(header) or []]) for header, role in ADDRESS_HEADERS],
-        "subject": decode_words(msg.get("Subject")),
+        "headers": headers,
+        "address_values": [(role, [unescape(v) for v in headers.get_all(header) or []]) for header, role in ADDRESS_HEADERS],
+        "subject": decode_words(headers.get("Subject")),
         "body": body.strip(),
         "attachments": [],
     }

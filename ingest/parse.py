@@ -23,7 +23,7 @@ import mailparser
 from mailparser.utils import get_addresses
 
 from .addresses import normalize_address, normalize_name
-from .headers import decode_words, fast_fields, simple_addresses, unescape
+from .headers import HeaderIndex, decode_words, fast_fields, simple_addresses, unescape
 from .records import Address, Attachment, Message, Participant, Problem, RawItem
 from .sources import strip_leading_blank_lines
 
@@ -218,7 +218,7 @@ def parse_rfc822(item: RawItem) -> ParseResult:
     except Exception as exc:  # noqa: BLE001
         return [Problem(prov, "unparseable", "The message could not be parsed as email; it was not stored.", f"{type(exc).__name__}: {exc}"[:500], fatal=True)]
     results: ParseResult = []
-    msg = fields["message"]
+    msg = fields.get("headers") or HeaderIndex(fields["message"])
     if "addresses" not in fields:
         fields["addresses"] = [(role, _parse_address_values(values)) for role, values in fields["address_values"]]
     mid = normalize_message_id(_raw_header(msg, "Message-ID") or fields.get("fallback_message_id"))

@@ -74,9 +74,10 @@ def looks_printed(head: bytes, name: str = "") -> bool:
             if not line.strip():
                 break
             block.append(line)
-        names = {m.group(1).strip().lower() for m in (_ANY_LABEL.match(line) for line in block) if m}
-        if not names <= _PRINTED_LABELS:
-            return False  # Received, Message-ID, Comment …: raw mail, not a print-out
+        for line in block:
+            m = _ANY_LABEL.match(line)
+            if m and m.group(1).strip().lower() not in _PRINTED_LABELS:
+                return False  # Received, Message-ID, Comment …: raw mail, not a print-out
         labels = [(m.group(1).lower(), len(m.group(2))) for m in _SNIFF_LABEL.finditer(b"\n".join(block))]
         wide = sum(1 for _, gap in labels if gap >= 4)
         return any(label == b"sent" for label, _ in labels) or wide >= 2
