@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -194,21 +195,26 @@ def find_sources(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Source | 
                         "A symbolic link to a folder was not followed; pass its target as an input if it belongs to the case.",
                         fatal=True,
                     )
+            # Per folder, not per file: the prefix (as pathlib would join it) and the mailbox.
+            folder = Path(dirpath)
+            prefix = "" if str(folder) == "." else str(folder).rstrip("/") + "/"
+            mailbox = _mailbox_of(folder / "-", root)
             for name in sorted(filenames):
-                full = Path(dirpath, name)
-                if full.is_symlink():
-                    bad = _outside_link(full, real_root)
-                    if bad:
-                        yield bad
-                        continue
+                full = prefix + name
                 try:
-                    st = full.stat()
+                    st = os.lstat(full)
+                    if stat.S_ISLNK(st.st_mode):
+                        bad = _outside_link(Path(full), real_root)
+                        if bad:
+                            yield bad
+                            continue
+                        st = os.stat(full)
                 except OSError as exc:
-                    yield Problem(Provenance(safe_path(str(full))), "unreadable", "The file could not be read.", str(exc), fatal=True)
+                    yield Problem(Provenance(safe_path(full)), "unreadable", "The file could not be read.", str(exc), fatal=True)
                     continue
-                if not full.is_file():
+                if not stat.S_ISREG(st.st_mode):
                     continue
-                yield Source(str(full), st.st_size, st.st_mtime_ns, _mailbox_of(full, root))
+                yield Source(full, st.st_size, st.st_mtime_ns, mailbox)
 
 
 def _outside_link(link: Path, real_root: Path) -> Problem | None:
