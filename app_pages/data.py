@@ -45,6 +45,7 @@ __all__ = [
     "domains",
     "people_choices",
     "view_graph",
+    "view_drawing",
     "view_html",
     "view_table",
     "view_path",
@@ -75,9 +76,9 @@ def _conn(db: str) -> Iterator[sqlite3.Connection]:
         store.close()
 
 
-def _sqlite_graph(db: str, view: View) -> nx.MultiDiGraph:
+def _sqlite_graph(db: str, view: View, group_rest: str | None = None) -> nx.MultiDiGraph:
     with _conn(db) as conn:
-        return build_graph(conn, view)
+        return build_graph(conn, view, group_rest=group_rest)
 
 
 @st.cache_resource(show_spinner=False)
@@ -223,10 +224,20 @@ def view_graph(db: str, version: str, backend: str, view: View) -> nx.MultiDiGra
     return graph_for_view(db, view, backend)
 
 
+@st.cache_data(max_entries=32, show_spinner="Building the graph…")
+def view_drawing(db: str, version: str, backend: str, view: View, group_by: str) -> nx.MultiDiGraph:
+    """The graph drawn for one view: when the cap cuts people, they are folded into one node
+    per ``group_by`` value (embedded store; other backends draw the plain view)."""
+    plain = view_graph(db, version, backend, view)
+    if (backend or backend_name()) == "sqlite" and plain.graph.get("truncated_from"):
+        return _sqlite_graph(db, view, group_rest=group_by)
+    return plain
+
+
 @st.cache_data(max_entries=32, show_spinner="Drawing…")
 def view_html(db: str, version: str, backend: str, view: View, color_by: str, height: int) -> str:
-    """The offline HTML drawing of one view."""
-    return network_html(view_graph(db, version, backend, view), color_by=color_by, height=height, focus=view.focus)
+    """The offline HTML drawing of one view, the people cut by the cap grouped by ``color_by``."""
+    return network_html(view_drawing(db, version, backend, view, color_by), color_by=color_by, height=height, focus=view.focus)
 
 
 @st.cache_data(max_entries=32, show_spinner="Measuring centrality…")

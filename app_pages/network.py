@@ -163,7 +163,7 @@ def _case_filter(ctx: Context, view: View) -> View | None:
     return view.with_(people=people) if people else None
 
 
-def _summary(g: nx.MultiDiGraph) -> None:
+def _summary(g: nx.MultiDiGraph, drawn: nx.MultiDiGraph) -> None:
     n = g.number_of_nodes()
     messages: set[str] = set()
     for *_, keys in g.edges(data="messages"):
@@ -171,7 +171,12 @@ def _summary(g: nx.MultiDiGraph) -> None:
     pairs = len({(u, v) for u, v, _ in g.edges(keys=True)})
     cut = g.graph.get("truncated_from")
     if cut:
-        st.warning(f"Showing {n:,} of {cut:,} people: the busiest in this view. Raise the node cap or narrow the filters to see the others.")
+        grouped = drawn.graph.get("grouped")
+        rest = ""
+        if grouped:
+            groups = f"{grouped['groups']:,} node{'s' if grouped['groups'] != 1 else ''}"
+            rest = f" The other {grouped['people']:,} are drawn as {groups}, one per {grouped['by']}."
+        st.warning(f"Showing {n:,} of {cut:,} people: the busiest in this view.{rest} Raise the node cap or narrow the filters to see them one by one.")
     st.text(f"{n:,} people, {pairs:,} sender→recipient pairs, {len(messages):,} messages in this view.")
 
 
@@ -250,8 +255,8 @@ def render(ctx: Context) -> None:
         return
     view = narrowed
     g = data.view_graph(ctx.db, ctx.version, ctx.backend, view)
-    _summary(g)
     color = st.session_state[key("color")]
+    _summary(g, data.view_drawing(ctx.db, ctx.version, ctx.backend, view, color))
     page = data.view_html(ctx.db, ctx.version, ctx.backend, view, color, HEIGHT)
     st.iframe(page, height=HEIGHT + 16)
     if g.number_of_nodes() == 0:

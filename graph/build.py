@@ -64,11 +64,17 @@ def _where(view: View) -> tuple[str, list[Any]]:
     return (" AND " + " AND ".join(clauses)) if clauses else "", args
 
 
-def build_graph(conn: sqlite3.Connection, view: View | None = None) -> nx.MultiDiGraph:
+def build_graph(conn: sqlite3.Connection, view: View | None = None, *, group_rest: str | None = None) -> nx.MultiDiGraph:
     """Return the communication graph for ``view`` (everything when None).
 
     Reads the derived edge tables of :mod:`graph.edges` when they are fresh, else joins
     the messages directly; both give the same graph.
+
+    With ``group_rest`` (a node attribute: ``organization``, ``unit``, ``role``) and a view
+    cut by ``max_nodes``, the people cut are not dropped but folded into one node per value
+    of that attribute (their domain when unset), with ``kind="group"`` and their ``members``;
+    edges to and from them carry the messages they stand for. ``graph.graph["grouped"]``
+    says how many groups and people. This is for drawing; analysis wants the plain view.
 
     >>> import sqlite3; from ingest.store import open_store  # doctest: +SKIP
     >>> g = build_graph(open_store("case.db").conn, View(start="2019-01-01"))  # doctest: +SKIP
@@ -81,13 +87,17 @@ def build_graph(conn: sqlite3.Connection, view: View | None = None) -> nx.MultiD
     rows = _derived_edges(conn, view, roles) if derived else _joined_edges(conn, view, roles)
     edge_data: dict[tuple[str, str, str], list[Any]] = {(src, dst, role): [count, first, last, keys] for src, dst, role, count, first, last, keys in rows}
     people = _people(conn, {pid for src, dst, _ in edge_data for pid in (src, dst)} | ({view.focus} if view.focus else set()))
-    kept, truncated_from = _select(edge_data, people, view)
-    missing = [e for e, data in kept.items() if data[3] is None]
+    kept, truncated_from, cut = _select(edge_data, people, view)
+    cut = cut if group_rest else {}
+    missing = [e for part in (kept, cut) for e, data in part.items() if data[3] is None]
     if missing:
         found = edges.edge_keys(conn, missing)
         for e in missing:
-            kept[e][3] = found.get(e, "[]")
-    return _assemble(kept, people, view.focus, truncated_from)
+            (kept if e in kept else cut)[e][3] = found.get(e, "[]")
+    graph = _assemble(kept, people, view.focus, truncated_from)
+    if group_rest and cut:
+        _fold_rest(graph, cut, people, group_rest)
+    return graph
 
 
 def _joined_edges(conn: sqlite3.Connection, view: View, roles: tuple[str, ...]) -> Iterable[tuple[Any, ...]]:
@@ -139,11 +149,12 @@ def _derived_edges(conn: sqlite3.Connection, view: View, roles: tuple[str, ...])
     return edges.edge_rows(conn, roles, view.start or None, end, near)
 
 
-def _select(
-    edge_data: dict[tuple[str, str, str], list[Any]], people: dict[str, dict[str, Any]], view: View
-) -> tuple[dict[tuple[str, str, str], list[Any]], int | None]:
-    """The edges ``view`` keeps (weights, kinds, domains, people, ego network, cap) and, when
-    capped, how many people there were before the cut."""
+Edges = dict[tuple[str, str, str], list[Any]]
+
+
+def _select(edge_data: Edges, people: dict[str, dict[str, Any]], view: View) -> tuple[Edges, int | None, Edges]:
+    """The edges ``view`` keeps (weights, kinds, domains, people, ego network, cap), how many
+    people there were before the cap cut (None when it did not), and the edges it cut."""
     keep_kinds = set(view.kinds)
     keep_domains = {d.lower() for d in view.domains}
     allowed = {pid for pid, info in people.items() if info["kind"] in keep_kinds and (not keep_domains or (info.get("domain") or "") in keep_domains)}
@@ -168,7 +179,7 @@ def _select(
             frontier = {n for f in frontier for n in adjacent[f]} - near
             near |= frontier
         kept = {k: e for k, e in kept.items() if k[0] in near and k[1] in near}
-    truncated_from = None
+    truncated_from, cut = None, {}
     if view.max_nodes:
         # Cut to the busiest people before networkx sees the rest: on a big store the
         # graph of everyone is far larger than anything that can be drawn.
@@ -176,8 +187,9 @@ def _select(
         top = busiest(volume, view.max_nodes, view.focus)
         if top is not None:
             truncated_from = len(volume)
+            cut = {k: e for k, e in kept.items() if k[0] not in top or k[1] not in top}
             kept = {k: e for k, e in kept.items() if k[0] in top and k[1] in top}
-    return kept, truncated_from
+    return kept, truncated_from, cut
 
 
 def _volumes(kept: dict[tuple[str, str, str], list[Any]]) -> dict[str, int]:
@@ -206,6 +218,51 @@ def _assemble(kept: dict[tuple[str, str, str], list[Any]], people: dict[str, dic
         graph.nodes[pid]["volume"] = volume.get(pid, 0)
     graph.graph["truncated_from"] = truncated_from
     return graph
+
+
+def _fold_rest(graph: nx.MultiDiGraph, cut: Edges, people: dict[str, dict[str, Any]], by: str) -> None:
+    """Add one node per ``by`` value for the people the cap cut, and their edges (see :func:`build_graph`)."""
+    members: dict[str, set[str]] = defaultdict(set)
+    names: dict[str, str] = {}
+
+    def node_of(pid: str) -> str:
+        if pid in graph:
+            return pid
+        info = people[pid]
+        name = str(info.get(by) or info.get("domain") or "(no domain)")
+        group = f"group:{name}"
+        names[group] = name
+        members[group].add(pid)
+        return group
+
+    folded: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for (src, dst, role), (_, first, last, keys) in cut.items():
+        a, b = node_of(src), node_of(dst)
+        if a == b:
+            continue  # mail inside one group is not drawn
+        edge = folded.setdefault((a, b, role), {"first": first, "last": last, "messages": set()})
+        edge["first"] = min(d for d in (edge["first"], first) if d) if edge["first"] or first else None
+        edge["last"] = max(d for d in (edge["last"], last) if d) if edge["last"] or last else None
+        edge["messages"].update(json.loads(keys))
+    for group in sorted(members):
+        who = sorted(members[group])
+        domains = {people[p].get("domain") or "" for p in who}
+        graph.add_node(
+            group,
+            label=f"{names[group]}: {len(who)} other {'person' if len(who) == 1 else 'people'}",
+            kind="group",
+            domain=domains.pop() if len(domains) == 1 else "",
+            addresses=[],
+            members=who,
+            volume=0,
+            **{by: names[group]},
+        )
+    for (a, b, role), edge in sorted(folded.items()):
+        messages = sorted(edge["messages"])
+        graph.add_edge(a, b, key=role, role=role, count=len(messages), first=edge["first"], last=edge["last"], messages=messages)
+        for node in (a, b):
+            graph.nodes[node]["volume"] += len(messages)
+    graph.graph["grouped"] = {"by": by, "groups": len(members), "people": sum(len(m) for m in members.values())}
 
 
 def busiest(volume: dict[str, int], max_nodes: int | None, focus: str | None = None) -> set[str] | None:

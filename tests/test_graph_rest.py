@@ -1,0 +1,125 @@
+"""A capped view can fold the people it cuts into one node per organization (the drawn graph).
+
+The kept people and their edges stay exactly those of the plain view; the groups hold every
+person the cap cut; each group edge carries the messages of the cut edges it stands for.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from graph import edges
+from graph.build import View, build_graph
+from ingest import ingest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP_FIXTURES = ROOT / "tests" / "data" / "app"
+
+
+def _group_of(graph: nx.MultiDiGraph) -> dict[str, str]:
+    return {member: node for node, data in graph.nodes(data=True) if data.get("kind") == "group" for member in data["members"]}
+
+
+def _check_folded(conn: sqlite3.Connection, view: View, by: str) -> nx.MultiDiGraph:
+    plain = build_graph(conn, view)
+    whole = build_graph(conn, view.with_(max_nodes=None))
+    grouped = build_graph(conn, view, group_rest=by)
+    assert plain.graph["truncated_from"], "the view must be cut for this test"
+    group_of = _group_of(grouped)
+    people = [n for n, d in grouped.nodes(data=True) if d.get("kind") != "group"]
+    # The kept people and the edges among them are the plain view's.
+    assert people == list(plain.nodes)
+    assert sorted(grouped.subgraph(people).edges(keys=True, data="messages")) == sorted(plain.edges(keys=True, data="messages"))
+    # Every person of the uncapped view is drawn once: kept, or inside exactly one group.
+    assert set(whole.nodes) == set(people) | set(group_of)
+    assert not set(people) & set(group_of)
+    for _, data in grouped.nodes(data=True):
+        if data.get("kind") == "group":
+            assert data["label"].startswith(data[by] or "") and str(len(data["members"])) in data["label"]
+    # Each group edge is the union of the cut edges it stands for, with their evidence.
+    expected: dict[tuple[str, str, str], set[str]] = {}
+    for src, dst, role, keys in whole.edges(keys=True, data="messages"):
+        a, b = group_of.get(src, src), group_of.get(dst, dst)
+        if (a in group_of.values() or b in group_of.values()) and a != b:
+            expected.setdefault((a, b, role), set()).update(keys)
+    drawn = {(a, b, role): d for a, b, role, d in grouped.edges(keys=True, data=True) if a not in plain or b not in plain}
+    assert set(drawn) == set(expected)
+    for edge, data in drawn.items():
+        assert data["messages"] == sorted(expected[edge]) and data["count"] == len(expected[edge])
+    assert grouped.graph["grouped"] == {"by": by, "groups": len(set(group_of.values())), "people": len(group_of)}
+    return grouped
+
+
+@pytest.fixture(scope="module")
+def demo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from ingest.case import apply_case
+    from ingest.demo import write_demo
+    from ingest.store import open_store
+
+    root = tmp_path_factory.mktemp("demo-rest")
+    write_demo(root / "mail", seed=7, formats=("mbox",))
+    db = root / "demo.db"
+    ingest([root / "mail"], db, workers=2)
+    store = open_store(db)
+    try:
+        apply_case(store.conn, "demo")
+    finally:
+        store.close()
+    return db
+
+
+@pytest.mark.parametrize("derived", [False, True], ids=["joined", "derived"])
+def test_cut_people_fold_into_organizations_on_the_demo(demo_copy: Path, tmp_path: Path, derived: bool) -> None:
+    db = tmp_path / "demo.db"
+    shutil.copy(demo_copy, db)
+    conn = sqlite3.connect(db)
+    try:
+        if derived:
+            edges.refresh_edges(conn)
+        focus = conn.execute("SELECT id FROM people WHERE kind = 'person' ORDER BY sent + received DESC LIMIT 1").fetchone()[0]
+        grouped = _check_folded(conn, View(max_nodes=25), "organization")
+        assert {d["organization"] for _, d in grouped.nodes(data=True) if d.get("kind") == "group"} >= {"Metro City Police Department"}
+        _check_folded(conn, View(focus=focus, hops=1, max_nodes=12, start="2019-01-01", end="2019-06-30"), "unit")
+    finally:
+        conn.close()
+
+
+def test_fixture_mail_without_a_case_groups_by_domain(fixture_store: Path) -> None:
+    conn = sqlite3.connect(f"file:{fixture_store}?mode=ro", uri=True)
+    try:
+        grouped = _check_folded(conn, View(max_nodes=3, kinds=("person", "role", "redacted")), "organization")
+        assert all(d["organization"] == (d["domain"] or "(no domain)") for _, d in grouped.nodes(data=True) if d.get("kind") == "group")
+    finally:
+        conn.close()
+
+
+def test_an_uncut_view_has_no_groups(fixture_store: Path) -> None:
+    conn = sqlite3.connect(f"file:{fixture_store}?mode=ro", uri=True)
+    try:
+        graph = build_graph(conn, View(max_nodes=10_000), group_rest="organization")
+        assert "grouped" not in graph.graph and all(d.get("kind") != "group" for _, d in graph.nodes(data=True))
+    finally:
+        conn.close()
+
+
+def test_the_app_draws_the_rest_as_groups_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "case.db"
+    ingest([APP_FIXTURES / "mail"], db, workers=1, aliases=APP_FIXTURES / "aliases.yaml")
+    monkeypatch.setenv("THREADLINE_DB", str(db))
+    monkeypatch.setenv("THREADLINE_BACKEND", "sqlite")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update({"page": "network", "cap": "10"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    note = at.warning[0].value
+    assert "Showing 10 of 16 people" in note and "The other 6 are drawn as" in note and "one per organization" in note
+    page = at.get("iframe")[0].proto.srcdoc
+    assert "other people" in page or "other person" in page
+    # The table and the exports keep the plain view: people only.
+    assert "group:" not in " ".join(map(str, at.dataframe[0].value["id"]))
