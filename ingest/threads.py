@@ -34,11 +34,8 @@ def normalize_subject(subject: str | None) -> str:
     'trial accounts'
     """
     text = subject or ""
-    while True:
-        stripped = _PREFIX.sub("", text, count=1)
-        if stripped == text:
-            break
-        text = stripped
+    while m := _PREFIX.match(text):
+        text = text[m.end() :]
     return " ".join(text.split()).lower()
 
 
@@ -129,7 +126,8 @@ def thread_messages(messages: Iterable[ThreadInput]) -> dict[str, str]:
         members = _collect(root)
         if not members:
             continue
-        first = min(members, key=lambda c: (c.date is None, c.date or datetime.min, c.key or ""))
+        # Most threads are one message: no need to compare.
+        first = members[0] if len(members) == 1 else min(members, key=lambda c: (c.date is None, c.date or datetime.min, c.key or ""))
         trees.append((first.date, first.key or first.id, members, first))
 
     # Subject fallback: a reply-looking root joins the latest earlier thread with the
@@ -139,11 +137,11 @@ def thread_messages(messages: Iterable[ThreadInput]) -> dict[str, str]:
     for date, tid, members, first in trees:
         subject = normalize_subject(first.subject)
         thread_id = tid
-        if subject and is_reply_subject(first.subject) and subject in by_subject:
+        if subject and subject in by_subject and is_reply_subject(first.subject):
             other_id, other_last = by_subject[subject]
             if date is None or other_last is None or date - other_last <= SUBJECT_WINDOW:
                 thread_id = other_id
-        last = max((c.date for c in members if c.date), default=None)
+        last = first.date if len(members) == 1 else max((c.date for c in members if c.date), default=None)
         if subject:
             if thread_id != tid:
                 other_last = by_subject[subject][1]
