@@ -145,8 +145,11 @@ def dominant_names(conn: sqlite3.Connection, kind: str = "smtp", key: Callable[[
         "SELECT d.address, d.name, d.count FROM display_names d JOIN addresses a ON a.address = d.address WHERE a.kind = ? AND a.is_role = 0",
         (kind,),
     )
+    keys: dict[str, str] = {}  # one reduction per distinct name
     for address, name, count in rows:
-        reduced = key(name)
+        reduced = keys.get(name)
+        if reduced is None:
+            reduced = keys[name] = key(name)
         if reduced:
             counts[address][reduced] += count
     out = {}
@@ -269,7 +272,10 @@ def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None, web
     conn.execute("DELETE FROM people")
     conn.execute("DELETE FROM merges")
     conn.executemany("INSERT INTO people(id, label, primary_address, kind, domain) VALUES (?, ?, ?, ?, ?)", people_rows)
-    conn.executemany("UPDATE addresses SET person_id = ? WHERE address = ?", [(p, a) for a, p in person_of.items()])
+    # Most addresses are a person of their own, with the address as id: one statement
+    # for those, one row at a time only for the merged ones.
+    conn.execute("UPDATE addresses SET person_id = address WHERE person_id IS NOT address")
+    conn.executemany("UPDATE addresses SET person_id = ? WHERE address = ?", [(p, a) for a, p in person_of.items() if p != a])
     conn.executemany(
         "INSERT INTO merges(person_id, address, rule, confidence, evidence, detail) VALUES (?, ?, ?, ?, ?, ?)",
         [(person_of[r.address], r.address, r.rule, r.confidence, json.dumps(list(r.evidence)), r.detail) for r in records if r.address in person_of and (len(groups[uf.find(r.address)]) > 1 or r.rule == "aliases-file")],
@@ -303,16 +309,31 @@ def _correspondents(conn: sqlite3.Connection, address: str) -> set[str]:
     }
 
 
+def _shared(conn: sqlite3.Connection, work: set[str], candidates: set[str]) -> set[str]:
+    """The ``candidates`` who are on a message with one of ``work`` (From, To, Cc or Bcc on both sides).
+
+    Asked of the candidates, not by listing everyone a busy work address ever wrote to.
+    """
+    found: set[str] = set()
+    ordered = sorted(candidates)
+    owners = sorted(work)
+    for i in range(0, len(ordered), 500):
+        chunk = ordered[i : i + 500]
+        found.update(
+            r[0]
+            for r in conn.execute(
+                f"SELECT DISTINCT o.address FROM participants o JOIN participants p ON p.message_key = o.message_key "
+                f"WHERE o.address IN ({','.join('?' * len(chunk))}) AND p.address IN ({','.join('?' * len(owners))}) AND o.address != p.address "
+                "AND o.role IN ('from','to','cc','bcc') AND p.role IN ('from','to','cc','bcc')",
+                (*chunk, *owners),
+            )
+        )
+    return found
+
+
 def _webmail_rule(conn, uf, records, dominant, webmail_domains, blocked) -> None:  # type: ignore[no-untyped-def]
     """webmail-same-name (0.7): a personal-webmail address whose usual name is a full name
     shown by exactly one work person, and who shares a correspondent with that person."""
-    seen: dict[str, set[str]] = {}
-
-    def correspondents(address: str) -> set[str]:
-        if address not in seen:
-            seen[address] = _correspondents(conn, address)
-        return seen[address]
-
     work: dict[str, set[str]] = defaultdict(set)
     for address, name in dominant.items():
         if address.rpartition("@")[2] not in webmail_domains:
@@ -326,11 +347,7 @@ def _webmail_rule(conn, uf, records, dominant, webmail_domains, blocked) -> None
         target = sorted(work[name])[0]
         if blocked(address, target):
             continue
-        mine = correspondents(address)
-        if not mine - work[name] - {address}:
-            continue  # nobody left to share
-        theirs = set().union(*(correspondents(a) for a in work[name]))
-        shared = (mine & theirs) - work[name] - {address}
+        shared = _shared(conn, work[name], _correspondents(conn, address) - work[name] - {address})
         if not shared:
             continue
         uf.union(target, address)
