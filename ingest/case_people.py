@@ -240,24 +240,26 @@ def write_people(conn: sqlite3.Connection, facts: dict[str, PersonFacts], org_na
     """Write ``person_case``, ``person_units``, ``person_ranks``, ``units`` and ``ranks``."""
     unit_people: dict[str, int] = defaultdict(int)
     rank_people: dict[str, int] = defaultdict(int)
+    rows: dict[str, list[tuple[object, ...]]] = {"person_case": [], "person_units": [], "person_ranks": []}
     for pid, f in facts.items():
         unit, rank = f.main("unit"), f.main("rank")
         if unit:
             unit_people[unit] += 1
         if rank:
             rank_people[rank] += 1
-        conn.execute(
-            "INSERT INTO person_case(person_id, role, organization, organization_id, unit, rank, role_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (pid, f.role, org_names.get(f.org_id or ""), f.org_id, unit, rank, f.reason),
-        )
-        for table, column, seen in (("person_units", "unit", f.units), ("person_ranks", "rank", f.ranks)):
+        rows["person_case"].append((pid, f.role, org_names.get(f.org_id or ""), f.org_id, unit, rank, f.reason))
+        for table, seen in (("person_units", f.units), ("person_ranks", f.ranks)):
             for label, s in seen.items():
                 dates = s.dates()
                 keys = sorted(s.messages, key=lambda k: (s.messages[k] or "9999", k))[:EVIDENCE_LIMIT]
-                conn.execute(
-                    f"INSERT INTO {table}(person_id, {column}, sources, messages, first_seen, last_seen, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (pid, label, ",".join(sorted(s.sources)), len(s.messages), dates[0] if dates else None, dates[-1] if dates else None, json.dumps(keys)),
-                )
+                rows[table].append((pid, label, ",".join(sorted(s.sources)), len(s.messages), dates[0] if dates else None, dates[-1] if dates else None, json.dumps(keys)))
+    conn.executemany(
+        "INSERT INTO person_case(person_id, role, organization, organization_id, unit, rank, role_reason) VALUES (?, ?, ?, ?, ?, ?, ?)", rows["person_case"]
+    )
+    for table, column in (("person_units", "unit"), ("person_ranks", "rank")):
+        conn.executemany(
+            f"INSERT INTO {table}(person_id, {column}, sources, messages, first_seen, last_seen, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)", rows[table]
+        )
     for table, column, counts in (("units", "unit", unit_people), ("ranks", "rank", rank_people)):
         conn.execute(
             f"INSERT INTO {table}(name, people, first_seen, last_seen) SELECT {column}, 0, MIN(first_seen), MAX(last_seen) FROM person_{table} GROUP BY {column}"

@@ -259,9 +259,13 @@ def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None, web
     person_of: dict[str, str] = {}
     people_rows = []
     for members in groups.values():
-        members.sort(key=lambda a: (kinds[a][0] != "smtp", -activity.get(a, 0), a))
-        pid = members[0]
-        label = next((alias_label[a] for a in members if a in alias_label), None) or next((names[a] for a in members if a in names), None) or pid
+        if len(members) > 1:
+            members.sort(key=lambda a: (kinds[a][0] != "smtp", -activity.get(a, 0), a))
+            pid = members[0]
+            label = next((alias_label[a] for a in members if a in alias_label), None) or next((names[a] for a in members if a in names), None) or pid
+        else:
+            pid = members[0]
+            label = alias_label.get(pid) or names.get(pid) or pid
         kind, is_role = kinds[pid]
         pkind = "redacted" if kind == "redacted" else "role" if is_role else "person"
         domain = pid.rpartition("@")[2] if kind == "smtp" else None
