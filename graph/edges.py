@@ -76,6 +76,10 @@ _SCHEMA = (
 )
 
 
+#: What must exist for the tables to be read (the index is created last).
+_PARTS = ("person_edge_messages", "person_edges", "person_edge_keys", "person_edges_dst")
+
+
 def _stamp(conn: sqlite3.Connection) -> str:
     """The store state edges depend on: the last finalize (people) and the last message."""
     finalized = conn.execute("SELECT value FROM meta WHERE key = 'finalized_at'").fetchone()
@@ -129,7 +133,7 @@ def fresh(conn: sqlite3.Connection) -> bool:
     """True when the edge tables exist and describe the store as it is now."""
     try:
         row = conn.execute("SELECT value FROM meta WHERE key = ?", (STAMP_KEY,)).fetchone()
-        if row is None or conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'person_edges_dst'").fetchone() is None:
+        if row is None or conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name IN (?, ?, ?, ?)", _PARTS).fetchone()[0] < len(_PARTS):
             return False
         return bool(row[0] == _stamp(conn))
     except sqlite3.OperationalError:  # a store without a meta table

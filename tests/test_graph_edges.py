@@ -148,6 +148,13 @@ def test_stale_tables_are_not_read(refreshed: sqlite3.Connection) -> None:
     assert _snapshot(build_graph(refreshed)) == before
 
 
+def test_a_dropped_table_means_the_join(refreshed: sqlite3.Connection) -> None:
+    before = _snapshot(build_graph(refreshed, View(max_nodes=4)))
+    refreshed.execute("DROP TABLE person_edge_keys")
+    assert not edges.fresh(refreshed)
+    assert _snapshot(build_graph(refreshed, View(max_nodes=4))) == before
+
+
 def test_a_read_only_store_without_tables_still_builds(fixture_store: Path) -> None:
     store = open_store(fixture_store, readonly=True)
     try:
