@@ -28,8 +28,6 @@ from .case_text import signature_lines, split_body
 __all__ = ["PersonFacts", "write_organizations", "classify_people", "read_labels", "EVIDENCE_LIMIT"]
 
 EVIDENCE_LIMIT = 20
-#: Distinct signature lines whose pattern results read_labels keeps (about 10 MB).
-_LINE_CACHE = 100_000
 _KIND_ORDER = {"agency": 0, "vendor": 1, "other": 2, "webmail": 3}
 
 
@@ -185,29 +183,22 @@ def read_labels(conn: sqlite3.Connection, profile: CaseProfile, facts: dict[str,
     conn.execute("CREATE TEMP TABLE case_senders(address TEXT PRIMARY KEY)")
     conn.executemany("INSERT INTO temp.case_senders VALUES (?)", [(a,) for a, p in person_of.items() if p in facts and facts[p].role in allowed])
     sql = "SELECT m.key, m.date_utc, m.sender, substr(m.body, 1, 60000) FROM messages m JOIN temp.case_senders s ON s.address = m.sender WHERE m.origin != 'quoted'"
-    # This loop reads every line of every signature in the store, and most lines recur
-    # (a sender signs the same way each time): what the patterns find on a line is
-    # worked out once per distinct line.
-    by_line: dict[str, tuple[re.Match[str] | None, list[str]]] = {}
     for key, date, sender, body in conn.execute(sql):
         pid = person_of[sender]
+        # Every line of every signature in the store passes here: the common case
+        # (no rank at the start, no unit on the line) costs two regex calls.
+        rank_pattern = ranks if kinds.get(pid) == "person" else None
         for line in signature_lines(split_body(body or "").own):
             if len(line) > 90:
                 continue
-            found = by_line.get(line)
-            if found is None:
-                if len(by_line) >= _LINE_CACHE:
-                    by_line.clear()
-                at_start = ranks.match(line) if ranks is not None else None
-                labels = [label for label, start, end in _find(units, unit_names, line) if _signature_like(line, start, end)] if units is not None and units.search(line) else []
-                found = by_line[line] = (at_start, labels)
-            at_start, labels = found
-            if at_start is not None and kinds.get(pid) == "person":
-                rank = _signature_rank(line, at_start, rank_names, surnames.get(pid, set()), units, unit_names)
+            if rank_pattern is not None and (m := rank_pattern.match(line)) is not None:
+                rank = _signature_rank(line, m, rank_names, surnames.get(pid, set()), units, unit_names)
                 if rank:
                     facts[pid].ranks.setdefault(rank, _Seen()).add(key, date, "signature")
-            for label in labels:
-                facts[pid].units.setdefault(label, _Seen()).add(key, date, "signature")
+            if units is not None and units.search(line):
+                for label, start, end in _find(units, unit_names, line):
+                    if _signature_like(line, start, end):
+                        facts[pid].units.setdefault(label, _Seen()).add(key, date, "signature")
     conn.execute("DROP TABLE temp.case_senders")
 
 
