@@ -18,6 +18,7 @@ import json
 import os
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -97,6 +98,8 @@ class Store:
         self._lock_fh: object | None = None
         self._addresses: set[str] | None = None
         self._reading: dict[str, Source] = {}  # started, not finished, not yet written
+        self._names: Counter[tuple[str, str]] = Counter()  # display names seen since the last commit
+        self._reconstructed: set[str] | None = None  # subjects of printed/quoted messages stored
 
     # -- schema ------------------------------------------------------------------
 
@@ -240,10 +243,12 @@ class Store:
             if same is not None:
                 return file_as_copy(conn, same, message, item_place)
         key = message.key
+        if message.origin in RECONSTRUCTED and self._reconstructed is not None:
+            self._reconstructed.add(normalize_subject(message.subject))
         fp = fingerprint(message)
         sender = message.sender
         row = self._insert_message(key, message, fp, sender.address if sender else None)
-        if row is None and message.origin == "mail" and message.date_utc is not None:
+        if row is None and message.origin == "mail" and message.date_utc is not None and self._may_have_copies(message):
             absorb_copies(conn, key, message)
         if row is not None and row != fp and message.origin == "mail":
             key = f"{key}#{message.raw_sha256[:12]}"
@@ -278,12 +283,8 @@ class Store:
             [(key, p.role, p.address.address, p.address.name or None, p.position) for p in message.participants],
         )
         if new_copy:
-            names = {(p.address.address, p.address.name) for p in message.participants if p.address.name}
-            if names:
-                conn.executemany(
-                    "INSERT INTO display_names(address, name, count) VALUES (?, ?, 1) ON CONFLICT(address, name) DO UPDATE SET count = count + 1",
-                    sorted(names),
-                )
+            # Counted here, written at commit: nothing reads display names during ingest.
+            self._names.update({(p.address.address, p.address.name) for p in message.participants if p.address.name})
         if message.attachments:
             conn.executemany(
                 "INSERT OR IGNORE INTO attachments(message_key, filename, content_type, size, sha256) VALUES (?, ?, ?, ?, ?)",
@@ -308,6 +309,14 @@ class Store:
         row = self.conn.execute("SELECT fingerprint FROM messages WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    def _may_have_copies(self, message: Message) -> bool:
+        """False when no reconstructed message stored shares this one's subject."""
+        if self._reconstructed is None:
+            self._reconstructed = {
+                r[0] for r in self.conn.execute("SELECT DISTINCT norm_subject FROM messages WHERE origin IN ('printed', 'quoted')")
+            }
+        return normalize_subject(message.subject) in self._reconstructed
+
     def _known_addresses(self) -> set[str]:
         if self._addresses is None:
             self._addresses = {r[0] for r in self.conn.execute("SELECT address FROM addresses")}
@@ -324,6 +333,12 @@ class Store:
         for source in self._reading.values():
             self._write_source(source, "reading", 0, None)
         self._reading.clear()
+        if self._names:
+            conn.executemany(
+                "INSERT INTO display_names(address, name, count) VALUES (?, ?, ?) ON CONFLICT(address, name) DO UPDATE SET count = count + excluded.count",
+                sorted((address, name, n) for (address, name), n in self._names.items()),
+            )
+            self._names.clear()
         last = int(self.get_meta("fts_rowid", "0") or 0)
         top = conn.execute("SELECT MAX(rowid) FROM messages").fetchone()[0] or 0
         if top > last:
