@@ -86,9 +86,12 @@ def build_graph(conn: sqlite3.Connection, view: View | None = None, *, group_res
     derived = edges.fresh(conn)
     rows = _derived_edges(conn, view, roles) if derived else _joined_edges(conn, view, roles)
     edge_data: dict[tuple[str, str, str], list[Any]] = {(src, dst, role): [count, first, last, keys] for src, dst, role, count, first, last, keys in rows}
-    people = _people(conn, {pid for src, dst, _ in edge_data for pid in (src, dst)} | ({view.focus} if view.focus else set()))
-    kept, truncated_from, cut = _select(edge_data, people, view)
+    kinds = _kinds(conn, {pid for src, dst, _ in edge_data for pid in (src, dst)})
+    kept, truncated_from, cut = _select(edge_data, kinds, view)
     cut = cut if group_rest else {}
+    # Full attributes (addresses, case facts) only for the people drawn: a big store has
+    # far more people in its edges than any capped view keeps.
+    people = _people(conn, {pid for part in (kept, cut) for src, dst, _ in part for pid in (src, dst)} | ({view.focus} if view.focus else set()))
     missing = [e for part in (kept, cut) for e, data in part.items() if data[3] is None]
     if missing:
         found = edges.edge_keys(conn, missing)
@@ -152,12 +155,12 @@ def _derived_edges(conn: sqlite3.Connection, view: View, roles: tuple[str, ...])
 Edges = dict[tuple[str, str, str], list[Any]]
 
 
-def _select(edge_data: Edges, people: dict[str, dict[str, Any]], view: View) -> tuple[Edges, int | None, Edges]:
+def _select(edge_data: Edges, kinds: dict[str, tuple[str, str]], view: View) -> tuple[Edges, int | None, Edges]:
     """The edges ``view`` keeps (weights, kinds, domains, people, ego network, cap), how many
     people there were before the cap cut (None when it did not), and the edges it cut."""
     keep_kinds = set(view.kinds)
     keep_domains = {d.lower() for d in view.domains}
-    allowed = {pid for pid, info in people.items() if info["kind"] in keep_kinds and (not keep_domains or (info.get("domain") or "") in keep_domains)}
+    allowed = {pid for pid, (kind, domain) in kinds.items() if kind in keep_kinds and (not keep_domains or domain in keep_domains)}
     kept = {k: e for k, e in edge_data.items() if k[0] in allowed and k[1] in allowed}
     if view.min_weight > 1:
         weight: dict[tuple[str, str], int] = defaultdict(int)
@@ -314,6 +317,12 @@ def _neighbourhood(conn: sqlite3.Connection, focus: str, hops: int, where: str, 
         frontier = found - seen
         seen |= found
     return seen
+
+
+def _kinds(conn: sqlite3.Connection, ids: set[str]) -> dict[str, tuple[str, str]]:
+    """(kind, domain) of the people ``ids``: what the filters of a view look at."""
+    rows = conn.execute("SELECT id, kind, domain FROM people WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(sorted(ids)),))
+    return {pid: (kind, domain or "") for pid, kind, domain in rows}
 
 
 def _people(conn: sqlite3.Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
