@@ -209,12 +209,9 @@ def _assemble(kept: dict[tuple[str, str, str], list[Any]], people: dict[str, dic
     graph = nx.MultiDiGraph()
     nodes = dict.fromkeys(pid for src, dst, _ in kept for pid in (src, dst))
     graph.add_nodes_from((pid, people[pid]) for pid in nodes)
-    # One JSON document for every edge's keys: one parse instead of one per edge.
-    keys = json.loads("[" + ",".join(e[3] for e in kept.values()) + "]")
-    add_edge = graph.add_edge
-    for ((src, dst, role), (count, first, last, _)), messages in zip(kept.items(), keys, strict=True):
-        messages.sort()
-        add_edge(src, dst, key=role, role=role, count=count, first=first, last=last, messages=messages)
+    add_edge, loads = graph.add_edge, json.loads
+    for (src, dst, role), (count, first, last, keys) in kept.items():
+        add_edge(src, dst, key=role, role=role, count=count, first=first, last=last, messages=sorted(loads(keys)))
     if focus and focus not in graph:
         graph.add_node(focus, **people[focus])
     for pid in graph.nodes:
