@@ -292,6 +292,10 @@ def finalize(store: Store, aliases: object | None = None, report: IngestReport |
     store.set_meta("finalized_at", datetime.now().isoformat(timespec="seconds"))
     store.commit()
     case_report = apply_case(conn, case)
+    # Person-level edges for the views (imported here: worker processes need no graph code).
+    from graph.edges import refresh_edges
+
+    refresh_edges(conn)
     if report is not None:
         report.case = case_report.summary()
         report.people = stats["people"]

@@ -88,7 +88,9 @@ class Store:
             if not readonly:
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
-                self.conn.execute("PRAGMA temp_store = MEMORY")
+                # Sorts and temporary tables (derived-table rebuilds) spill to a file, not to
+                # the heap: the ingest's memory stays flat whatever the size of the store.
+                self.conn.execute("PRAGMA temp_store = FILE")
                 # Checkpoint every 64 MB of WAL rather than every 4 MB: each checkpoint
                 # syncs the disk, and ingest commits a few MB per batch.
                 self.conn.execute("PRAGMA wal_autocheckpoint = 16384")
