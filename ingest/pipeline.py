@@ -9,6 +9,8 @@ merges, threads) are recomputed from the store.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import multiprocessing.context
 import os
 import time
 from collections import Counter, deque
@@ -256,7 +258,7 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
         store.commit()
         return
     pending: deque[tuple[list[tuple[Source, Task]], Future[list[Parsed]]]] = deque()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context()) as pool:
         for batch in stream:
             pending.append((batch, pool.submit(_work, [t for _, t in batch], force_format)))
             while len(pending) >= workers * 2:
@@ -266,6 +268,19 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
             done_batch, fut = pending.popleft()
             write(done_batch, fut.result())
     store.commit()
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Workers start from a fork server that has imported the parsers and nothing else.
+
+    Forked from the ingest process itself they would share its open SQLite connection
+    and carry its heap (the source list, the address cache) into every worker.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
 
 
 def finalize(store: Store, aliases: object | None = None, report: IngestReport | None = None, *, case: CaseProfile | None = None) -> None:
