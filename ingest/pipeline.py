@@ -16,6 +16,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -62,6 +63,11 @@ class IngestReport:
     threads: int = 0
     case: str = ""
     seconds: float = 0.0
+    #: What the run is doing now: "reading" files, then the derived steps "people",
+    #: "threads", "case" and "edges".
+    stage: str = "reading"
+    #: Seconds per step: "reading" (parse and store), then each derived step.
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 #: Files up to this size that are not archives, mboxes or tables are read by the worker
@@ -160,12 +166,13 @@ def ingest(
             store.defer_indexes()
             _run(store, sources, report, workers, progress, force_format)
             store.restore_indexes()
+            report.timings["reading"] = (datetime.now() - started).total_seconds()
             signature = f"{_signature(aliases)}:{profile.digest}"
             if store.get_meta("dirty") == "0" and store.get_meta("derived_from") == signature:
                 # Nothing new since the last complete run: people, threads and case facts stand.
                 _fill_counts(store, report)
             else:
-                finalize(store, alias_data, report, case=profile)
+                finalize(store, alias_data, report, case=profile, progress=progress)
                 store.set_meta("derived_from", signature)
                 store.set_meta("dirty", "0")
                 store.commit()
@@ -283,39 +290,65 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def finalize(store: Store, aliases: object | None = None, report: IngestReport | None = None, *, case: CaseProfile | None = None) -> None:
-    """Recompute people, merges and threads from what the store holds, then the case facts."""
+def finalize(
+    store: Store,
+    aliases: object | None = None,
+    report: IngestReport | None = None,
+    *,
+    case: CaseProfile | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Recompute people, merges and threads from what the store holds, then the case facts
+    and the person-level edges; each step's time goes to ``report.timings``."""
     from .identities import Aliases
 
+    report = report if report is not None else IngestReport()
     conn = store.conn
-    webmail = [d for o in (case.organizations if case else ()) if o.kind == "webmail" for d in o.domains]
-    stats = resolve_people(conn, aliases if isinstance(aliases, Aliases) else None, webmail)
-    inputs = (
-        ThreadInput(key, mid, tuple(_json_list(refs)), irt, subject or "", datetime.fromisoformat(date) if date else None)
-        for key, mid, refs, irt, subject, date in conn.execute(
-            "SELECT key, message_id, refs, in_reply_to, subject, date_utc FROM messages ORDER BY rowid"
-        ).fetchall()
-    )
-    threads = thread_messages(inputs)
-    conn.executemany("UPDATE messages SET thread_id = ? WHERE key = ?", ((t, k) for k, t in threads.items()))
-    conn.execute("DELETE FROM threads")
-    conn.execute(
-        "INSERT INTO threads(id, root_key, subject, message_count, first_date, last_date) "
-        "SELECT m.thread_id, m.thread_id, (SELECT subject FROM messages r WHERE r.key = m.thread_id), COUNT(*), MIN(m.date_utc), MAX(m.date_utc) "
-        "FROM messages m WHERE m.thread_id IS NOT NULL GROUP BY m.thread_id"
-    )
-    store.set_meta("finalized_at", datetime.now().isoformat(timespec="seconds"))
-    store.commit()
-    case_report = apply_case(conn, case)
-    # Person-level edges for the views (imported here: worker processes need no graph code).
-    from graph.edges import refresh_edges
 
-    refresh_edges(conn)
-    if report is not None:
-        report.case = case_report.summary()
-        report.people = stats["people"]
-        report.merged_people = stats["merged_people"]
-        report.threads = conn.execute("SELECT COUNT(*) FROM threads").fetchone()[0]
+    @contextmanager
+    def stage(name: str) -> Iterator[None]:
+        report.stage = name
+        if progress:
+            progress(report)
+        started = time.monotonic()
+        yield
+        report.timings[name] = time.monotonic() - started
+
+    webmail = [d for o in (case.organizations if case else ()) if o.kind == "webmail" for d in o.domains]
+    with stage("people"):
+        stats = resolve_people(conn, aliases if isinstance(aliases, Aliases) else None, webmail)
+    with stage("threads"):
+        current: dict[str, str | None] = {}
+
+        def inputs() -> Iterator[ThreadInput]:
+            rows = conn.execute("SELECT key, message_id, refs, in_reply_to, subject, date_utc, thread_id FROM messages ORDER BY rowid")
+            for key, mid, refs, irt, subject, date, thread in rows:
+                current[key] = thread
+                yield ThreadInput(key, mid, tuple(_json_list(refs)), irt, subject or "", datetime.fromisoformat(date) if date else None)
+
+        threads = thread_messages(inputs())
+        # Only rows whose thread changed: an update rewrites the whole row, body included.
+        conn.executemany("UPDATE messages SET thread_id = ? WHERE key = ?", ((t, k) for k, t in threads.items() if current.get(k) != t))
+        current.clear()
+        conn.execute("DELETE FROM threads")
+        conn.execute(
+            "INSERT INTO threads(id, root_key, subject, message_count, first_date, last_date) "
+            "SELECT m.thread_id, m.thread_id, (SELECT subject FROM messages r WHERE r.key = m.thread_id), COUNT(*), MIN(m.date_utc), MAX(m.date_utc) "
+            "FROM messages m WHERE m.thread_id IS NOT NULL GROUP BY m.thread_id"
+        )
+        store.set_meta("finalized_at", datetime.now().isoformat(timespec="seconds"))
+        store.commit()
+    with stage("case"):
+        case_report = apply_case(conn, case)
+    with stage("edges"):
+        # Person-level edges for the views (imported here: worker processes need no graph code).
+        from graph.edges import refresh_edges
+
+        refresh_edges(conn)
+    report.case = case_report.summary()
+    report.people = stats["people"]
+    report.merged_people = stats["merged_people"]
+    report.threads = conn.execute("SELECT COUNT(*) FROM threads").fetchone()[0]
 
 
 def _json_list(text: str | None) -> list[str]:

@@ -98,6 +98,8 @@ def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, workers: in
         f"({report.seconds:.1f} s, {rate:,.0f} items/s)."
     )
     click.echo(f"{report.people} people ({report.merged_people} merged from several addresses), {report.threads} threads.")
+    if report.timings:
+        click.echo("Time: " + "; ".join(f"{name} {seconds:.1f} s" for name, seconds in report.timings.items()) + ".")
     if report.case:
         click.echo(report.case)
     if report.problems:

@@ -17,7 +17,7 @@ def ingest_progress(quiet: bool) -> Iterator[Callable[[IngestReport], None] | No
         yield None
         return
     columns = (
-        TextColumn("[bold]ingest"),
+        TextColumn("[bold]{task.fields[stage]:<8}"),
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
         TextColumn("{task.fields[files]} files · {task.fields[messages]:,} messages · {task.fields[rate]:,.0f}/s"),
@@ -26,7 +26,7 @@ def ingest_progress(quiet: bool) -> Iterator[Callable[[IngestReport], None] | No
         TimeRemainingColumn(),
     )
     with Progress(*columns, transient=False) as bar:
-        task = bar.add_task("ingest", total=None, files="0/0", messages=0, rate=0.0)
+        task = bar.add_task("ingest", total=None, files="0/0", messages=0, rate=0.0, stage="reading")
 
         def update(report: IngestReport) -> None:
             elapsed = bar.tasks[0].elapsed or 0.0
@@ -37,6 +37,7 @@ def ingest_progress(quiet: bool) -> Iterator[Callable[[IngestReport], None] | No
                 files=f"{report.files_done}/{report.files_total}",
                 messages=report.messages,
                 rate=report.items / elapsed if elapsed else 0.0,
+                stage=report.stage,
             )
 
         yield update
