@@ -22,7 +22,7 @@ class Measurement:
 
 
 def run(cmd: list[str], *, env: dict[str, str] | None = None) -> Measurement:
-    """Run ``cmd``, sampling the RSS of it and its children every 20 ms.
+    """Run ``cmd``, sampling the RSS of it and its children every 50 ms.
 
     Summing RSS counts pages shared between forked workers more than once, so the
     figure is an upper bound on what the machine really needed.
@@ -38,9 +38,14 @@ def run(cmd: list[str], *, env: dict[str, str] | None = None) -> Measurement:
             root = psutil.Process(proc.pid)
         except psutil.NoSuchProcess:
             return
+        procs: list[psutil.Process] = [root]
+        listed = 0.0
         while not stop.is_set():
             try:
-                procs = [root, *root.children(recursive=True)]
+                if time.monotonic() - listed > 0.5:
+                    # Listing the process tree walks /proc: twice a second is enough to see
+                    # workers come and go; their RSS is read at every sample.
+                    procs, listed = [root, *root.children(recursive=True)], time.monotonic()
                 total = 0
                 for p in procs:
                     try:
@@ -50,7 +55,7 @@ def run(cmd: list[str], *, env: dict[str, str] | None = None) -> Measurement:
                 peak = max(peak, total)
             except psutil.NoSuchProcess:
                 return
-            time.sleep(0.02)
+            time.sleep(0.05)
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()

@@ -26,7 +26,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 
-__all__ = ["refresh_edges", "fresh", "edge_rows", "edge_keys", "neighbours", "EDGE_SQL", "STAMP_KEY"]
+__all__ = ["refresh_edges", "collect_edges", "write_edges", "fresh", "edge_rows", "edge_keys", "neighbours", "EDGE_SQL", "STAMP_KEY"]
 
 #: The ``meta`` key holding the store state the edge tables were derived from.
 STAMP_KEY = "edges_stamp"
@@ -100,11 +100,36 @@ def refresh_edges(conn: sqlite3.Connection) -> int:
     >>> refresh_edges(open_store("case.db").conn)  # doctest: +SKIP
     17867
     """
+    collect_edges(conn)
+    return write_edges(conn)
+
+
+def collect_edges(conn: sqlite3.Connection) -> None:
+    """The read half of :func:`refresh_edges`: every (sender, recipient, role, message) into
+    ``temp.edge_evidence`` on ``conn``.
+
+    It only reads the store (temporary tables belong to the connection), so it may run on a
+    second connection while another writes other tables; :func:`write_edges` on the same
+    connection then writes the tables. The temporary table is keyed by edge, so the edge
+    totals and key lists are read in order without another sort.
+    """
+    conn.execute("DROP TABLE IF EXISTS temp.edge_evidence")
+    conn.execute(
+        "CREATE TEMP TABLE edge_evidence (src TEXT, dst TEXT, role TEXT, message_key TEXT, date_utc TEXT, "
+        "PRIMARY KEY (src, dst, role, message_key)) WITHOUT ROWID"
+    )
+    conn.execute(f"INSERT OR IGNORE INTO temp.edge_evidence(src, dst, role, message_key, date_utc) SELECT src, dst, role, message_key, date_utc FROM ({EDGE_SQL})")
+    # End the read snapshot (the temporary table stays): write_edges must start from the
+    # store as it is then, not as it was here.
+    conn.commit()
+
+
+def write_edges(conn: sqlite3.Connection) -> int:
+    """The write half of :func:`refresh_edges`, from ``temp.edge_evidence`` on ``conn``; commits."""
     if not conn.in_transaction:
-        conn.execute("BEGIN")
+        conn.execute("BEGIN IMMEDIATE")
     for statement in _SCHEMA:
         conn.execute(statement)
-    conn.execute(f"CREATE TEMP TABLE edge_evidence AS {EDGE_SQL}")
     # Each table is written in primary-key order, page after page.
     conn.execute(
         "INSERT INTO person_edge_messages(date_utc, src, dst, role, message_key) "
@@ -112,11 +137,11 @@ def refresh_edges(conn: sqlite3.Connection) -> int:
     )
     conn.execute(
         "INSERT INTO person_edges(src, dst, role, count, first, last) "
-        "SELECT src, dst, role, COUNT(*), MIN(date_utc), MAX(date_utc) FROM temp.edge_evidence GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        "SELECT src, dst, role, COUNT(*), MIN(date_utc), MAX(date_utc) FROM temp.edge_evidence GROUP BY 1, 2, 3"
     )
     conn.execute(
-        "INSERT INTO person_edge_keys(src, dst, role, messages) SELECT src, dst, role, json_group_array(message_key) "
-        "FROM (SELECT * FROM temp.edge_evidence ORDER BY src, dst, role, message_key) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        "INSERT INTO person_edge_keys(src, dst, role, messages) "
+        "SELECT src, dst, role, json_group_array(message_key) FROM temp.edge_evidence GROUP BY 1, 2, 3"
     )
     conn.execute("DROP TABLE temp.edge_evidence")
     # Created last: fresh() looks for it, so a half-built set of tables is never read.

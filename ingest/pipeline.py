@@ -12,6 +12,9 @@ import hashlib
 import multiprocessing
 import multiprocessing.context
 import os
+import sqlite3
+import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -281,13 +284,30 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     """Workers start from a fork server that has imported the parsers and nothing else.
 
     Forked from the ingest process itself they would share its open SQLite connection
-    and carry its heap (the source list, the address cache) into every worker.
+    and carry its heap (the source list, the address cache) into every worker. A worker
+    started that way imports the program's main module again, so when that module would
+    run on import (a Streamlit page calling ingest, say) workers are forked as before.
     """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
+    if "forkserver" not in multiprocessing.get_all_start_methods() or not _main_is_import_safe():
+        return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
     return context
+
+
+def _main_is_import_safe() -> bool:
+    """True when importing ``__main__`` again does nothing but define things."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None:
+        return True  # run with -m: imported by name, under its own guard
+    path = getattr(main, "__file__", None)
+    if not path:
+        return True  # interactive: nothing to import
+    try:
+        source = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return "if __name__ ==" in source and "__main__" in source
 
 
 def finalize(
@@ -338,17 +358,47 @@ def finalize(
         )
         store.set_meta("finalized_at", datetime.now().isoformat(timespec="seconds"))
         store.commit()
-    with stage("case"):
-        case_report = apply_case(conn, case)
-    with stage("edges"):
-        # Person-level edges for the views (imported here: worker processes need no graph code).
-        from graph.edges import refresh_edges
+    # Person-level edges for the views (imported here: worker processes need no graph code).
+    # Their read half runs on a second connection, in a thread (SQLite lets go of the GIL),
+    # while the case rules run: it reads people and messages, the case writes other tables.
+    from graph.edges import collect_edges, write_edges
 
-        refresh_edges(conn)
+    edge_conn = sqlite3.connect(store.path, check_same_thread=False)
+    try:
+        edge_conn.execute("PRAGMA busy_timeout = 30000")
+        with stage("case"):
+            collected = _in_background(collect_edges, edge_conn)
+            case_report = apply_case(conn, case)
+        with stage("edges"):
+            collected()
+            write_edges(edge_conn)
+    finally:
+        edge_conn.close()
     report.case = case_report.summary()
     report.people = stats["people"]
     report.merged_people = stats["merged_people"]
     report.threads = conn.execute("SELECT COUNT(*) FROM threads").fetchone()[0]
+
+
+def _in_background(fn: Callable[..., object], *args: object) -> Callable[[], None]:
+    """Start ``fn(*args)`` in a thread; return a function that waits for it and re-raises."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name=getattr(fn, "__name__", "background"), daemon=True)
+    thread.start()
+
+    def wait() -> None:
+        thread.join()
+        if failure:
+            raise failure[0]
+
+    return wait
 
 
 def _json_list(text: str | None) -> list[str]:

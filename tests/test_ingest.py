@@ -154,3 +154,19 @@ def _dump(db: Path, skip_paths: bool = False) -> dict[str, list[tuple[object, ..
         out.pop("problems")
         out.pop("copies")
     return out
+
+
+def test_workers_start_from_a_fork_server_unless_the_main_module_would_run_again(tmp_path: Path, monkeypatch) -> None:
+    import sys
+    import types
+
+    from ingest import pipeline
+
+    script = tmp_path / "page.py"
+    script.write_text("import streamlit as st\nst.title('runs on import')\n")
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    assert pipeline._worker_context().get_start_method() == "fork"
+    script.write_text("def main():\n    pass\n\nif __name__ == '__main__':\n    main()\n")
+    assert pipeline._worker_context().get_start_method() == "forkserver"
