@@ -120,6 +120,9 @@ def main() -> None:
     print(row(f"threadline ingest ({args.workers} workers)", tl, n_files, en))
     print(row("threadline re-ingest (unchanged)", again, n_files, en))
     print()
+    steps = [line for line in tl.stdout.splitlines() if line.startswith("Time:")]
+    if steps:
+        print(f"threadline steps: {steps[0].removeprefix('Time: ')}")
     print(f"re-ingest / first ingest: {again.seconds / tl.seconds:.1%}")
     print(f"emailnetwork read {en_count:,} of {n_files:,} messages ({n_files - en_count:,} silently skipped)")
     print(f"threadline: {found:,} found = {stored:,} stored + {rejected:,} rejected; unaccounted: {found - stored - rejected}")

@@ -65,6 +65,9 @@ def main() -> None:
         if m.returncode != 0:
             raise SystemExit("ingest failed")
         print(f"ingest: {m.seconds:,.0f} s wall, {summary.messages / m.seconds:,.0f} msg/s, peak RSS {m.peak_mb:,.0f} MB (target ≤ 2,048 MB)")
+        for line in m.stdout.splitlines():
+            if line.startswith("Time:"):
+                print(f"ingest steps: {line.removeprefix('Time: ')}")
     store = open_store(db)
     if not fresh(store.conn):
         # A store ingested before finalize refreshed the derived edge tables (graph.edges).
