@@ -64,7 +64,7 @@ __all__ = [
     "spread_of",
 ]
 
-GraphSource = Callable[[str, View], nx.MultiDiGraph]
+GraphSource = Callable[..., nx.MultiDiGraph]  # (db, view, group_rest=None)
 
 
 @contextmanager
@@ -89,9 +89,9 @@ def _neo4j_backend(db: str) -> Any:
     return get_backend("neo4j", db)
 
 
-def _neo4j_graph(db: str, view: View) -> nx.MultiDiGraph:
+def _neo4j_graph(db: str, view: View, group_rest: str | None = None) -> nx.MultiDiGraph:
     """Views answered in Cypher by the server the store was pushed to (``threadline neo4j push``)."""
-    return _neo4j_backend(db).graph(view)
+    return _neo4j_backend(db).graph(view, group_rest=group_rest)
 
 
 #: Graph engines by the name in ``THREADLINE_BACKEND``.
@@ -227,10 +227,10 @@ def view_graph(db: str, version: str, backend: str, view: View) -> nx.MultiDiGra
 @st.cache_data(max_entries=32, show_spinner="Building the graph…")
 def view_drawing(db: str, version: str, backend: str, view: View, group_by: str) -> nx.MultiDiGraph:
     """The graph drawn for one view: when the cap cuts people, they are folded into one node
-    per ``group_by`` value (embedded store; other backends draw the plain view)."""
+    per ``group_by`` value (every backend, by the same rule)."""
     plain = view_graph(db, version, backend, view)
-    if (backend or backend_name()) == "sqlite" and plain.graph.get("truncated_from"):
-        return _sqlite_graph(db, view, group_rest=group_by)
+    if plain.graph.get("truncated_from"):
+        return BACKENDS[backend or backend_name()](db, view, group_rest=group_by)
     return plain
 
 

@@ -20,6 +20,7 @@ the smallest person id), so both backends return the same path, not just one as 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
@@ -29,7 +30,7 @@ import networkx as nx
 from ingest.store import open_store
 
 from . import analysis
-from .build import View, add_volume, build_graph, busiest
+from .build import View, add_volume, build_graph, busiest, fold_rest
 from .errors import GraphError, UnknownPersonError
 from .spread import Spread, spread
 
@@ -57,8 +58,9 @@ class Backend(Protocol):
 
     kind: str
 
-    def graph(self, view: View | None = None) -> nx.MultiDiGraph:
-        """The communication graph of ``view`` (with ``view.focus``: its ego network)."""
+    def graph(self, view: View | None = None, *, group_rest: str | None = None) -> nx.MultiDiGraph:
+        """The communication graph of ``view`` (with ``view.focus``: its ego network); with
+        ``group_rest``, people cut by the cap folded into groups (for drawing)."""
         ...
 
     def ego_network(self, center: str, *, hops: int = 1, view: View | None = None) -> nx.MultiDiGraph:
@@ -171,24 +173,35 @@ def ego_nodes(center: str, hops: int, expand: Expand) -> set[str]:
     return nodes
 
 
-def finish_graph(graph: nx.MultiDiGraph, view: View) -> nx.MultiDiGraph:
+def finish_graph(graph: nx.MultiDiGraph, view: View, group_rest: str | None = None) -> nx.MultiDiGraph:
     """Cut to ``max_nodes`` and set each node's ``volume``, with the rules of :func:`graph.build.build_graph`.
 
     Only people with an edge count towards the cap; the busiest are kept (ties by id, the
     focus always), then only edges among them, so a kept person left without an edge
-    drops out; the focus stays even alone.
+    drops out; the focus stays even alone. With ``group_rest``, the people cut are folded
+    into one node per value of that attribute, as :func:`graph.build.build_graph` does.
     """
     truncated_from = None
     linked = [node for node in graph.nodes if graph.degree(node) > 0]
     top = busiest(dict(graph.degree(linked, weight="count")), view.max_nodes, view.focus)
+    rest: dict[tuple[str, str, str], list[Any]] = {}
+    people: dict[str, dict[str, Any]] = {}
     if top is not None:
         truncated_from = len(linked)
+        if group_rest:
+            for u, v, k, data in graph.edges(keys=True, data=True):
+                if u not in top or v not in top:
+                    rest[(u, v, k)] = [data["count"], data.get("first"), data.get("last"), json.dumps(data.get("messages", []))]
+            people = {pid: dict(graph.nodes[pid]) for edge in rest for pid in edge[:2]}
         cut = nx.MultiDiGraph(graph.edge_subgraph([(u, v, k) for u, v, k in graph.edges(keys=True) if u in top and v in top]))
         if view.focus and view.focus in graph and view.focus not in cut:
             cut.add_node(view.focus, **graph.nodes[view.focus])
         graph = cut
     graph.graph["truncated_from"] = truncated_from
-    return add_volume(graph)
+    graph = add_volume(graph)
+    if rest:
+        fold_rest(graph, rest, people, str(group_rest))
+    return graph
 
 
 def _graph_expand(graph: nx.MultiDiGraph, directed: bool) -> Expand:
@@ -217,8 +230,8 @@ class SqliteBackend:
         self.store = open_store(db_path, readonly=True)
         self.conn = self.store.conn
 
-    def graph(self, view: View | None = None) -> nx.MultiDiGraph:  # noqa: D102
-        graph = build_graph(self.conn, view or View())
+    def graph(self, view: View | None = None, *, group_rest: str | None = None) -> nx.MultiDiGraph:  # noqa: D102
+        graph = build_graph(self.conn, view or View(), group_rest=group_rest)
         for node in graph.nodes:
             graph.nodes[node]["addresses"] = sorted(graph.nodes[node].get("addresses", []))
         return graph

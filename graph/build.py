@@ -20,7 +20,7 @@ import networkx as nx
 from . import edges
 from .errors import UnknownPersonError
 
-__all__ = ["View", "build_graph", "busiest", "add_volume", "EDGE_ROLES"]
+__all__ = ["View", "build_graph", "busiest", "add_volume", "fold_rest", "EDGE_ROLES"]
 
 EDGE_ROLES = ("to", "cc", "bcc")
 
@@ -99,7 +99,7 @@ def build_graph(conn: sqlite3.Connection, view: View | None = None, *, group_res
             (kept if e in kept else cut)[e][3] = found.get(e, "[]")
     graph = _assemble(kept, people, view.focus, truncated_from)
     if group_rest and cut:
-        _fold_rest(graph, cut, people, group_rest)
+        fold_rest(graph, cut, people, group_rest)
     return graph
 
 
@@ -220,7 +220,7 @@ def _assemble(kept: dict[tuple[str, str, str], list[Any]], people: dict[str, dic
     return graph
 
 
-def _fold_rest(graph: nx.MultiDiGraph, cut: Edges, people: dict[str, dict[str, Any]], by: str) -> None:
+def fold_rest(graph: nx.MultiDiGraph, cut: Edges, people: dict[str, dict[str, Any]], by: str) -> None:
     """Add one node per ``by`` value for the people the cap cut, and their edges (see :func:`build_graph`)."""
     members: dict[str, set[str]] = defaultdict(set)
     names: dict[str, str] = {}

@@ -147,15 +147,15 @@ class Neo4jBackend:
 
     # -- the questions --------------------------------------------------------------------
 
-    def graph(self, view: View | None = None) -> nx.MultiDiGraph:  # noqa: D102
+    def graph(self, view: View | None = None, *, group_rest: str | None = None) -> nx.MultiDiGraph:  # noqa: D102
         view = view or View()
         if view.focus:
             self._require(view.focus)
             nodes = ego_nodes(view.focus, view.hops, self._expand(view, directed=False))
             inside = nodes & set(view.people) if view.people else nodes
             rows = self._edges(view.with_(people=tuple(sorted(inside))), "source", inside) if inside else []
-            return finish_graph(self._assemble(rows, {view.focus}), view)
-        return finish_graph(self._assemble(self._edges(view)), view)
+            return finish_graph(self._assemble(rows, {view.focus}), view, group_rest)
+        return finish_graph(self._assemble(self._edges(view)), view, group_rest)
 
     def ego_network(self, center: str, *, hops: int = 1, view: View | None = None) -> nx.MultiDiGraph:  # noqa: D102
         return self.graph((view or View()).with_(focus=center, hops=hops))
