@@ -157,7 +157,9 @@ def read_labels(conn: sqlite3.Connection, profile: CaseProfile, facts: dict[str,
         return
     person_of = dict(conn.execute("SELECT address, person_id FROM addresses WHERE person_id IS NOT NULL"))
     kinds = dict(conn.execute("SELECT id, kind FROM people"))
-    for address, name in conn.execute("SELECT address, name FROM display_names").fetchall():
+    labelled: list[tuple[str, str, str, list[tuple[str, int, int]], list[tuple[str, int, int]]]] = []
+    copies = 0
+    for address, name, count in conn.execute("SELECT address, name, count FROM display_names").fetchall():
         pid = person_of.get(address)
         if pid not in facts or "@" in name:
             continue
@@ -166,12 +168,12 @@ def read_labels(conn: sqlite3.Connection, profile: CaseProfile, facts: dict[str,
             # The unit is the name itself, not a note after a person's name: a group mailbox.
             facts[pid].group = True
         found_ranks = _find(ranks, rank_names, name) if kinds.get(pid) == "person" else []
-        if not found_units and not found_ranks:
-            continue
-        rows = conn.execute(
-            "SELECT p.message_key, m.date_utc FROM participants p JOIN messages m ON m.key = p.message_key WHERE p.address = ? AND p.name = ?",
-            (address, name),
-        ).fetchall()
+        if found_units or found_ranks:
+            labelled.append((address, name, pid, found_units, found_ranks))
+            copies += count
+    messages_of = _messages_named(conn, [(address, name) for address, name, *_ in labelled], copies)
+    for address, name, pid, found_units, found_ranks in labelled:
+        rows = messages_of.get((address, name), [])
         for label, _, _ in found_units:
             for key, date in rows:
                 facts[pid].units.setdefault(label, _Seen()).add(key, date, "display-name")
@@ -200,6 +202,39 @@ def read_labels(conn: sqlite3.Connection, profile: CaseProfile, facts: dict[str,
                     if _signature_like(line, start, end):
                         facts[pid].units.setdefault(label, _Seen()).add(key, date, "signature")
     conn.execute("DROP TABLE temp.case_senders")
+
+
+#: Read the messages behind labelled display names with one scan of ``participants`` when
+#: they cover more than 1/_SCAN_SHARE of its rows, else one index probe per name: a probe
+#: costs ~34 µs a row, the scan ~0.5 µs a row scanned plus ~7 µs a row kept (500,000-message demo).
+_SCAN_SHARE = 50
+
+
+def _messages_named(conn: sqlite3.Connection, pairs: list[tuple[str, str]], copies: int) -> dict[tuple[str, str], list[tuple[str, str | None]]]:
+    """(message key, date) of every message on which each (address, display name) appears."""
+    found: dict[tuple[str, str], list[tuple[str, str | None]]] = defaultdict(list)
+    if not pairs:
+        return found
+    total = conn.execute("SELECT COUNT(*) FROM participants").fetchone()[0]
+    if copies * _SCAN_SHARE < total:
+        for address, name in pairs:
+            found[(address, name)] = conn.execute(
+                "SELECT p.message_key, m.date_utc FROM participants p JOIN messages m ON m.key = p.message_key WHERE p.address = ? AND p.name = ?",
+                (address, name),
+            ).fetchall()
+        return found
+    conn.execute("DROP TABLE IF EXISTS temp.case_names")
+    conn.execute("CREATE TEMP TABLE case_names(address TEXT, name TEXT, PRIMARY KEY (address, name)) WITHOUT ROWID")
+    conn.executemany("INSERT OR IGNORE INTO temp.case_names VALUES (?, ?)", pairs)
+    rows = conn.execute(
+        "SELECT p.address, p.name, p.message_key, m.date_utc FROM participants p "
+        "CROSS JOIN temp.case_names w ON w.address = p.address AND w.name = p.name "
+        "JOIN messages m ON m.key = p.message_key"
+    )
+    for address, name, key, date in rows:
+        found[(address, name)].append((key, date))
+    conn.execute("DROP TABLE temp.case_names")
+    return found
 
 
 def _signature_rank(line: str, m: re.Match[str], names: list[str], own: set[str], units: re.Pattern[str] | None, unit_names: list[str]) -> str | None:
