@@ -16,10 +16,11 @@ from typing import Any
 
 import networkx as nx
 import pytest
+from test_app import build_demo_store
 
 from graph import edges
 from graph.build import View, build_graph
-from ingest import ingest, open_store
+from ingest import open_store
 
 
 def _snapshot(graph: nx.MultiDiGraph) -> tuple[Any, ...]:
@@ -89,19 +90,8 @@ def test_derived_edges_match_the_join_on_the_fixture_mail(fixture_store: Path, t
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from ingest.case import apply_case
-    from ingest.demo import write_demo
-
-    root = tmp_path_factory.mktemp("demo-edges")
-    write_demo(root / "mail", seed=7, formats=("mbox",))
-    db = root / "demo.db"
-    ingest([root / "mail"], db, workers=2)
-    store = open_store(db)
-    try:
-        apply_case(store.conn, "demo")
-    finally:
-        store.close()
-    return db
+    """The demo case store the app tests use (built once per session)."""
+    return build_demo_store(tmp_path_factory)
 
 
 def test_derived_edges_match_the_join_on_the_demo_case(demo_db: Path, tmp_path: Path) -> None:

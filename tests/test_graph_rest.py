@@ -13,6 +13,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_app import build_demo_store
 
 from graph import edges
 from graph.build import View, build_graph
@@ -58,20 +59,8 @@ def _check_folded(conn: sqlite3.Connection, view: View, by: str) -> nx.MultiDiGr
 
 @pytest.fixture(scope="module")
 def demo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from ingest.case import apply_case
-    from ingest.demo import write_demo
-    from ingest.store import open_store
-
-    root = tmp_path_factory.mktemp("demo-rest")
-    write_demo(root / "mail", seed=7, formats=("mbox",))
-    db = root / "demo.db"
-    ingest([root / "mail"], db, workers=2)
-    store = open_store(db)
-    try:
-        apply_case(store.conn, "demo")
-    finally:
-        store.close()
-    return db
+    """The demo case store the app tests use (built once per session)."""
+    return build_demo_store(tmp_path_factory)
 
 
 @pytest.mark.parametrize("derived", [False, True], ids=["joined", "derived"])
