@@ -245,12 +245,13 @@ class Store:
             if same is not None:
                 return file_as_copy(conn, same, message, item_place)
         key = message.key
+        norm_subject = normalize_subject(message.subject)
         if message.origin in RECONSTRUCTED and self._reconstructed is not None:
-            self._reconstructed.add(normalize_subject(message.subject))
+            self._reconstructed.add(norm_subject)
         fp = fingerprint(message)
         sender = message.sender
-        row = self._insert_message(key, message, fp, sender.address if sender else None)
-        if row is None and message.origin == "mail" and message.date_utc is not None and self._may_have_copies(message):
+        row = self._insert_message(key, message, norm_subject, fp, sender.address if sender else None)
+        if row is None and message.origin == "mail" and message.date_utc is not None and self._may_have_copies(norm_subject):
             absorb_copies(conn, key, message)
         if row is not None and row != fp and message.origin == "mail":
             key = f"{key}#{message.raw_sha256[:12]}"
@@ -263,7 +264,7 @@ class Store:
                     message_key=key,
                 )
             )
-            self._insert_message(key, message, fp, sender.address if sender else None)
+            self._insert_message(key, message, norm_subject, fp, sender.address if sender else None)
         prov = message.provenance
         cur = conn.execute(
             "INSERT OR IGNORE INTO copies(message_key, path, item, place, mailbox, sha256, size) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -294,14 +295,14 @@ class Store:
             )
         return key
 
-    def _insert_message(self, key: str, message: Message, fp: str, sender: str | None) -> str | None:
+    def _insert_message(self, key: str, message: Message, norm_subject: str, fp: str, sender: str | None) -> str | None:
         """Insert the message row if new; return the stored fingerprint if it existed."""
         cur = self.conn.execute(
             "INSERT OR IGNORE INTO messages(key, message_id, date_utc, date_offset, date_raw, subject, norm_subject, body, in_reply_to, refs, sender, origin, quoted_in, fingerprint, size) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 key, message.message_id, _iso(message.date_utc), message.date_offset, message.date_raw,
-                message.subject, normalize_subject(message.subject), message.body, message.in_reply_to,
+                message.subject, norm_subject, message.body, message.in_reply_to,
                 json.dumps(list(message.references)) if message.references else None,
                 sender, message.origin, message.quoted_in, fp, message.size,
             ),
@@ -311,13 +312,13 @@ class Store:
         row = self.conn.execute("SELECT fingerprint FROM messages WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
-    def _may_have_copies(self, message: Message) -> bool:
-        """False when no reconstructed message stored shares this one's subject."""
+    def _may_have_copies(self, norm_subject: str) -> bool:
+        """False when no reconstructed message stored shares this (normalized) subject."""
         if self._reconstructed is None:
             self._reconstructed = {
                 r[0] for r in self.conn.execute("SELECT DISTINCT norm_subject FROM messages WHERE origin IN ('printed', 'quoted')")
             }
-        return normalize_subject(message.subject) in self._reconstructed
+        return norm_subject in self._reconstructed
 
     def _known_addresses(self) -> set[str]:
         if self._addresses is None:
