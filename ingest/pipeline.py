@@ -31,7 +31,7 @@ from .identities import load_aliases, resolve_people
 from .parse import parse_item, sanitize
 from .records import Message, Problem, RawItem
 from .sources import Source, find_sources, read_source
-from .store import SCHEMA_VERSION, Store, open_store
+from .store import SCHEMA_VERSION, MessageRow, Store, message_row, open_store
 from .threads import ThreadInput, thread_messages
 
 __all__ = ["IngestReport", "ingest", "finalize", "Progress"]
@@ -84,7 +84,25 @@ WORKER_READ_BYTES = 2 * 1024 * 1024
 _CONTAINER_SUFFIXES = (".zip", ".mbox", ".mbx", ".csv", ".xlsx", ".pdf", ".txt")
 
 Task = RawItem | Problem | Source | None
-Parsed = list[tuple[RawItem | Problem, list[Message | Problem]]]
+#: (item, its messages and problems, the store rows of each message or None).
+Parsed = list[tuple[RawItem | Problem, list[Message | Problem], list[MessageRow | None]]]
+
+
+def _parsed(item: RawItem | Problem) -> tuple[RawItem | Problem, list[Message | Problem], list[MessageRow | None]]:
+    """Parse one item and work out the store rows of its messages (the writer only runs SQL)."""
+    if not isinstance(item, RawItem):
+        return item, [], []
+    results = parse_item(item)
+    rows: list[MessageRow | None] = []
+    for result in results:
+        row = None
+        if isinstance(result, Message):
+            try:
+                row = message_row(result)
+            except Exception:  # noqa: BLE001 - the writer works it out again and records what fails
+                row = None
+        rows.append(row)
+    return item, results, rows
 
 
 def _work(tasks: list[Task], force_format: str | None = None) -> list[Parsed]:
@@ -92,11 +110,11 @@ def _work(tasks: list[Task], force_format: str | None = None) -> list[Parsed]:
     out: list[Parsed] = []
     for task in tasks:
         if isinstance(task, RawItem):
-            out.append([(task, parse_item(task))])
+            out.append([_parsed(task)])
         elif isinstance(task, Source):
-            out.append([(item, parse_item(item) if isinstance(item, RawItem) else []) for item in read_source(task, force_format)])
+            out.append([_parsed(item) for item in read_source(task, force_format)])
         elif isinstance(task, Problem):
-            out.append([(task, [])])
+            out.append([(task, [], [])])
         else:
             out.append([])
     return out
@@ -180,7 +198,7 @@ def ingest(
                 # Nothing new since the last complete run: people, threads and case facts stand.
                 _fill_counts(store, report)
             else:
-                finalize(store, alias_data, report, case=profile, progress=progress)
+                finalize(store, alias_data, report, case=profile, progress=progress, workers=workers)
                 store.set_meta("derived_from", signature)
                 store.set_meta("dirty", "0")
                 store.commit()
@@ -234,7 +252,7 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
                 report.files_done += 1
                 report.bytes_done += source.size
                 continue
-            for item, results in outputs:
+            for item, results, rows in outputs:
                 counts[source.path] += 1
                 report.items += 1
                 if isinstance(item, Problem):
@@ -242,7 +260,7 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
                     report.problems[item.kind] += 1
                     report.rejected += 1
                     continue
-                for result in results:
+                for result, row in zip(results, rows, strict=True):
                     if isinstance(result, Problem):
                         store.add_problem(result)
                         report.problems[result.kind] += 1
@@ -252,7 +270,7 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
                         # Derived tables are stale from the first new message until finalize.
                         store.set_meta("dirty", "1")
                     try:
-                        store.add_message(result, item.provenance.place)
+                        store.add_message(result, item.provenance.place, row)
                     except UnicodeEncodeError:
                         # Undecodable bytes that slipped through as lone surrogates.
                         store.add_message(sanitize(result), item.provenance.place)
@@ -322,9 +340,11 @@ def finalize(
     *,
     case: CaseProfile | None = None,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> None:
     """Recompute people, merges and threads from what the store holds, then the case facts
-    and the person-level edges; each step's time goes to ``report.timings``."""
+    and the person-level edges; each step's time goes to ``report.timings``. With more
+    than one worker, threads are worked out in another process while people are resolved."""
     from .identities import Aliases
 
     report = report if report is not None else IngestReport()
@@ -340,21 +360,16 @@ def finalize(
         report.timings[name] = time.monotonic() - started
 
     webmail = [d for o in (case.organizations if case else ()) if o.kind == "webmail" for d in o.domains]
+    # Threads need nothing from people: they are worked out in another process (or inline
+    # with one worker) while people are resolved here, and written once people are done.
+    threads_pending = _thread_changes_elsewhere(store.path) if workers > 1 else None
     with stage("people"):
         stats = resolve_people(conn, aliases if isinstance(aliases, Aliases) else None, webmail)
     with stage("threads"):
-        current: dict[str, str | None] = {}
-
-        def inputs() -> Iterator[ThreadInput]:
-            rows = conn.execute("SELECT key, message_id, refs, in_reply_to, subject, date_utc, thread_id FROM messages ORDER BY rowid")
-            for key, mid, refs, irt, subject, date, thread in rows:
-                current[key] = thread
-                yield ThreadInput(key, mid, tuple(_json_list(refs)), irt, subject or "", datetime.fromisoformat(date) if date else None)
-
-        threads = thread_messages(inputs())
+        changes = threads_pending.result() if threads_pending is not None else thread_changes(conn)
         # Only rows whose thread changed: an update rewrites the whole row, body included.
-        conn.executemany("UPDATE messages SET thread_id = ? WHERE key = ?", ((t, k) for k, t in threads.items() if current.get(k) != t))
-        current.clear()
+        conn.executemany("UPDATE messages SET thread_id = ? WHERE key = ?", changes)
+        del changes
         conn.execute("DELETE FROM threads")
         conn.execute(
             "INSERT INTO threads(id, root_key, subject, message_count, first_date, last_date) "
@@ -383,6 +398,39 @@ def finalize(
     report.people = stats["people"]
     report.merged_people = stats["merged_people"]
     report.threads = conn.execute("SELECT COUNT(*) FROM threads").fetchone()[0]
+
+
+def thread_changes(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """Thread every stored message; return ``(thread_id, key)`` for each message whose
+    thread differs from the one stored."""
+    current: dict[str, str | None] = {}
+
+    def inputs() -> Iterator[ThreadInput]:
+        rows = conn.execute("SELECT key, message_id, refs, in_reply_to, subject, date_utc, thread_id FROM messages ORDER BY rowid")
+        for key, mid, refs, irt, subject, date, thread in rows:
+            current[key] = thread
+            yield ThreadInput(key, mid, tuple(_json_list(refs)), irt, subject or "", datetime.fromisoformat(date) if date else None)
+
+    threads = thread_messages(inputs())
+    return [(t, k) for k, t in threads.items() if current.get(k) != t]
+
+
+def _thread_changes_at(path: str) -> list[tuple[str, str]]:
+    """:func:`thread_changes` on a read-only connection of its own (run in another process)."""
+    conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+    try:
+        conn.execute("PRAGMA busy_timeout = 30000")
+        return thread_changes(conn)
+    finally:
+        conn.close()
+
+
+def _thread_changes_elsewhere(path: Path) -> Future[list[tuple[str, str]]]:
+    """Start :func:`thread_changes` in a one-worker process pool; the future holds its answer."""
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=_worker_context())
+    future = pool.submit(_thread_changes_at, str(path))
+    pool.shutdown(wait=False)  # the pool's process exits once the one task is done
+    return future
 
 
 def _in_background(fn: Callable[..., object], *args: object) -> Callable[[], None]:

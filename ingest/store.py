@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import StoreError
 from .formats.dedupe import RECONSTRUCTED, absorb_copies, file_as_copy, resolve_links, same_message
@@ -31,7 +32,7 @@ from .parse import fingerprint
 from .records import Message, Problem
 from .sources import Source, safe_path
 
-__all__ = ["Store", "SCHEMA_FILES", "SCHEMA_VERSION", "open_store"]
+__all__ = ["Store", "MessageRow", "message_row", "SCHEMA_FILES", "SCHEMA_VERSION", "open_store"]
 
 def _schema_files() -> list[str]:
     """``schema.sql`` is version 1; ``schema_<n>_<topic>.sql`` files are versions n = 2, 3 …"""
@@ -62,6 +63,37 @@ def _now() -> str:
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat() if value else None
+
+
+class MessageRow(NamedTuple):
+    """What :meth:`Store.add_message` writes for one message, worked out ahead of the write.
+
+    Workers compute it next to the parse so the one writing process only executes SQL.
+    ``values`` are the ``messages`` columns after ``key``; ``participants`` are
+    ``(role, address, name or None, position)``; ``addresses`` are the distinct
+    ``(address, kind, display name)`` of the participants.
+    """
+
+    values: tuple[object, ...]
+    fingerprint: str
+    participants: tuple[tuple[str, str, str | None, int], ...]
+    addresses: tuple[tuple[str, str, str], ...]
+
+
+def message_row(message: Message) -> MessageRow:
+    """The rows :meth:`Store.add_message` writes for ``message`` (any key)."""
+    fp = fingerprint(message)
+    sender = message.sender
+    values = (
+        message.message_id, _iso(message.date_utc), message.date_offset, message.date_raw,
+        message.subject, normalize_subject(message.subject), message.body, message.in_reply_to,
+        json.dumps(list(message.references)) if message.references else None,
+        sender.address if sender else None, message.origin, message.quoted_in, fp, message.size,
+    )
+    parts = message.participants
+    participants = tuple((p.role, p.address.address, p.address.name or None, p.position) for p in parts)
+    addresses = tuple(dict.fromkeys((p.address.address, p.address.kind, p.address.name) for p in parts))
+    return MessageRow(values, fp, participants, addresses)
 
 
 class Store:
@@ -100,6 +132,8 @@ class Store:
         self._lock_fh: object | None = None
         self._addresses: set[str] | None = None
         self._reading: dict[str, Source] = {}  # started, not finished, not yet written
+        self._finished: list[tuple[Source, int]] = []  # finished since the last commit, with their item counts
+        self._no_done_sources: bool | None = None  # the store held no finished source when first asked
         self._names: Counter[tuple[str, str]] = Counter()  # display names seen since the last commit
         self._reconstructed: set[str] | None = None  # subjects of printed/quoted messages stored
 
@@ -197,6 +231,11 @@ class Store:
 
     def source_is_done(self, source: Source) -> bool:
         """True when this file was fully ingested and has not changed since."""
+        if self._no_done_sources is None:
+            # A first load asks once instead of once per file.
+            self._no_done_sources = self.conn.execute("SELECT 1 FROM sources WHERE status = 'done' LIMIT 1").fetchone() is None
+        if self._no_done_sources:
+            return False
         row = self.conn.execute("SELECT size, mtime_ns, status FROM sources WHERE path = ?", (source.key,)).fetchone()
         return bool(row) and row["status"] == "done" and row["size"] == source.size and row["mtime_ns"] == source.mtime_ns
 
@@ -209,16 +248,16 @@ class Store:
         self._reading[source.key] = source
 
     def finish_source(self, source: Source, items: int) -> None:
-        """Mark the file done; commit follows in the same transaction as its last item."""
+        """Mark the file done: written at the next commit, in the transaction holding its last item."""
         self._reading.pop(source.key, None)
-        self._write_source(source, "done", items, _now())
+        self._finished.append((source, items))
 
-    def _write_source(self, source: Source, status: str, items: int, at: str | None) -> None:
-        self.conn.execute(
+    def _write_sources(self, rows: list[tuple[Source, str, int, str | None]]) -> None:
+        self.conn.executemany(
             "INSERT INTO sources(path, size, mtime_ns, mailbox, status, items, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, status = excluded.status, "
             "items = excluded.items, ingested_at = COALESCE(excluded.ingested_at, ingested_at)",
-            (source.key, source.size, source.mtime_ns, safe_path(source.mailbox), status, items, at),
+            [(source.key, source.size, source.mtime_ns, safe_path(source.mailbox), status, items, at) for source, status, items, at in rows],
         )
 
     # -- writes --------------------------------------------------------------------
@@ -230,30 +269,33 @@ class Store:
             (problem.provenance.path, problem.provenance.place, problem.kind, problem.sentence, problem.detail, int(problem.fatal), problem.message_key),
         )
 
-    def add_message(self, message: Message, item_place: str) -> str:
+    def add_message(self, message: Message, item_place: str, row: MessageRow | None = None) -> str:
         """Store one copy of a message and return the key it was stored under.
 
-        A Message-ID already stored with a different sender, date or subject is a
-        different message that reuses the id: it is stored under ``<id>#<sha256[:12]>``
+        ``row`` is :func:`message_row` of this message when a worker process has already
+        worked it out. A Message-ID already stored with a different sender, date or subject
+        is a different message that reuses the id: it is stored under ``<id>#<sha256[:12]>``
         and a problem says so, so neither copy is lost.
         """
         conn = self.conn
         if message.origin in RECONSTRUCTED:
             # A printed or quoted copy of a stored message becomes a copy of it (ingest.formats.dedupe).
-            message = resolve_links(conn, message)
+            linked = resolve_links(conn, message)
+            if linked is not message:
+                message, row = linked, None
             same = same_message(conn, message)
             if same is not None:
                 return file_as_copy(conn, same, message, item_place)
+        if row is None:
+            row = message_row(message)
         key = message.key
-        norm_subject = normalize_subject(message.subject)
+        norm_subject = row.values[5]
         if message.origin in RECONSTRUCTED and self._reconstructed is not None:
             self._reconstructed.add(norm_subject)
-        fp = fingerprint(message)
-        sender = message.sender
-        row = self._insert_message(key, message, norm_subject, fp, sender.address if sender else None)
-        if row is None and message.origin == "mail" and message.date_utc is not None and self._may_have_copies(norm_subject):
+        stored = self._insert_message(key, row)
+        if stored is None and message.origin == "mail" and message.date_utc is not None and self._may_have_copies(norm_subject):
             absorb_copies(conn, key, message)
-        if row is not None and row != fp and message.origin == "mail":
+        if stored is not None and stored != row.fingerprint and message.origin == "mail":
             key = f"{key}#{message.raw_sha256[:12]}"
             self.add_problem(
                 Problem(
@@ -264,7 +306,7 @@ class Store:
                     message_key=key,
                 )
             )
-            self._insert_message(key, message, norm_subject, fp, sender.address if sender else None)
+            self._insert_message(key, row)
         prov = message.provenance
         cur = conn.execute(
             "INSERT OR IGNORE INTO copies(message_key, path, item, place, mailbox, sha256, size) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -273,21 +315,20 @@ class Store:
         new_copy = cur.rowcount > 0
         known = self._known_addresses()
         new_addresses = []
-        for part in message.participants:
-            addr = part.address
-            if addr.address not in known:
-                known.add(addr.address)
-                domain = addr.address.rpartition("@")[2] if addr.kind == "smtp" else None
-                new_addresses.append((addr.address, addr.kind, domain, int(addr.kind == "smtp" and is_role_address(addr.address))))
+        for address, kind, _name in row.addresses:
+            if address not in known:
+                known.add(address)
+                domain = address.rpartition("@")[2] if kind == "smtp" else None
+                new_addresses.append((address, kind, domain, int(kind == "smtp" and is_role_address(address))))
         if new_addresses:
             conn.executemany("INSERT OR IGNORE INTO addresses(address, kind, domain, is_role) VALUES (?, ?, ?, ?)", new_addresses)
         conn.executemany(
             "INSERT OR IGNORE INTO participants(message_key, role, address, name, position) VALUES (?, ?, ?, ?, ?)",
-            [(key, p.role, p.address.address, p.address.name or None, p.position) for p in message.participants],
+            [(key, *p) for p in row.participants],
         )
         if new_copy:
             # Counted here, written at commit: nothing reads display names during ingest.
-            self._names.update({(p.address.address, p.address.name) for p in message.participants if p.address.name})
+            self._names.update({(address, name) for address, _kind, name in row.addresses if name})
         if message.attachments:
             conn.executemany(
                 "INSERT OR IGNORE INTO attachments(message_key, filename, content_type, size, sha256) VALUES (?, ?, ?, ?, ?)",
@@ -295,22 +336,17 @@ class Store:
             )
         return key
 
-    def _insert_message(self, key: str, message: Message, norm_subject: str, fp: str, sender: str | None) -> str | None:
+    def _insert_message(self, key: str, row: MessageRow) -> str | None:
         """Insert the message row if new; return the stored fingerprint if it existed."""
         cur = self.conn.execute(
             "INSERT OR IGNORE INTO messages(key, message_id, date_utc, date_offset, date_raw, subject, norm_subject, body, in_reply_to, refs, sender, origin, quoted_in, fingerprint, size) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                key, message.message_id, _iso(message.date_utc), message.date_offset, message.date_raw,
-                message.subject, norm_subject, message.body, message.in_reply_to,
-                json.dumps(list(message.references)) if message.references else None,
-                sender, message.origin, message.quoted_in, fp, message.size,
-            ),
+            (key, *row.values),
         )
         if cur.rowcount > 0:
             return None
-        row = self.conn.execute("SELECT fingerprint FROM messages WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+        found = self.conn.execute("SELECT fingerprint FROM messages WHERE key = ?", (key,)).fetchone()
+        return found[0] if found else None
 
     def _may_have_copies(self, norm_subject: str) -> bool:
         """False when no reconstructed message stored shares this (normalized) subject."""
@@ -333,9 +369,10 @@ class Store:
         sees a message that search cannot find.
         """
         conn = self.conn
-        for source in self._reading.values():
-            self._write_source(source, "reading", 0, None)
+        now = _now()
+        self._write_sources([(source, "reading", 0, None) for source in self._reading.values()] + [(source, "done", items, now) for source, items in self._finished])
         self._reading.clear()
+        self._finished.clear()
         if self._names:
             conn.executemany(
                 "INSERT INTO display_names(address, name, count) VALUES (?, ?, ?) ON CONFLICT(address, name) DO UPDATE SET count = count + excluded.count",
