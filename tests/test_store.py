@@ -38,3 +38,26 @@ def test_the_full_text_index_flushes_in_16_mb_segments_in_new_and_upgraded_store
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 5
     assert store.conn.execute(hashsize).fetchone()[0] == 16 * 1024 * 1024
     store.close()
+
+
+def test_rows_worked_out_by_a_worker_store_what_the_writer_would(tmp_path: Path) -> None:
+    from ingest.parse import parse_item
+    from ingest.records import Message, Provenance, RawItem
+    from ingest.store import message_row
+
+    raw = (
+        b"Message-ID: <a1@x.example>\nDate: Tue, 8 Jan 2019 10:00:00 -0500\nFrom: \"Roe, Jane\" <jane@x.example>\n"
+        b"To: bob@x.example, abuse@x.example\nCc: Bob <bob@x.example>\nReferences: <r0@x.example> <r1@x.example>\n"
+        b"Subject: RE: Trial  accounts\n\nHello <b>Bob</b>'); DROP TABLE messages; --\n"
+    )
+    message = next(r for r in parse_item(RawItem(Provenance("m.eml"), raw)) if isinstance(r, Message))
+    dumps = []
+    for name, row in (("writer", None), ("worker", message_row(message))):
+        store = open_store(tmp_path / f"{name}.db")
+        assert store.add_message(message, "", row) == "a1@x.example"
+        store.commit()
+        dumps.append({t: sorted(tuple(r) for r in store.conn.execute(f"SELECT * FROM {t}")) for t in ("messages", "participants", "addresses", "display_names", "copies")})
+        store.close()
+    assert dumps[0] == dumps[1]
+    assert dumps[0]["messages"][0][6:8] == ("RE: Trial accounts", "trial accounts")
+    assert {r[1:3] for r in dumps[0]["participants"]} == {("from", "jane@x.example"), ("to", "bob@x.example"), ("to", "abuse@x.example"), ("cc", "bob@x.example")}
