@@ -368,7 +368,7 @@ def finalize(
     with stage("threads"):
         changes = threads_pending.result() if threads_pending is not None else thread_changes(conn)
         # Only rows whose thread changed: an update rewrites the whole row, body included.
-        conn.executemany("UPDATE messages SET thread_id = ? WHERE key = ?", changes)
+        conn.executemany("UPDATE messages SET thread_id = ? WHERE rowid = ?", changes)
         del changes
         conn.execute("DELETE FROM threads")
         conn.execute(
@@ -400,19 +400,20 @@ def finalize(
     report.threads = conn.execute("SELECT COUNT(*) FROM threads").fetchone()[0]
 
 
-def thread_changes(conn: sqlite3.Connection) -> list[tuple[str, str]]:
-    """Thread every stored message; return ``(thread_id, key)`` for each message whose
-    thread differs from the one stored."""
-    current: dict[str, str | None] = {}
+def thread_changes(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+    """Thread every stored message; return ``(thread_id, rowid)`` for each message whose
+    thread differs from the one stored, in rowid order (the order of the table on disk,
+    so the updates walk it once instead of jumping about)."""
+    current: dict[str, tuple[int, str | None]] = {}
 
     def inputs() -> Iterator[ThreadInput]:
-        rows = conn.execute("SELECT key, message_id, refs, in_reply_to, subject, date_utc, thread_id FROM messages ORDER BY rowid")
-        for key, mid, refs, irt, subject, date, thread in rows:
-            current[key] = thread
+        rows = conn.execute("SELECT rowid, key, message_id, refs, in_reply_to, subject, date_utc, thread_id FROM messages ORDER BY rowid")
+        for rowid, key, mid, refs, irt, subject, date, thread in rows:
+            current[key] = (rowid, thread)
             yield ThreadInput(key, mid, tuple(_json_list(refs)), irt, subject or "", datetime.fromisoformat(date) if date else None)
 
     threads = thread_messages(inputs())
-    return [(t, k) for k, t in threads.items() if current.get(k) != t]
+    return sorted(((t, current[k][0]) for k, t in threads.items() if current[k][1] != t), key=lambda change: change[1])
 
 
 def _thread_changes_at(path: str) -> list[tuple[str, str]]:
