@@ -142,13 +142,19 @@ def graph_frame(tab):
     return handle, frame
 
 
-def test_network_graph_is_drawn_offline_and_tooltips_are_text(page, app_url: str) -> None:
-    page.goto(f"{app_url}/?page=network&cap=50")
-    handle, frame = graph_frame(page)
-    width, height, nodes, edges = frame.evaluate(
+def drawn_size(frame) -> tuple[int, int, int, int]:
+    """The drawn graph's canvas width and height, and its node and edge counts."""
+    found = frame.evaluate(
         "() => { const c = document.querySelector('#graph canvas'); const n = window.threadlineNetwork.body.data;"
         " return [c.clientWidth, c.clientHeight, n.nodes.length, n.edges.length]; }"
     )
+    return tuple(found)
+
+
+def test_network_graph_is_drawn_offline_and_tooltips_are_text(page, app_url: str) -> None:
+    page.goto(f"{app_url}/?page=network&cap=50")
+    handle, frame = graph_frame(page)
+    width, height, nodes, edges = drawn_size(frame)
     assert width > 400 and height > 400
     assert nodes == 16 and edges > 10
     assert "Colour: organization" in frame.inner_text("#legend")
@@ -213,10 +219,7 @@ def test_spread_tree_is_drawn_by_generation_offline(page, demo_url: str, tmp_pat
     tree = cascade.graph()
     page.goto(f"{demo_url}/?page=spread")
     handle, frame = graph_frame(page)
-    width, height, nodes, edges = frame.evaluate(
-        "() => { const c = document.querySelector('#graph canvas'); const n = window.threadlineNetwork.body.data;"
-        " return [c.clientWidth, c.clientHeight, n.nodes.length, n.edges.length]; }"
-    )
+    width, height, nodes, edges = drawn_size(frame)
     assert width > 600 and height > 400
     assert (nodes, edges) == (tree.number_of_nodes(), tree.number_of_edges())
     assert "Colour: unit" in frame.inner_text("#legend")
