@@ -75,9 +75,16 @@ class MessageRow(NamedTuple):
     """
 
     values: tuple[object, ...]
-    fingerprint: str
     participants: tuple[tuple[str, str, str | None, int], ...]
     addresses: tuple[tuple[str, str, str], ...]
+
+    @property
+    def norm_subject(self) -> str:
+        return str(self.values[5])
+
+    @property
+    def fingerprint(self) -> str:
+        return str(self.values[12])
 
 
 def message_row(message: Message) -> MessageRow:
@@ -93,7 +100,7 @@ def message_row(message: Message) -> MessageRow:
     parts = message.participants
     participants = tuple((p.role, p.address.address, p.address.name or None, p.position) for p in parts)
     addresses = tuple(dict.fromkeys((p.address.address, p.address.kind, p.address.name) for p in parts))
-    return MessageRow(values, fp, participants, addresses)
+    return MessageRow(values, participants, addresses)
 
 
 class Store:
@@ -289,7 +296,7 @@ class Store:
         if row is None:
             row = message_row(message)
         key = message.key
-        norm_subject = row.values[5]
+        norm_subject = row.norm_subject
         if message.origin in RECONSTRUCTED and self._reconstructed is not None:
             self._reconstructed.add(norm_subject)
         stored = self._insert_message(key, row)
@@ -369,10 +376,11 @@ class Store:
         sees a message that search cannot find.
         """
         conn = self.conn
-        now = _now()
-        self._write_sources([(source, "reading", 0, None) for source in self._reading.values()] + [(source, "done", items, now) for source, items in self._finished])
-        self._reading.clear()
-        self._finished.clear()
+        if self._reading or self._finished:
+            now = _now()
+            self._write_sources([(source, "reading", 0, None) for source in self._reading.values()] + [(source, "done", items, now) for source, items in self._finished])
+            self._reading.clear()
+            self._finished.clear()
         if self._names:
             conn.executemany(
                 "INSERT INTO display_names(address, name, count) VALUES (?, ?, ?) ON CONFLICT(address, name) DO UPDATE SET count = count + excluded.count",
