@@ -416,7 +416,7 @@ def thread_changes(conn: sqlite3.Connection) -> list[tuple[str, int]]:
     return sorted(((t, current[k][0]) for k, t in threads.items() if current[k][1] != t), key=lambda change: change[1])
 
 
-def _thread_changes_at(path: str) -> list[tuple[str, str]]:
+def _thread_changes_at(path: str) -> list[tuple[str, int]]:
     """:func:`thread_changes` on a read-only connection of its own (run in another process)."""
     conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
     try:
@@ -426,7 +426,7 @@ def _thread_changes_at(path: str) -> list[tuple[str, str]]:
         conn.close()
 
 
-def _thread_changes_elsewhere(path: Path) -> Future[list[tuple[str, str]]]:
+def _thread_changes_elsewhere(path: Path) -> Future[list[tuple[str, int]]]:
     """Start :func:`thread_changes` in a one-worker process pool; the future holds its answer."""
     pool = ProcessPoolExecutor(max_workers=1, mp_context=_worker_context())
     future = pool.submit(_thread_changes_at, str(path))
