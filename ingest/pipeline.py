@@ -20,7 +20,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -89,20 +89,28 @@ Parsed = list[tuple[RawItem | Problem, list[Message | Problem], list[MessageRow 
 
 
 def _parsed(item: RawItem | Problem) -> tuple[RawItem | Problem, list[Message | Problem], list[MessageRow | None]]:
-    """Parse one item and work out the store rows of its messages (the writer only runs SQL)."""
+    """Parse one item and work out the store rows of its messages (the writer only runs SQL).
+
+    What goes back to the writer is cut to what it reads: the item without its bytes,
+    and each message without its participants, which its row holds as plain tuples
+    (:meth:`MessageRow.restore` rebuilds them when needed). Unpickling the bytes and the
+    participant objects had cost the writing process 8 of its 26 s on the Enron slice.
+    """
     if not isinstance(item, RawItem):
         return item, [], []
     results = parse_item(item)
     rows: list[MessageRow | None] = []
-    for result in results:
+    for i, result in enumerate(results):
         row = None
         if isinstance(result, Message):
             try:
                 row = message_row(result)
             except Exception:  # noqa: BLE001 - the writer works it out again and records what fails
                 row = None
+            else:
+                results[i] = replace(result, participants=())
         rows.append(row)
-    return item, results, rows
+    return replace(item, data=b""), results, rows
 
 
 def _work(tasks: list[Task], force_format: str | None = None) -> list[Parsed]:
@@ -273,7 +281,7 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
                         store.add_message(result, item.provenance.place, row)
                     except UnicodeEncodeError:
                         # Undecodable bytes that slipped through as lone surrogates.
-                        store.add_message(sanitize(result), item.provenance.place)
+                        store.add_message(sanitize(row.restore(result) if row is not None else result), item.provenance.place)
                     report.messages += 1
         nonlocal last_commit
         if report.messages - last_commit[0] >= COMMIT_MESSAGES or time.monotonic() - last_commit[1] >= COMMIT_SECONDS:

@@ -21,6 +21,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import NamedTuple
 from .errors import StoreError
 from .formats.dedupe import RECONSTRUCTED, absorb_copies, file_as_copy, resolve_links, same_message
 from .parse import fingerprint
-from .records import Message, Problem
+from .records import Address, Message, Participant, Problem
 from .sources import Source, safe_path
 
 __all__ = ["Store", "MessageRow", "message_row", "SCHEMA_FILES", "SCHEMA_VERSION", "open_store"]
@@ -71,12 +72,14 @@ class MessageRow(NamedTuple):
     Workers compute it next to the parse so the one writing process only executes SQL.
     ``values`` are the ``messages`` columns after ``key``; ``participants`` are
     ``(role, address, name or None, position)``; ``addresses`` are the distinct
-    ``(address, kind, display name)`` of the participants.
+    ``(address, kind, display name)`` of the participants; ``kinds`` the address kind
+    of each participant, so :meth:`restore` can give back participants a worker left out.
     """
 
     values: tuple[object, ...]
     participants: tuple[tuple[str, str, str | None, int], ...]
     addresses: tuple[tuple[str, str, str], ...]
+    kinds: tuple[str, ...] = ()
 
     @property
     def norm_subject(self) -> str:
@@ -85,6 +88,21 @@ class MessageRow(NamedTuple):
     @property
     def fingerprint(self) -> str:
         return str(self.values[12])
+
+    def restore(self, message: Message) -> Message:
+        """``message`` with the participants this row was worked out from.
+
+        Workers send a message without its participants (rebuilding 800,000 of them was
+        the costliest part of receiving the Enron slice); the writer needs them back only
+        for dedupe and for cleaning undecodable text, and this gives them back exactly.
+        """
+        if message.participants or not self.participants:
+            return message
+        rebuilt = (
+            Participant(role, Address(address, kind, name or ""), position)
+            for (role, address, name, position), kind in zip(self.participants, self.kinds, strict=True)
+        )
+        return replace(message, participants=tuple(rebuilt))
 
 
 def message_row(message: Message) -> MessageRow:
@@ -100,7 +118,7 @@ def message_row(message: Message) -> MessageRow:
     parts = message.participants
     participants = tuple((p.role, p.address.address, p.address.name or None, p.position) for p in parts)
     addresses = tuple(dict.fromkeys((p.address.address, p.address.kind, p.address.name) for p in parts))
-    return MessageRow(values, participants, addresses)
+    return MessageRow(values, participants, addresses, tuple(p.address.kind for p in parts))
 
 
 class Store:
@@ -286,6 +304,7 @@ class Store:
         """
         conn = self.conn
         if message.origin in RECONSTRUCTED:
+            message = row.restore(message) if row is not None else message
             # A printed or quoted copy of a stored message becomes a copy of it (ingest.formats.dedupe).
             linked = resolve_links(conn, message)
             if linked is not message:
@@ -301,7 +320,7 @@ class Store:
             self._reconstructed.add(norm_subject)
         stored = self._insert_message(key, row)
         if stored is None and message.origin == "mail" and message.date_utc is not None and self._may_have_copies(norm_subject):
-            absorb_copies(conn, key, message)
+            absorb_copies(conn, key, row.restore(message))
         if stored is not None and stored != row.fingerprint and message.origin == "mail":
             key = f"{key}#{message.raw_sha256[:12]}"
             self.add_problem(

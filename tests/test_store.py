@@ -6,6 +6,8 @@ from pathlib import Path
 
 from ingest.store import open_store
 
+DOCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "printed" / "state-dept-june-2015"
+
 
 def test_a_first_load_defers_secondary_indexes_and_a_killed_one_gets_them_back(tmp_path: Path) -> None:
     from ingest.store import DEFERRED_INDEXES
@@ -61,3 +63,33 @@ def test_rows_worked_out_by_a_worker_store_what_the_writer_would(tmp_path: Path)
     assert dumps[0] == dumps[1]
     assert dumps[0]["messages"][0][6:8] == ("RE: Trial accounts", "trial accounts")
     assert {r[1:3] for r in dumps[0]["participants"]} == {("from", "jane@x.example"), ("to", "bob@x.example"), ("to", "abuse@x.example"), ("cc", "bob@x.example")}
+
+
+def test_a_worker_sends_messages_without_bytes_or_participant_objects_and_the_row_gives_them_back() -> None:
+    from ingest.parse import parse_item
+    from ingest.pipeline import _parsed
+    from ingest.records import Message, Provenance, RawItem
+
+    raw = (
+        b"Message-ID: <a2@x.example>\nDate: Tue, 8 Jan 2019 10:00:00 -0500\nFrom: jane@x.example\n"
+        b"To: bob@x.example\nX-From: Roe, Jane </O=ENRON/OU=NA/CN=RECIPIENTS/CN=JROE>\n"
+        b"Subject: hello\n\nHi Bob.\n\n-----Original Message-----\nFrom: Bob <bob@x.example>\n"
+        b"Sent: Monday, January 07, 2019 9:00 AM\nTo: jane@x.example\nSubject: hello\n\nAre you in?\n"
+    )
+    item = RawItem(Provenance("m.eml", "", "roe-j"), raw)
+    expected = [r for r in parse_item(item) if isinstance(r, Message)]
+    sent, results, rows = _parsed(item)
+    assert sent.data == b"" and sent.provenance == item.provenance
+    messages = [r for r in results if isinstance(r, Message)]
+    assert [m.origin for m in messages] == ["mail", "quoted"]
+    assert all(not m.participants for m in messages)
+    restored = [row.restore(m) for m, row in zip(results, rows, strict=True) if row is not None]
+    assert restored == expected
+    assert {p.address.kind for p in restored[0].participants} == {"smtp", "exchange"}
+    # A printed document's redaction placeholders come back as they were parsed, too.
+    path = DOCS / "C05760036.txt"
+    printed = RawItem(Provenance(str(path)), path.read_bytes(), "printed")
+    expected = [r for r in parse_item(printed) if isinstance(r, Message)]
+    _, results, rows = _parsed(printed)
+    restored = [row.restore(m) for m, row in zip(results, rows, strict=True) if row is not None]
+    assert restored == expected and "redacted" in {p.address.kind for m in restored for p in m.participants}
