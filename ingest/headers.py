@@ -10,6 +10,7 @@ is ~20× slower on real mail and raises on some group syntax (see shared/data RE
 
 from __future__ import annotations
 
+import binascii
 import re
 from email.header import decode_header, make_header
 from email.message import Message as EmailMessage
@@ -54,6 +55,12 @@ _ITEM = re.compile(
 #: Above this size a message's headers are checked on their own before any full parse.
 LARGE_MESSAGE_BYTES = 16 * 1024 * 1024
 _SIMPLE_CTE = {"", "7bit", "8bit", "binary", "quoted-printable", "base64"}
+#: A header line: a name of printable ASCII other than ``:`` and spaces, then ``:``.
+_HEADER_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")
+#: The end of a line followed by an empty line (the header/body separator). The atomic
+#: group keeps ``\r\n`` one line end, as the email package reads it.
+_SEPARATOR = re.compile(rb"(?>\r\n|\r|\n)(?:\r\n|\r|\n)")
+_PLAIN_TYPE = re.compile(r"[ \t]*text/plain[ \t]*(?:;[ \t]*charset[ \t]*=[ \t]*(?:\"([\w.:+-]+)\"|([\w.:+-]+))[ \t]*)?;?[ \t]*", re.I | re.A)
 
 
 def decode_words(value: Any) -> str:
@@ -92,7 +99,7 @@ class HeaderIndex:
 
     __slots__ = ("_by_name",)
 
-    def __init__(self, msg: object) -> None:
+    def __init__(self, msg: object = None) -> None:
         self._by_name: dict[str, list[Any]] = {}
         items = getattr(msg, "items", None)
         try:
@@ -159,8 +166,79 @@ def _header_block(raw: bytes) -> bytes:
     return raw[: min(ends) + 2] if ends else raw
 
 
+def _plain_fields(raw: bytes) -> dict[str, Any] | None:
+    """:func:`fast_fields` for the plainest mail, read without the email package.
+
+    The header block is split here exactly as compat32 splits it (names, folded values
+    kept verbatim, 8-bit bytes as surrogate escapes) and the body is never walked line by
+    line, which is most of the email package's cost on long messages. Anything it is not
+    sure of (a line that is not a header, an envelope ``From`` line, a Content-Type with
+    more than a charset, an encoding other than 7bit/8bit/binary/quoted-printable)
+    returns None, and the standard-library path decides. Its answers are the same as
+    that path's (tests/test_parse_paths.py compares them message by message).
+    """
+    if raw[:1] in (b"\r", b"\n"):
+        return None
+    found = _SEPARATOR.search(raw)
+    if found is None:
+        head_end = body_at = len(raw)
+    else:
+        head_end = found.start() + (2 if raw.startswith(b"\r\n", found.start()) else 1)
+        body_at = found.end()
+    headers = HeaderIndex()
+    by_name = headers._by_name
+    name = b""
+    parts: list[bytes] = []
+    for line in [*raw[:head_end].splitlines(keepends=True), b""]:
+        if line[:1] in (b" ", b"\t"):
+            if not parts:
+                return None  # a folded line with no header before it
+            parts.append(line)
+            continue
+        if parts:
+            value = b"".join(parts).decode("ascii", "surrogateescape").lstrip(" \t").rstrip("\r\n")
+            by_name.setdefault(name.decode("ascii").lower(), []).append(value)
+        if not line:
+            break
+        named = _HEADER_NAME.match(line)
+        if named is None or line.startswith(b"From "):
+            return None
+        name, parts = line[: named.end() - 1], [line[named.end() :]]
+    charset = "us-ascii"
+    ctype = headers.get("Content-Type")
+    if ctype is not None:
+        plain = _PLAIN_TYPE.fullmatch(ctype)
+        if plain is None:
+            return None
+        charset = (plain.group(1) or plain.group(2) or charset).lower()
+    cte = str(headers.get("Content-Transfer-Encoding", "")).lower()
+    if cte not in ("", "7bit", "8bit", "binary", "quoted-printable") or headers.get("Content-Disposition"):
+        return None
+    payload = raw[body_at:]
+    if cte == "quoted-printable":
+        payload = binascii.a2b_qp(payload)
+    try:
+        body = payload.decode(charset)
+    except (LookupError, UnicodeDecodeError):
+        body = payload.decode("utf-8", "replace")
+    return {
+        "headers": headers,
+        "address_values": [(role, [unescape(v) for v in headers.get_all(header) or []]) for header, role in ADDRESS_HEADERS],
+        "subject": decode_words(headers.get("Subject")),
+        "body": body.strip(),
+        "attachments": [],
+    }
+
+
 def fast_fields(raw: bytes) -> dict[str, Any] | None:
     """Return the fields of a single-part text/plain message, or None to use mail-parser."""
+    plain = _plain_fields(raw)
+    if plain is not None:
+        return plain
+    return _stdlib_fields(raw)
+
+
+def _stdlib_fields(raw: bytes) -> dict[str, Any] | None:
     if len(raw) > LARGE_MESSAGE_BYTES:
         # Look at the headers alone first: a large multipart message must not be
         # copied into a string just to learn that it is multipart.

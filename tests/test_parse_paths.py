@@ -1,4 +1,4 @@
-"""The standard-library fast path and the mail-parser path agree on plain mail."""
+"""The three ways plain mail is read (the plain split, the standard library, mail-parser) agree."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from pathlib import Path
 import pytest
 
 import ingest.parse as parse
-from ingest.headers import fast_fields, simple_addresses
+from ingest.headers import _plain_fields, _stdlib_fields, fast_fields, simple_addresses
 from ingest.records import Provenance, RawItem
+from ingest.sources import find_sources, read_source, strip_leading_blank_lines
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PLAIN = [
     b'From: "Roe, Jane" <jane.roe@pd.example>\nTo: a@pd.example, B <b@pd.example>\nCc: c@pd.example\nSubject: =?utf-8?q?Caf=C3=A9_trial?=\nDate: Tue, 8 Jan 2019 10:00:00 -0500\nMessage-ID: <p1@pd.example>\n\nhello\n',
@@ -47,6 +50,65 @@ def test_fixture_mail_parses_the_same_both_ways(mail_dir: Path, monkeypatch: pyt
         assert fast == slow, path
         checked += 1
     assert checked >= 4
+
+
+EDGES = [
+    b"From: a@x.example\r\nTo: b@x.example\r\nSubject: crlf\r\n\r\nline one\r\nline two\r\n",
+    b"From: a@x.example\rTo: b@x.example\rSubject: bare cr\r\rbody\r",
+    b"From: a@x.example\r\nSubject: mixed\n\r\nbody\n",
+    b"From: a@x.example\nTo: \n\tb@x.example,\n c@x.example\nSubject: folded\n\tsubject  \n\nbody",
+    b"From: J\xc3\xb6rg <j@x.example>\nSubject: 8-bit \xe9 header\nContent-Type: text/plain; charset=\"UTF-8\"\n\nK\xc3\xa4se\n",
+    b"From: a@x.example\nContent-Type: text/plain; charset=no-such-charset\n\n\xff\xfe odd\n",
+    b"From: a@x.example\nContent-Type: TEXT/PLAIN;charset=ISO-8859-1;\nContent-Transfer-Encoding: Quoted-Printable\n\nr=E9sum=\n=E9\n",
+    b"From: a@x.example\nSubject: no body",
+    b"From: a@x.example\nSubject: no body, newline\n",
+    b"From: a@x.example\nSubject:\n\n",
+    b"From: a@x.example\nContent-Transfer-Encoding: quoted-printable \n\nnot =E9 decoded\n",
+    b" folded first\nFrom: a@x.example\n\nx",
+    b"From a@x.example Mon Jan  7 10:00:00 2019\nFrom: a@x.example\n\nx",
+    b"From: a@x.example\nnot a header line\n\nx",
+    b"From : a@x.example\n\nx",
+    b"From: a@x.example\nContent-Type: text/plain; format=flowed\n\nx",
+    b"From: a@x.example\nContent-Type: text/plain;\n charset=us-ascii\n\nx",
+    b"From: a@x.example\nContent-Transfer-Encoding: base64\n\naGVsbG8=\n",
+    b"From: a@x.example\nContent-Disposition: attachment\n\nx",
+    b"From: a@x.example\nX-Bad\x01Name: y\nTo: <script>alert(1)</script>@x.example\n\n'); MATCH (n) DETACH DELETE n; --\x00\n",
+]
+
+
+def _same_fields(raw: bytes) -> bool | None:
+    """None when the plain path declines; else whether it answers as the stdlib path does."""
+    plain = _plain_fields(raw)
+    if plain is None:
+        return None
+    stdlib = _stdlib_fields(raw)
+    return stdlib is not None and plain["headers"]._by_name == stdlib["headers"]._by_name and all(
+        plain[k] == stdlib[k] for k in ("address_values", "subject", "body", "attachments")
+    )
+
+
+@pytest.mark.parametrize("raw", EDGES + PLAIN)
+def test_the_plain_path_answers_as_the_stdlib_path_or_declines(raw: bytes) -> None:
+    assert _same_fields(raw) in (True, None)
+
+
+def test_the_plain_path_takes_the_plain_mail_and_declines_the_rest() -> None:
+    taken = [_same_fields(raw) is not None for raw in EDGES]
+    assert taken == [True] * 10 + [False] * 10
+
+
+def test_the_plain_path_agrees_on_every_shared_message(tmp_path: Path) -> None:
+    """Every rfc822 item of the shared tricky and threading corpora and the test fixtures."""
+    roots = [ROOT / "tests" / "data", ROOT.parent / "shared" / "data" / "tricky", ROOT.parent / "shared" / "data" / "threading"]
+    seen = taken = 0
+    for source in find_sources([r for r in roots if r.exists()]):
+        for item in read_source(source) if not isinstance(source, parse.Problem) else ():
+            if isinstance(item, RawItem) and item.format == "rfc822":
+                seen += 1
+                same = _same_fields(strip_leading_blank_lines(item.data))
+                assert same in (True, None), item.provenance.path
+                taken += same is not None
+    assert seen >= 900 and taken >= 500
 
 
 def test_multipart_and_html_go_to_mailparser() -> None:
