@@ -94,7 +94,7 @@ def _parsed(item: RawItem | Problem) -> tuple[RawItem | Problem, list[Message | 
     What goes back to the writer is cut to what it reads: the item without its bytes,
     and each message without its participants, which its row holds as plain tuples
     (:meth:`MessageRow.restore` rebuilds them when needed). Unpickling the bytes and the
-    participant objects had cost the writing process 8 of its 26 s on the Enron slice.
+    participant objects had cost the writing process about 3 s of its 23 s on the Enron slice.
     """
     if not isinstance(item, RawItem):
         return item, [], []
