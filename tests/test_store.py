@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.store import open_store
+from ingest.store import SCHEMA_VERSION, open_store
 
 DOCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "printed" / "state-dept-june-2015"
 
@@ -26,19 +26,21 @@ def test_a_first_load_defers_secondary_indexes_and_a_killed_one_gets_them_back(t
     store.close()
 
 
-def test_the_full_text_index_flushes_in_16_mb_segments_in_new_and_upgraded_stores(tmp_path: Path) -> None:
+def test_the_full_text_index_flushes_16_mb_segments_and_merges_by_8_in_new_and_upgraded_stores(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    hashsize = "SELECT v FROM messages_fts_config WHERE k = 'hashsize'"
+    setting = "SELECT v FROM messages_fts_config WHERE k = ?"
     store = open_store(db)
-    assert store.conn.execute(hashsize).fetchone()[0] == 16 * 1024 * 1024
-    # A store written before schema 5 has FTS5's default (no row) and gets the setting on open.
-    store.conn.execute("DELETE FROM messages_fts_config WHERE k = 'hashsize'")
+    assert store.conn.execute(setting, ("hashsize",)).fetchone()[0] == 16 * 1024 * 1024
+    assert store.conn.execute(setting, ("automerge",)).fetchone()[0] == 8
+    # A store written before schema 5 has FTS5's defaults (no rows) and gets the settings on open.
+    store.conn.execute("DELETE FROM messages_fts_config WHERE k IN ('hashsize', 'automerge')")
     store.conn.execute("PRAGMA user_version = 4")
     store.conn.commit()
     store.close()
     store = open_store(db)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 5
-    assert store.conn.execute(hashsize).fetchone()[0] == 16 * 1024 * 1024
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+    assert store.conn.execute(setting, ("hashsize",)).fetchone()[0] == 16 * 1024 * 1024
+    assert store.conn.execute(setting, ("automerge",)).fetchone()[0] == 8
     store.close()
 
 
