@@ -153,11 +153,26 @@ def _body(msg: EmailMessage) -> str | None:
         return ""
     if not isinstance(payload, bytes):
         return None
-    charset = msg.get_content_charset() or "us-ascii"
+    return _decoded(payload, msg.get_content_charset() or "us-ascii")
+
+
+def _decoded(payload: bytes, charset: str) -> str:
+    """The body's text in its declared charset; UTF-8 with U+FFFD when that fails."""
     try:
         return payload.decode(charset)
     except (LookupError, UnicodeDecodeError):
         return payload.decode("utf-8", "replace")
+
+
+def _text_fields(headers: HeaderIndex, body: str) -> dict[str, Any]:
+    """The fields :func:`fast_fields` returns for a single-part text message."""
+    return {
+        "headers": headers,
+        "address_values": [(role, [unescape(v) for v in headers.get_all(header) or []]) for header, role in ADDRESS_HEADERS],
+        "subject": decode_words(headers.get("Subject")),
+        "body": body.strip(),
+        "attachments": [],
+    }
 
 
 def _header_block(raw: bytes) -> bytes:
@@ -217,17 +232,7 @@ def _plain_fields(raw: bytes) -> dict[str, Any] | None:
     payload = raw[body_at:]
     if cte == "quoted-printable":
         payload = binascii.a2b_qp(payload)
-    try:
-        body = payload.decode(charset)
-    except (LookupError, UnicodeDecodeError):
-        body = payload.decode("utf-8", "replace")
-    return {
-        "headers": headers,
-        "address_values": [(role, [unescape(v) for v in headers.get_all(header) or []]) for header, role in ADDRESS_HEADERS],
-        "subject": decode_words(headers.get("Subject")),
-        "body": body.strip(),
-        "attachments": [],
-    }
+    return _text_fields(headers, _decoded(payload, charset))
 
 
 def fast_fields(raw: bytes) -> dict[str, Any] | None:
@@ -267,11 +272,4 @@ def _stdlib_fields(raw: bytes) -> dict[str, Any] | None:
         return None
     if body is None:
         return None
-    return {
-        "message": msg,
-        "headers": headers,
-        "address_values": [(role, [unescape(v) for v in headers.get_all(header) or []]) for header, role in ADDRESS_HEADERS],
-        "subject": decode_words(headers.get("Subject")),
-        "body": body.strip(),
-        "attachments": [],
-    }
+    return _text_fields(headers, body)

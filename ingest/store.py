@@ -79,7 +79,7 @@ class MessageRow(NamedTuple):
     values: tuple[object, ...]
     participants: tuple[tuple[str, str, str | None, int], ...]
     addresses: tuple[tuple[str, str, str], ...]
-    kinds: tuple[str, ...] = ()
+    kinds: tuple[str, ...]
 
     @property
     def norm_subject(self) -> str:
