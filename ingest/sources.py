@@ -40,6 +40,9 @@ __all__ = [
 
 #: Largest single message we read into memory (a 50 MB attachment fits easily).
 MAX_ITEM_BYTES = 256 * 1024 * 1024
+#: Files up to this size are read whole in one call (smaller than MAX_ITEM_BYTES, so
+#: a file read this way is never too big to be an item).
+WHOLE_READ_BYTES = 1024 * 1024
 #: Zip members that expand more than this ratio and past ZIP_BOMB_MIN_BYTES are refused.
 ZIP_MAX_RATIO = 200
 ZIP_BOMB_MIN_BYTES = 16 * 1024 * 1024
@@ -101,8 +104,9 @@ def strip_leading_blank_lines(head: bytes) -> bytes:
 
 
 def _looks_rfc822(head: bytes) -> bool:
+    """A header block of three lines, or of one whose name is a known header."""
     lines = strip_leading_blank_lines(head).splitlines()[:20]
-    names: list[bytes] = []
+    names = 0
     for line in lines:
         if not line.strip():
             break
@@ -110,9 +114,10 @@ def _looks_rfc822(head: bytes) -> bool:
             continue
         if not _HEADER_LINE.match(line):
             break
-        names.append(line.split(b":", 1)[0].strip().lower())
-    known = any(n.startswith(k) for n in names for k in _KNOWN_HEADERS)
-    return (known and len(names) >= 1) or len(names) >= 3
+        if line.split(b":", 1)[0].strip().lower().startswith(_KNOWN_HEADERS):
+            return True  # the first known name decides (most mail starts with one)
+        names += 1
+    return names >= 3
 
 
 def _sniff_zip(head: bytes, name: str) -> str | None:
@@ -248,7 +253,9 @@ def read_source(source: Source, force_format: str | None = None) -> Iterator[Ite
     prov = Provenance(safe_path(source.path), "", safe_path(source.mailbox))
     try:
         with open(source.path, "rb") as fh:
-            head = fh.read(4096)
+            # Most mail is small: one read of the whole file, whose first 4 KB are the head.
+            data = fh.read() if source.size <= WHOLE_READ_BYTES else None
+            head = data[:4096] if data is not None else fh.read(4096)
             fmt = force_format or sniff(head, source.path)
             if fmt is None:
                 yield _not_email(prov, head)
@@ -261,8 +268,10 @@ def read_source(source: Source, force_format: str | None = None) -> Iterator[Ite
             if source.size > MAX_ITEM_BYTES:
                 yield _too_big(prov, source.size)
                 return
-            fh.seek(0)
-            yield RawItem(prov, fh.read(), fmt)
+            if data is None:
+                fh.seek(0)
+                data = fh.read()
+            yield RawItem(prov, data, fmt)
     except OSError as exc:
         yield Problem(prov, "unreadable", "The file could not be read.", str(exc), fatal=True)
 

@@ -9,7 +9,7 @@ import pytest
 
 from ingest import ingest, open_store
 from ingest.formats.dedupe import senders_agree
-from ingest.formats.quoted import quoted_messages, split_history
+from ingest.formats.quoted import _candidates, quoted_messages, split_history
 from ingest.parse import parse_item
 from ingest.records import Message, Provenance, RawItem
 
@@ -76,6 +76,22 @@ def test_plain_bodies_are_skipped_cheaply() -> None:
         assert quoted_messages(message) == []
     # 20 bodies of 300 kB: a few substring scans each, no line splitting.
     assert time.perf_counter() - started < 1.0
+
+
+def test_candidate_lines_are_header_starts_attributions_and_marker_words() -> None:
+    lines = [
+        "Hi,",                              # 0
+        "see below.",                       # 1
+        "-----Original Message-----",       # 2: a marker word anywhere
+        "From: Jane Roe",                   # 3: a header start
+        "  > FROM: x",                      # 4: quoted, indented
+        "On Monday, Jane wrote:",           # 5: an attribution
+        "was forwarded to me",              # 6: a marker word mid-line
+        "From",                             # 7: runs on: "From" and ":" on the next line ...
+        ": Original",                       # 8: ... so this line is not looked at again
+        "Onwards",                          # 9: no space after "On"
+    ]
+    assert _candidates(lines) == [2, 3, 4, 5, 6, 7]
 
 
 def test_splitter_is_linear_on_hostile_bodies() -> None:

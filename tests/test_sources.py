@@ -29,6 +29,18 @@ EML = b"Message-ID: <z1@x.example>\nFrom: a@x.example\nTo: b@x.example\nSubject:
         (b"Hello, this is a letter.\nRegards\n", None),
         (b"", None),
         (b"\x89PNG\r\n\x1a\n", None),
+        # A known header name decides on its own; unknown ones need three lines.
+        (b"Subject: hi\nNot a header line\n", "rfc822"),
+        (b"Foo: 1\nBar: 2\nNot a header line\n", None),
+        (b"Foo: 1\nBar: 2\nBaz: 3\n\nbody", "rfc822"),
+        (b"Foo: 1\nBar: 2\nFrom: a@b.c\n\nbody", "rfc822"),
+        # Release banners, whatever the spacing between "Doc" and "No", make a page printed.
+        *[
+            (b"UNCLASSIFIED U.S. Department of State Case No. F-2014-20439 Doc" + gap + b"No. C05739546 Date: 05/13/2015\nMessage-ID: <a@b>\n", "printed")
+            for gap in (b" ", b"", b"\xa0", b"\x85", b"\x1c", b"\t\n")
+        ],
+        (b"Message-ID: <a@b>\nSubject: Doc No. C05739546\n\nbody", "printed"),
+        (b"Message-ID: <a@b>\nSubject: the doc is not done\n\nbody", "rfc822"),
     ],
 )
 def test_sniff_by_content_not_extension(head: bytes, expected: str | None) -> None:

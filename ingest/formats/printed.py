@@ -26,6 +26,9 @@ from .quoted import participants_for, split_history, subject_of
 __all__ = ["parse_printed", "parse_printed_text", "decode_text", "strip_furniture", "looks_printed"]
 
 _BANNER = re.compile(r"(?:Case\s*No\b.{0,40}Doc\s*No\b|Doc\s*No\.?\s*C\d{6,}|UNCLASSIFIED\s+U\.?S\.?\s+Department\s+of\s+State)", re.IGNORECASE)
+#: What every banner holds, in lowered bytes: "unclassified", or "doc" and "no" with only
+#: whitespace between (``\s`` as the banner's str pattern sees it in Latin-1 text).
+_BANNER_HINT = re.compile(rb"doc[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0]*no")
 _RELEASE = re.compile(r"^\s*[I1l]?RELEASE\s*(?:IN)?\s*(?:PART|FULL)?\s*(?:[Bb]\s?\d.*)?$|^\s*(?:IN\s+)?(?:PART|FULL)(?:\s+[Bb]\s?\d.*)?\s*$")
 _CODES = re.compile(r"^\s*(?:[Bb]\s?[1-9](?:\s?\([A-Za-z]\))?\s*,?\s*)+$")
 _PAGE_NUMBER = re.compile(r"^\s*(?:Page\s+)?\d{1,4}(?:\s+of\s+\d{1,4})?\s*$", re.IGNORECASE)
@@ -61,8 +64,8 @@ def looks_printed(head: bytes, name: str = "") -> bool:
     if b"\x00" in head[:1024]:
         return False
     lowered = head.lower()
-    if (b"doc" in lowered or b"department" in lowered) and _BANNER.search(head.decode("latin-1")):
-        return True  # (every banner holds one of those words; the regex alone cost 70 µs a file)
+    if (b"unclassified" in lowered or _BANNER_HINT.search(lowered)) and _BANNER.search(head.decode("latin-1")):
+        return True  # (every banner holds one of those; the banner regex alone cost 70 µs a file)
     lines = head.splitlines()
     while lines and not lines[0].strip():
         lines.pop(0)

@@ -31,11 +31,10 @@ _MARKER = re.compile(
     r"^[\s\u2022.*>_|-]*(?:-+\s*)?(?:Original\s+Message|Forwarded\s+(?:message|by)|Begin\s+forwarded\s+message|Message\s+transf[ée]r[ée])\b.*$",
     re.IGNORECASE,
 )
-# One pass over the whole text finds every line worth a closer look.
-_CANDIDATE = re.compile(
-    r"^(?:[ \t>]{0,40}[.,'`\u2022*|_-]{0,3}[ \t]{0,2}(?:[Ff]rom|FROM)\s?:|[ \t>]*[Oo]n\s|[^\n]*?(?:riginal|RIGINAL|orwarded|ORWARDED|ransf))",
-    re.MULTILINE,
-)
+# Two passes over the whole text find every line worth a closer look: lines that start
+# like a header or an attribution, and lines that hold a marker word anywhere.
+_CANDIDATE_START = re.compile(r"^(?:[ \t>]{0,40}[.,'`\u2022*|_-]{0,3}[ \t]{0,2}(?:[Ff]rom|FROM)\s?:|[ \t>]*[Oo]n\s)", re.MULTILINE)
+_CANDIDATE_WORD = re.compile(r"riginal|RIGINAL|orwarded|ORWARDED|ransf")
 _ON = re.compile(r"^\s*On\s+(?P<who>.{4,300}?)\s+wrote\s*:\s*$", re.IGNORECASE)
 _TIME_OR_YEAR = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?|(?<!\d)(?:19|20)\d{2}(?!\d)")
 _EMAIL = re.compile(r"<?(?<![\w.+'&-])([\w.+'&-]+@[\w.-]+\.[A-Za-z]{2,})>?")
@@ -73,16 +72,27 @@ def _tidy(lines: list[str]) -> str:
 
 
 def _candidates(lines: list[str]) -> list[int]:
-    """Indices of lines that could start a message or be a marker, found at C speed."""
+    """Indices of lines that could start a message or be a marker, found at C speed, in order.
+
+    A header-like start can run on to the next line (``From`` and a ``:`` below it); that
+    next line is then not a candidate, as one regex over both kinds had it.
+    """
     text = "\n".join(lines)
-    found: list[int] = []
+    found: set[int] = set()
+    run_on: set[int] = set()
     line_no, pos = 0, 0
-    for m in _CANDIDATE.finditer(text):
+    for m in _CANDIDATE_START.finditer(text):
         line_no += text.count("\n", pos, m.start())
         pos = m.start()
-        if not found or found[-1] != line_no:
-            found.append(line_no)
-    return found
+        found.add(line_no)
+        if "\n" in m.group():
+            run_on.add(line_no + 1)
+    line_no, pos = 0, 0
+    for m in _CANDIDATE_WORD.finditer(text):
+        line_no += text.count("\n", pos, m.start())
+        pos = m.start()
+        found.add(line_no)
+    return sorted(found - run_on)
 
 
 def split_history(lines: list[str]) -> tuple[list[str], list[Segment]]:
