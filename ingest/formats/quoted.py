@@ -17,8 +17,10 @@ checked with plain substring tests so that ordinary mail costs almost nothing.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from ..addresses import normalize_address, normalize_name
 from ..records import Address, Message, Participant, Problem, Provenance
@@ -182,7 +184,7 @@ def participants_for(key: str, fields: dict[str, str], prefix: str = "") -> list
     out: list[Participant] = []
     seen: set[tuple[str, str]] = set()
     for source, role in (("from", "from"), ("to", "to"), ("cc", "cc"), ("bcc", "bcc")):
-        entries = parse_address_field(fields.get(source))
+        entries = _entries(fields.get(source))
         if source == "from":
             entries = entries[:1]
         if prefix:
@@ -194,6 +196,19 @@ def participants_for(key: str, fields: dict[str, str], prefix: str = "") -> list
             seen.add((role, addr.address))
             out.append(Participant(role, addr, pos))
     return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _entries(value: str | None) -> tuple[AddressEntry, ...]:
+    """:func:`parse_address_field`, remembered: the same history is quoted under every reply
+    (82% of the printed address fields in the Enron slice had been seen before)."""
+    return tuple(parse_address_field(value))
+
+
+@functools.lru_cache(maxsize=8192)
+def _date_fields(value: str | None) -> tuple[datetime | None, int | None]:
+    """The store's ``(date_utc, date_offset)`` of a printed date, remembered likewise."""
+    return to_utc_fields(parse_printed_date(value))
 
 
 def _address(entry: AddressEntry, key: str, role: str, pos: int) -> Address | None:
@@ -236,8 +251,7 @@ def quoted_messages(message: Message) -> list[Message | Problem]:
     out: list[Message | Problem] = []
     for n, seg in enumerate(segments, start=1):
         key = keys[n]
-        found = parse_printed_date(seg.fields.get("date"))
-        date_utc, offset = to_utc_fields(found)
+        date_utc, offset = _date_fields(seg.fields.get("date"))
         prov = message.provenance
         out.append(
             Message(
