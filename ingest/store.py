@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .errors import StoreError
-from .formats.dedupe import RECONSTRUCTED, absorb_copies, file_as_copy, resolve_links, same_message
+from .formats.dedupe import RECONSTRUCTED, SENDER_ROLES, absorb_copies, file_as_copy, resolve_links, same_message, sender_of
 from .parse import fingerprint
 from .records import Address, Message, Participant, Problem
 from .sources import Source, safe_path
@@ -89,12 +89,21 @@ class MessageRow(NamedTuple):
     def fingerprint(self) -> str:
         return str(self.values[12])
 
+    def sender(self) -> Address | None:
+        """:func:`ingest.formats.dedupe.sender_of` the message, read from this row."""
+        for wanted in SENDER_ROLES:
+            for (role, address, name, _position), kind in zip(self.participants, self.kinds, strict=True):
+                if role == wanted:
+                    return Address(address, kind, name or "")
+        return None
+
     def restore(self, message: Message) -> Message:
         """``message`` with the participants this row was worked out from.
 
         Workers send a message without its participants (rebuilding 800,000 of them cost
-        the writer about 3 s on the Enron slice); the writer needs them back only
-        for dedupe and for cleaning undecodable text, and this gives them back exactly.
+        the writer about 3 s on the Enron slice); the writer needs them back only for a
+        reconstructed message whose links changed and for cleaning undecodable text, and
+        this gives them back exactly. Dedupe reads the sender alone (:meth:`sender`).
         """
         if message.participants or not self.participants:
             return message
@@ -304,12 +313,12 @@ class Store:
         """
         conn = self.conn
         if message.origin in RECONSTRUCTED:
-            message = row.restore(message) if row is not None else message
             # A printed or quoted copy of a stored message becomes a copy of it (ingest.formats.dedupe).
             linked = resolve_links(conn, message)
             if linked is not message:
-                message, row = linked, None
-            same = same_message(conn, message)
+                # Its links changed, so its rows are worked out again, from the whole message.
+                message, row = (row.restore(linked) if row is not None else linked), None
+            same = same_message(conn, message, row.sender() if row is not None else sender_of(message))
             if same is not None:
                 return file_as_copy(conn, same, message, item_place)
         if row is None:
@@ -320,7 +329,7 @@ class Store:
             self._reconstructed.add(norm_subject)
         stored = self._insert_message(key, row)
         if stored is None and message.origin == "mail" and message.date_utc is not None and self._may_have_copies(norm_subject):
-            absorb_copies(conn, key, row.restore(message))
+            absorb_copies(conn, key, message, row.sender())
         if stored is not None and stored != row.fingerprint and message.origin == "mail":
             key = f"{key}#{message.raw_sha256[:12]}"
             self.add_problem(

@@ -95,3 +95,26 @@ def test_a_worker_sends_messages_without_bytes_or_participant_objects_and_the_ro
     _, results, rows = _parsed(printed)
     restored = [row.restore(m) for m, row in zip(results, rows, strict=True) if row is not None]
     assert restored == expected and "redacted" in {p.address.kind for m in restored for p in m.participants}
+
+
+def test_a_workers_row_gives_the_sender_dedupe_compares() -> None:
+    from ingest.formats.dedupe import sender_of
+    from ingest.parse import parse_item
+    from ingest.pipeline import _parsed
+    from ingest.records import Address, Message, Provenance, RawItem
+
+    items = [RawItem(Provenance(str(path)), path.read_bytes(), "printed") for path in sorted(DOCS.glob("*.txt"))[:8]]
+    items.append(RawItem(Provenance("m.eml"), b"Sender: desk@x.example\nTo: bob@x.example\nSubject: no From\n\nHi.\n"))
+    items.append(RawItem(Provenance("n.eml"), b"To: bob@x.example\nSubject: nobody sent it\n\nHi.\n"))
+    items.append(RawItem(Provenance("q.eml"), b"From: jane@x.example\nSubject: Re: hi\n\nYes.\n\n-----Original Message-----\nFrom: Bob <bob@x.example>\nSent: Monday, January 07, 2019 9:00 AM\nSubject: hi\n\nIn?\n"))
+    checked = []
+    for item in items:
+        expected = [r for r in parse_item(item) if isinstance(r, Message)]
+        _, results, rows = _parsed(item)
+        for parsed, row in zip(expected, [r for r in rows if r is not None], strict=True):
+            assert row.sender() == sender_of(parsed)
+            checked.append(row.sender())
+    assert len(checked) >= 20 and any(m.origin == "quoted" for m in expected)
+    assert checked[-2:] == [Address("jane@x.example", "smtp", ""), Address("bob@x.example", "smtp", "Bob")]
+    assert {a.address for a in checked if a is not None} >= {"desk@x.example"} and None in checked
+    assert {a.kind for a in checked if a is not None} >= {"smtp", "name"}

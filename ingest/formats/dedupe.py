@@ -26,7 +26,7 @@ from ..addresses import canonical_name
 from ..records import Address, Message
 from ..threads import normalize_subject
 
-__all__ = ["RECONSTRUCTED", "resolve_links", "same_message", "file_as_copy", "absorb_copies", "senders_agree"]
+__all__ = ["RECONSTRUCTED", "SENDER_ROLES", "resolve_links", "same_message", "sender_of", "file_as_copy", "absorb_copies", "senders_agree"]
 
 #: Origins that are reconstructions rather than copies of a real message.
 RECONSTRUCTED = ("printed", "quoted")
@@ -100,10 +100,17 @@ def resolve_links(conn: sqlite3.Connection, message: Message) -> Message:
     return dataclasses.replace(message, in_reply_to=irt, quoted_in=qin)
 
 
-def _sender_of(message: Message) -> Address | None:
+#: The roles whose first address is the sender that dedupe compares, in order of preference.
+SENDER_ROLES = ("from", "quoted-from", "sender")
+
+
+def sender_of(message: Message) -> Address | None:
     """The sender, for real (``from``) and quoted (``quoted-from``) messages alike."""
-    found = message.addresses("from") or message.addresses("quoted-from") or message.addresses("sender")
-    return found[0] if found else None
+    for role in SENDER_ROLES:
+        found = message.addresses(role)
+        if found:
+            return found[0]
+    return None
 
 
 def _stored_sender(conn: sqlite3.Connection, key: str) -> tuple[str, str] | None:
@@ -114,9 +121,8 @@ def _stored_sender(conn: sqlite3.Connection, key: str) -> tuple[str, str] | None
     return (row[0], row[1] or "") if row else None
 
 
-def _candidates(conn: sqlite3.Connection, message: Message, origins: tuple[str, ...] | None) -> list[tuple[str, str]]:
-    """Stored messages that are the same email as ``message``: [(key, origin)], best first."""
-    sender = _sender_of(message)
+def _candidates(conn: sqlite3.Connection, message: Message, origins: tuple[str, ...] | None, sender: Address | None) -> list[tuple[str, str]]:
+    """Stored messages that are the same email as ``message`` (sent by ``sender``): [(key, origin)], best first."""
     if message.date_utc is None or sender is None or sender.kind == "redacted":
         return []
     minute = _local_minute(message.date_utc, message.date_offset)
@@ -142,13 +148,17 @@ def _candidates(conn: sqlite3.Connection, message: Message, origins: tuple[str, 
     return sorted(found, key=lambda f: (rank.get(f[1], 4), f[0]))
 
 
-def same_message(conn: sqlite3.Connection, message: Message) -> str | None:
-    """The key of a stored message that a reconstructed ``message`` is a copy of, or None."""
+def same_message(conn: sqlite3.Connection, message: Message, sender: Address | None) -> str | None:
+    """The key of a stored message that a reconstructed ``message`` is a copy of, or None.
+
+    ``sender`` is :func:`sender_of` the message; a caller that holds it without the
+    message's participants (a worker's row) passes it so they need not be rebuilt.
+    """
     if message.origin not in RECONSTRUCTED:
         return None
     if conn.execute("SELECT 1 FROM messages WHERE key = ?", (message.key,)).fetchone():
         return None
-    found = _candidates(conn, message, None)
+    found = _candidates(conn, message, None, sender)
     return found[0][0] if found else None
 
 
@@ -170,10 +180,11 @@ def file_as_copy(conn: sqlite3.Connection, target: str, message: Message, item_p
     return target
 
 
-def absorb_copies(conn: sqlite3.Connection, key: str, message: Message) -> int:
-    """A real message just stored takes over earlier reconstructed copies of itself; return how many."""
+def absorb_copies(conn: sqlite3.Connection, key: str, message: Message, sender: Address | None) -> int:
+    """A real message just stored (sent by ``sender``, as for :func:`same_message`) takes over
+    earlier reconstructed copies of itself; return how many."""
     absorbed = 0
-    for old, _ in _candidates(conn, message, RECONSTRUCTED):
+    for old, _ in _candidates(conn, message, RECONSTRUCTED, sender):
         conn.execute("UPDATE OR IGNORE copies SET message_key = ? WHERE message_key = ?", (key, old))
         for table in ("copies", "participants", "attachments"):
             conn.execute(f"DELETE FROM {table} WHERE message_key = ?", (old,))
