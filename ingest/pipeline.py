@@ -48,6 +48,10 @@ COMMIT_SECONDS = 30.0
 #: Batches handed to the workers ahead of the writer, per worker: enough that the workers
 #: keep parsing while the writer commits (the commit holds the main process for seconds).
 AHEAD_PER_WORKER = 4
+#: Workers run this much nicer than the writing process. The writer is the bottleneck
+#: (it never waits for a result on the Enron slice), so when the cores are short it
+#: should be the one that runs; the workers, queued ahead, keep up on what is left.
+WORKER_NICENESS = 10
 
 #: Called after each batch with (files done, files total, items done, bytes done, bytes total).
 Progress = Callable[["IngestReport"], None]
@@ -299,7 +303,7 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
         store.commit()
         return
     pending: deque[tuple[list[tuple[Source, Task]], Future[list[Parsed]]]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context()) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(), initializer=os.nice, initargs=(WORKER_NICENESS,)) as pool:
         for batch in stream:
             pending.append((batch, pool.submit(_work, [t for _, t in batch], force_format)))
             while len(pending) >= workers * AHEAD_PER_WORKER:
