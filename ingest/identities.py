@@ -30,7 +30,7 @@ import yaml
 from .addresses import normalize_address, person_name_key
 from .errors import ProfileError
 
-__all__ = ["dominant_names", "Aliases", "load_aliases", "resolve_people", "MergeRecord"]
+__all__ = ["dominant_names", "Aliases", "load_aliases", "resolve_people", "collect_person_stats", "write_person_stats", "MergeRecord"]
 
 EVIDENCE_LIMIT = 5
 
@@ -171,11 +171,14 @@ def _evidence(conn: sqlite3.Connection, address: str, roles: Iterable[str] = ())
     return tuple(r[0] for r in conn.execute(sql, (*args, EVIDENCE_LIMIT)))
 
 
-def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None, webmail_domains: Iterable[str] = ()) -> dict[str, int]:
+def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None, webmail_domains: Iterable[str] = (), *, stats: bool = True) -> dict[str, int]:
     """Recompute ``people``, ``merges`` and ``addresses.person_id``; return counts.
 
     ``webmail_domains`` (from the case profile) are personal-mail domains: an address
-    there may join the one work address that shows the same full name.
+    there may join the one work address that shows the same full name. With ``stats``
+    False the people's counts and dates (``sent`` … ``last_seen``) are left at zero and
+    NULL for the caller to fill with :func:`collect_person_stats` and
+    :func:`write_person_stats`, on another connection once these rows are committed.
     """
     webmail_domains = frozenset(d.lower() for d in webmail_domains) | WEBMAIL_DOMAINS
     aliases = aliases or Aliases()
@@ -284,7 +287,9 @@ def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None, web
         "INSERT INTO merges(person_id, address, rule, confidence, evidence, detail) VALUES (?, ?, ?, ?, ?, ?)",
         [(person_of[r.address], r.address, r.rule, r.confidence, json.dumps(list(r.evidence)), r.detail) for r in records if r.address in person_of and (len(groups[uf.find(r.address)]) > 1 or r.rule == "aliases-file")],
     )
-    _person_stats(conn)
+    if stats:
+        collect_person_stats(conn)
+        write_person_stats(conn)
     merged = sum(1 for m in groups.values() if len(m) > 1)
     return {"people": len(groups), "merged_people": merged, "merges": len(records)}
 
@@ -369,7 +374,11 @@ def _best_names(conn: sqlite3.Connection) -> dict[str, str]:
     return {a: n for a, (c, n) in best.items()}
 
 
-def _person_stats(conn: sqlite3.Connection) -> None:
+def collect_person_stats(conn: sqlite3.Connection) -> None:
+    """Count each person's messages sent and received, and their first and last dates,
+    into ``temp.pstats`` on ``conn``. It only reads the store, so it may run on a second
+    connection while another writes other tables; commit that connection after it, to end
+    its read snapshot (the temporary table stays). :func:`write_person_stats` follows."""
     # Dates come from a small copy of (key, date): a lookup there is one b-tree search
     # instead of the key index and then the messages row. Addresses are read in person
     # order (CROSS JOIN keeps them outermost), so the grouping needs no sort of the
@@ -387,6 +396,10 @@ def _person_stats(conn: sqlite3.Connection) -> None:
         "WHERE a.person_id IS NOT NULL GROUP BY a.person_id"
     )
     conn.execute("DROP TABLE temp.message_dates")
+
+
+def write_person_stats(conn: sqlite3.Connection) -> None:
+    """Write ``temp.pstats`` (from :func:`collect_person_stats` on ``conn``) into ``people``."""
     conn.execute(
         "UPDATE people SET sent = s.sent, received = s.received, first_seen = s.first_seen, last_seen = s.last_seen "
         "FROM pstats s WHERE s.pid = people.id"

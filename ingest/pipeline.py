@@ -27,7 +27,7 @@ from pathlib import Path
 from . import formats  # noqa: F401 - registers .msg, CSV/XLSX, PDF and printed formats (workers too)
 from .case import CaseProfile, apply_case, load_case_profile
 from .errors import SourceError
-from .identities import load_aliases, resolve_people
+from .identities import collect_person_stats, load_aliases, resolve_people, write_person_stats
 from .parse import parse_item, sanitize
 from .records import Message, Problem, RawItem
 from .sources import Source, find_sources, read_source
@@ -376,7 +376,8 @@ def finalize(
     # with one worker) while people are resolved here, and written once people are done.
     threads_pending = _thread_changes_elsewhere(store.path) if workers > 1 else None
     with stage("people"):
-        stats = resolve_people(conn, aliases if isinstance(aliases, Aliases) else None, webmail)
+        # Their counts and dates are filled in the background while the case rules run.
+        stats = resolve_people(conn, aliases if isinstance(aliases, Aliases) else None, webmail, stats=False)
     with stage("threads"):
         changes = threads_pending.result() if threads_pending is not None else thread_changes(conn)
         # Only rows whose thread changed: an update rewrites the whole row, body included.
@@ -390,20 +391,28 @@ def finalize(
         )
         store.set_meta("finalized_at", datetime.now().isoformat(timespec="seconds"))
         store.commit()
-    # Person-level edges for the views (imported here: worker processes need no graph code).
-    # Their read half runs on a second connection, in a thread (SQLite lets go of the GIL),
-    # while the case rules run: it reads people and messages, the case writes other tables.
+    # Person-level edges for the views (imported here: worker processes need no graph code),
+    # and the people's counts and dates. Their read halves run on a second connection, in a
+    # thread (SQLite lets go of the GIL), while the case rules run: they read people,
+    # participants and messages, and the case rules read none of what they write.
     from graph.edges import collect_edges, write_edges
+
+    def collect(conn: sqlite3.Connection) -> None:
+        collect_edges(conn)
+        collect_person_stats(conn)
+        conn.commit()
 
     edge_conn = sqlite3.connect(store.path, check_same_thread=False)
     try:
         edge_conn.execute("PRAGMA busy_timeout = 30000")
         with stage("case"):
-            collected = _in_background(collect_edges, edge_conn)
+            collected = _in_background(collect, edge_conn)
             case_report = apply_case(conn, case)
         with stage("edges"):
             collected()
             write_edges(edge_conn)
+            write_person_stats(edge_conn)
+            edge_conn.commit()
     finally:
         edge_conn.close()
     report.case = case_report.summary()

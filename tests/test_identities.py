@@ -198,3 +198,32 @@ def test_enron_x_to_and_x_cc_names_reach_their_addresses(tmp_path: Path) -> None
         "jeff.richter@enron.example": "Jeff Richter",
         "ann.lee@enron.example": "Lee, Ann",
     }
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_people_counts_and_dates_are_filled_in_after_the_case_rules(tmp_path: Path, workers: int) -> None:
+    from ingest.identities import resolve_people
+
+    root = _case(
+        tmp_path,
+        {
+            "1.eml": _eml("1@x", '"Roe, Jane" <jane.roe@pd.example>', "bob@pd.example"),
+            "2.eml": _eml("2@x", "Jane Roe <jroe@pd.example>", "bob@pd.example").replace(b"14 Jan", b"16 Jan"),
+            "3.eml": _eml("3@x", "bob@pd.example", "Jane Roe <jroe@pd.example>").replace(b"14 Jan", b"15 Jan"),
+            "4.eml": _eml("4@x", "bob@pd.example", "jane.roe@pd.example").replace(b"14 Jan", b"17 Jan"),
+        },
+    )
+    db = tmp_path / "s.db"
+    ingest([root], db, workers=workers)
+    store = open_store(db)
+    people = "SELECT id, sent, received, first_seen, last_seen FROM people ORDER BY id"
+    after_ingest = store.conn.execute(people).fetchall()
+    # Jane is two addresses, one person: her counts and dates are over both.
+    assert [tuple(r) for r in after_ingest] == [
+        ("bob@pd.example", 2, 2, "2019-01-14T10:00:00+00:00", "2019-01-17T10:00:00+00:00"),
+        ("jane.roe@pd.example", 2, 2, "2019-01-14T10:00:00+00:00", "2019-01-17T10:00:00+00:00"),
+    ]
+    # The same figures as resolving people again with the counts worked out inline.
+    resolve_people(store.conn)
+    assert store.conn.execute(people).fetchall() == after_ingest
+    store.close()
