@@ -393,8 +393,8 @@ def finalize(
         store.commit()
     # Person-level edges for the views (imported here: worker processes need no graph code),
     # and the people's counts and dates. Their read halves run on a second connection, in a
-    # thread (SQLite lets go of the GIL), while the case rules run: they read people,
-    # participants and messages, and the case rules read none of what they write.
+    # thread (SQLite lets go of the GIL), while the case rules run: they only read people,
+    # addresses, participants and messages, which the case rules do not write.
     from graph.edges import collect_edges, write_edges
 
     def collect(conn: sqlite3.Connection) -> None:
