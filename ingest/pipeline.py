@@ -76,7 +76,7 @@ class IngestReport:
     case: str = ""
     seconds: float = 0.0
     #: What the run is doing now: "reading" files, then the derived steps "people",
-    #: "threads", "case" and "edges".
+    #: "case", "threads" and "edges".
     stage: str = "reading"
     #: Seconds per step: "reading" (parse and store), then each derived step.
     timings: dict[str, float] = field(default_factory=dict)
@@ -354,9 +354,10 @@ def finalize(
     progress: Progress | None = None,
     workers: int = 1,
 ) -> None:
-    """Recompute people, merges and threads from what the store holds, then the case facts
+    """Recompute people and merges from what the store holds, then the case facts, threads
     and the person-level edges; each step's time goes to ``report.timings``. With more
-    than one worker, threads are worked out in another process while people are resolved."""
+    than one worker, threads are worked out in another process while people are resolved
+    and the case rules run."""
     from .identities import Aliases
 
     report = report if report is not None else IngestReport()
@@ -372,29 +373,19 @@ def finalize(
         report.timings[name] = time.monotonic() - started
 
     webmail = [d for o in (case.organizations if case else ()) if o.kind == "webmail" for d in o.domains]
-    # Threads need nothing from people: they are worked out in another process (or inline
-    # with one worker) while people are resolved here, and written once people are done.
+    # Threads need nothing from people and the case rules nothing from threads: they are
+    # worked out in another process (or inline with one worker) while people are resolved
+    # and the case rules run, and written after those.
     threads_pending = _thread_changes_elsewhere(store.path) if workers > 1 else None
     with stage("people"):
         # Their counts and dates are filled in the background while the case rules run.
         stats = resolve_people(conn, aliases if isinstance(aliases, Aliases) else None, webmail, stats=False)
-    with stage("threads"):
-        changes = threads_pending.result() if threads_pending is not None else thread_changes(conn)
-        # Only rows whose thread changed: an update rewrites the whole row, body included.
-        conn.executemany("UPDATE messages SET thread_id = ? WHERE rowid = ?", changes)
-        del changes
-        conn.execute("DELETE FROM threads")
-        conn.execute(
-            "INSERT INTO threads(id, root_key, subject, message_count, first_date, last_date) "
-            "SELECT m.thread_id, m.thread_id, (SELECT subject FROM messages r WHERE r.key = m.thread_id), COUNT(*), MIN(m.date_utc), MAX(m.date_utc) "
-            "FROM messages m WHERE m.thread_id IS NOT NULL GROUP BY m.thread_id"
-        )
-        store.set_meta("finalized_at", datetime.now().isoformat(timespec="seconds"))
-        store.commit()
+        store.commit()  # the second connection below reads who is who
     # Person-level edges for the views (imported here: worker processes need no graph code),
     # and the people's counts and dates. Their read halves run on a second connection, in a
     # thread (SQLite lets go of the GIL), while the case rules run: they only read people,
-    # addresses, participants and messages, which the case rules do not write.
+    # addresses, participants and messages' keys and dates, which nothing writes until they
+    # are done.
     from graph.edges import collect_edges, write_edges
 
     def collect(conn: sqlite3.Connection) -> None:
@@ -408,6 +399,19 @@ def finalize(
         with stage("case"):
             collected = _in_background(collect, edge_conn)
             case_report = apply_case(conn, case)
+        with stage("threads"):
+            changes = threads_pending.result() if threads_pending is not None else thread_changes(conn)
+            # Only rows whose thread changed: an update rewrites the whole row, body included.
+            conn.executemany("UPDATE messages SET thread_id = ? WHERE rowid = ?", changes)
+            del changes
+            conn.execute("DELETE FROM threads")
+            conn.execute(
+                "INSERT INTO threads(id, root_key, subject, message_count, first_date, last_date) "
+                "SELECT m.thread_id, m.thread_id, (SELECT subject FROM messages r WHERE r.key = m.thread_id), COUNT(*), MIN(m.date_utc), MAX(m.date_utc) "
+                "FROM messages m WHERE m.thread_id IS NOT NULL GROUP BY m.thread_id"
+            )
+            store.set_meta("finalized_at", datetime.now().isoformat(timespec="seconds"))
+            store.commit()
         with stage("edges"):
             collected()
             write_edges(edge_conn)

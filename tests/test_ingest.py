@@ -137,7 +137,7 @@ def test_parallel_workers_give_the_same_store(tmp_path: Path, mail_dir: Path) ->
 def test_progress_names_each_step_and_the_report_times_it(tmp_path: Path, mail_dir: Path) -> None:
     stages: list[str] = []
     report = ingest([mail_dir], tmp_path / "s.db", workers=1, progress=lambda r: stages.append(r.stage))
-    steps = ["people", "threads", "case", "edges"]
+    steps = ["people", "case", "threads", "edges"]
     assert [s for i, s in enumerate(stages) if i == 0 or s != stages[i - 1]] == ["reading", *steps]
     assert list(report.timings) == ["reading", *steps]
     assert all(seconds >= 0 for seconds in report.timings.values()) and report.timings["reading"] <= report.seconds
