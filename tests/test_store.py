@@ -118,3 +118,24 @@ def test_a_workers_row_gives_the_sender_dedupe_compares() -> None:
     assert checked[-2:] == [Address("jane@x.example", "smtp", ""), Address("bob@x.example", "smtp", "Bob")]
     assert {a.address for a in checked if a is not None} >= {"desk@x.example"} and None in checked
     assert {a.kind for a in checked if a is not None} >= {"smtp", "name"}
+
+
+def test_a_new_message_is_its_own_thread_until_threads_are_worked_out(tmp_path: Path) -> None:
+    from ingest.parse import parse_item
+    from ingest.pipeline import thread_changes
+    from ingest.records import Message, Provenance, RawItem
+
+    def message(mid: str, extra: str = "", subject: str = "plan", hour: int = 10) -> Message:
+        raw = f"Message-ID: <{mid}>\nDate: Tue, 8 Jan 2019 {hour}:00:00 -0500\nFrom: jane@x.example\nTo: bob@x.example\n{extra}Subject: {subject}\n\nHi.\n"
+        return next(r for r in parse_item(RawItem(Provenance(f"{mid}.eml"), raw.encode())) if isinstance(r, Message))
+
+    store = open_store(tmp_path / "s.db")
+    for m in (message("root@x"), message("reply@x", "In-Reply-To: <root@x>\n", hour=11), message("alone@x", subject="other")):
+        store.add_message(m, "")
+    store.commit()
+    stored = dict(store.conn.execute("SELECT key, thread_id FROM messages"))
+    assert stored == {"root@x": "root@x", "reply@x": "reply@x", "alone@x": "alone@x"}
+    # Only the reply's row is rewritten when threads are worked out.
+    rowid = store.conn.execute("SELECT rowid FROM messages WHERE key = 'reply@x'").fetchone()[0]
+    assert thread_changes(store.conn) == [("root@x", rowid)]
+    store.close()
