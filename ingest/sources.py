@@ -104,7 +104,7 @@ def strip_leading_blank_lines(head: bytes) -> bytes:
 
 
 def _looks_rfc822(head: bytes) -> bool:
-    """A header block of three lines, or of one whose name is a known header."""
+    """A header block that names a known header, or has three header lines."""
     lines = strip_leading_blank_lines(head).splitlines()[:20]
     names = 0
     for line in lines:
