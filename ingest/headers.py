@@ -55,6 +55,8 @@ _ITEM = re.compile(
 #: Above this size a message's headers are checked on their own before any full parse.
 LARGE_MESSAGE_BYTES = 16 * 1024 * 1024
 _SIMPLE_CTE = {"", "7bit", "8bit", "binary", "quoted-printable", "base64"}
+#: The encodings :func:`_plain_fields` decodes itself (base64 goes to the standard library).
+_PLAIN_CTE = _SIMPLE_CTE - {"base64"}
 #: A header line: a name of printable ASCII other than ``:`` and spaces, then ``:``.
 _HEADER_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")
 #: The end of a line followed by an empty line (the header/body separator). The atomic
@@ -227,7 +229,7 @@ def _plain_fields(raw: bytes) -> dict[str, Any] | None:
             return None
         charset = (plain.group(1) or plain.group(2) or charset).lower()
     cte = str(headers.get("Content-Transfer-Encoding", "")).lower()
-    if cte not in ("", "7bit", "8bit", "binary", "quoted-printable") or headers.get("Content-Disposition"):
+    if cte not in _PLAIN_CTE or headers.get("Content-Disposition"):
         return None
     payload = raw[body_at:]
     if cte == "quoted-printable":

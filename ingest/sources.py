@@ -262,6 +262,9 @@ def read_source(source: Source, force_format: str | None = None) -> Iterator[Ite
                 return
             container = CONTAINERS.get(fmt)
             if container is not None:
+                if data is not None:
+                    yield from container(io.BytesIO(data), prov, 0)  # already read: not again
+                    return
                 fh.seek(0)
                 yield from container(fh, prov, 0)
                 return
