@@ -202,8 +202,10 @@ def ingest(
             report.bytes_total = sum(s.size for s in sources)
             workers = workers if workers is not None else (os.cpu_count() or 1)
             store.defer_indexes()
+            store.defer_fts()
             _run(store, sources, report, workers, progress, force_format)
-            store.restore_indexes()
+            store.restore_indexes()  # the full-text index catches up meanwhile
+            store.finish_fts()
             report.timings["reading"] = (datetime.now() - started).total_seconds()
             signature = f"{_signature(aliases)}:{profile.digest}"
             if store.get_meta("dirty") == "0" and store.get_meta("derived_from") == signature:

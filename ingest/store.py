@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 from .errors import StoreError
 from .formats.dedupe import RECONSTRUCTED, SENDER_ROLES, absorb_copies, file_as_copy, resolve_links, same_message, sender_of
+from .fts_side import SideIndex, remove_side_files
 from .parse import fingerprint
 from .records import Address, Message, Participant, Problem
 from .sources import Source, safe_path
@@ -170,6 +171,7 @@ class Store:
         self._no_done_sources: bool | None = None  # the store held no finished source when first asked
         self._names: Counter[tuple[str, str]] = Counter()  # display names seen since the last commit
         self._reconstructed: set[str] | None = None  # subjects of printed/quoted messages stored
+        self._side: SideIndex | None = None  # a first load's full-text index, built beside the store
 
     # -- schema ------------------------------------------------------------------
 
@@ -203,6 +205,7 @@ class Store:
             ) from None
         try:
             self.restore_indexes()  # left dropped by a first load that was killed
+            self.restore_fts()  # left empty by a first load that was killed
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
@@ -241,8 +244,56 @@ class Store:
         conn.execute("DELETE FROM meta WHERE key = 'deferred_indexes'")
         conn.commit()
 
+    def defer_fts(self) -> bool:
+        """On a first load, build the full-text index beside the store while mail is read.
+
+        See :mod:`ingest.fts_side`. Until :meth:`finish_fts`, commits do not index new rows
+        here: a reader of the store meanwhile finds its messages but not by search. Returns
+        True when the index is deferred.
+        """
+        if self._side is not None or self.conn.execute("SELECT 1 FROM messages LIMIT 1").fetchone() or self.get_meta("fts_side"):
+            return False
+        self.set_meta("fts_side", "1")
+        self.conn.commit()
+        self._side = SideIndex(self.path)
+        return True
+
+    def finish_fts(self) -> bool:
+        """Copy the index built beside the store into it (no-op unless :meth:`defer_fts` ran).
+
+        Call after the last commit of the mail. Should the side build have failed, the
+        index is rebuilt here from the messages instead: slower, same result. Returns True
+        when the side build was copied in.
+        """
+        side, self._side = self._side, None
+        if side is None:
+            return False
+        try:
+            side.install()
+        except (RuntimeError, sqlite3.Error):
+            self.restore_fts()
+            return False
+        finally:
+            side.close()
+        return True
+
+    def restore_fts(self) -> None:
+        """Rebuild the full-text index from the messages if a first load left it unbuilt (no-op otherwise)."""
+        if self._side is not None or not self.get_meta("fts_side"):
+            return
+        conn = self.conn
+        conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+        conn.execute("DELETE FROM fts_changes")
+        self.set_meta("fts_rowid", str(conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM messages").fetchone()[0]))
+        conn.execute("DELETE FROM meta WHERE key = 'fts_side'")
+        conn.commit()
+        remove_side_files(self.path)
+
     def close(self) -> None:
         """Close the connection (a writer first folds the WAL back into the database)."""
+        if self._side is not None:
+            self._side.close()  # a first load that did not finish: the next writer rebuilds the index
+            self._side = None
         if not self.readonly:
             try:
                 self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
@@ -406,7 +457,8 @@ class Store:
 
         FTS rows are added in bulk per transaction rather than by a per-row trigger
         (about 3× faster), in the same transaction as the messages, so a reader never
-        sees a message that search cannot find.
+        sees a message that search cannot find. On a first load the index is built
+        beside the store instead (:meth:`defer_fts`), and told of each commit.
         """
         conn = self.conn
         if self._reading or self._finished:
@@ -420,6 +472,10 @@ class Store:
                 sorted((address, name, n) for (address, name), n in self._names.items()),
             )
             self._names.clear()
+        if self._side is not None:
+            conn.commit()
+            self._side.notify()
+            return
         last = int(self.get_meta("fts_rowid", "0") or 0)
         top = conn.execute("SELECT MAX(rowid) FROM messages").fetchone()[0] or 0
         if top > last:

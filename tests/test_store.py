@@ -38,7 +38,7 @@ def test_the_full_text_index_flushes_16_mb_segments_and_merges_by_8_in_new_and_u
     store.conn.commit()
     store.close()
     store = open_store(db)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
     assert store.conn.execute(setting, ("hashsize",)).fetchone()[0] == 16 * 1024 * 1024
     assert store.conn.execute(setting, ("automerge",)).fetchone()[0] == 8
     store.close()

@@ -200,9 +200,13 @@ def _unindex_safely(conn: sqlite3.Connection, key: str) -> None:
     """Make sure a row is in the full-text index before its delete trigger removes it.
 
     The store indexes new rows in bulk at commit (meta ``fts_rowid``); deleting a row
-    that was never indexed would hand FTS5 a 'delete' for tokens it does not hold.
+    that was never indexed would hand FTS5 a 'delete' for tokens it does not hold. While a
+    first load builds the index beside the store (meta ``fts_side``), the delete is logged
+    for that builder instead (``ingest.fts_side``), and nothing is needed here.
     """
+    meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('fts_rowid', 'fts_side')").fetchall())
+    if "fts_side" in meta:
+        return
     row = conn.execute("SELECT rowid, subject, body FROM messages WHERE key = ?", (key,)).fetchone()
-    meta = conn.execute("SELECT value FROM meta WHERE key = 'fts_rowid'").fetchone()
-    if row is not None and row[0] > int((meta[0] if meta else 0) or 0):
+    if row is not None and row[0] > int(meta.get("fts_rowid") or 0):
         conn.execute("INSERT INTO messages_fts(rowid, subject, body) VALUES (?, ?, ?)", (row[0], row[1], row[2]))
