@@ -2,10 +2,12 @@
 -- While meta 'fts_side' is set, a first load is building the index in another file from the
 -- rows the writer has committed (ingest/fts_side.py), and copies it in when the mail is read.
 -- Until then the index here is empty: a delete or an edit of a message is logged for the
--- builder in fts_changes instead of being applied to it.
+-- builder in fts_changes, with the words it had, instead of being applied to it.
 CREATE TABLE IF NOT EXISTS fts_changes (
     seq INTEGER PRIMARY KEY,
-    msg_rowid INTEGER NOT NULL
+    msg_rowid INTEGER NOT NULL,
+    subject TEXT,
+    body TEXT
 );
 DROP TRIGGER IF EXISTS messages_ad;
 DROP TRIGGER IF EXISTS messages_au;
@@ -22,9 +24,9 @@ WHEN NOT EXISTS (SELECT 1 FROM meta WHERE key = 'fts_side') BEGIN
 END;
 CREATE TRIGGER messages_ad_side AFTER DELETE ON messages
 WHEN EXISTS (SELECT 1 FROM meta WHERE key = 'fts_side') BEGIN
-    INSERT INTO fts_changes(msg_rowid) VALUES (old.rowid);
+    INSERT INTO fts_changes(msg_rowid, subject, body) VALUES (old.rowid, old.subject, old.body);
 END;
 CREATE TRIGGER messages_au_side AFTER UPDATE OF subject, body ON messages
 WHEN EXISTS (SELECT 1 FROM meta WHERE key = 'fts_side') BEGIN
-    INSERT INTO fts_changes(msg_rowid) VALUES (new.rowid);
+    INSERT INTO fts_changes(msg_rowid, subject, body) VALUES (old.rowid, old.subject, old.body);
 END;

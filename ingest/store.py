@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 from .errors import StoreError
 from .formats.dedupe import RECONSTRUCTED, SENDER_ROLES, absorb_copies, file_as_copy, resolve_links, same_message, sender_of
-from .fts_side import SideIndex, remove_side_files
+from .fts_side import BUILDER_NICENESS, SideIndex, remove_side_files
 from .parse import fingerprint
 from .records import Address, Message, Participant, Problem
 from .sources import Source, safe_path
@@ -255,7 +255,7 @@ class Store:
             return False
         self.set_meta("fts_side", "1")
         self.conn.commit()
-        self._side = SideIndex(self.path)
+        self._side = SideIndex(self.path, niceness=BUILDER_NICENESS)
         return True
 
     def finish_fts(self) -> bool:

@@ -9,11 +9,14 @@ from pathlib import Path
 
 
 def index_instances(db: Path) -> tuple[int, str, set[int]]:
-    """(how many term instances, a digest of every (term, message, column, offset), the messages indexed)."""
+    """(how many term instances, a digest of every (term, message, column, offset) and of the
+    index's totals (rows and tokens, which ranking reads), the messages indexed)."""
     conn = sqlite3.connect(db)
     try:
         conn.execute("CREATE VIRTUAL TABLE temp.instances USING fts5vocab(main, messages_fts, 'instance')")
         digest = hashlib.sha256()
+        totals = conn.execute("SELECT block FROM messages_fts_data WHERE id = 1").fetchone()
+        digest.update(totals[0] if totals else b"")
         count = 0
         docs: set[int] = set()
         for term, doc, col, offset in conn.execute("SELECT term, doc, col, offset FROM temp.instances"):

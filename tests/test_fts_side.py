@@ -110,11 +110,19 @@ def test_deletes_and_edits_after_a_row_was_indexed_reach_the_side_index(tmp_path
         store.conn.execute("DELETE FROM messages WHERE key = 'e'")  # the highest rowid, deleted ...
         _add(store, "f", "about f", "foxtrot fig")  # ... and taken again by the next row
         store.commit()
+        _wait_caught_up(store)
+        store.conn.execute("DELETE FROM messages WHERE key = 'f'")
+        store.commit()
+        _wait_caught_up(store)
+        _add(store, "g", "about g", "golf grape")  # the same rowid again, not indexed yet ...
+        store.conn.execute("UPDATE messages SET body = 'golf guava' WHERE key = 'g'")  # ... and edited
+        store.commit()
         assert store.finish_fts()
     _settled(store)
     conn = store.conn
     assert _hits(conn, "banana OR cherry OR dill OR elderberry OR eggplant OR echo") == []
-    assert _hits(conn, "cranberry") == ["c"] and _hits(conn, "durian") == ["d"] and _hits(conn, "fig") == ["f"] and _hits(conn, "apple") == ["a"]
+    assert _hits(conn, "fig OR foxtrot OR grape") == []
+    assert _hits(conn, "cranberry") == ["c"] and _hits(conn, "durian") == ["d"] and _hits(conn, "guava") == ["g"] and _hits(conn, "apple") == ["a"]
     store.close()
     assert index_instances(db) == rebuilt_instances(db, tmp_path / "rebuilt.db")
 
@@ -156,3 +164,26 @@ def test_a_side_build_that_fails_falls_back_to_a_rebuild(tmp_path: Path) -> None
     _settled(store)
     assert _hits(store.conn, "find") == ["a"]
     store.close()
+
+
+def test_a_row_that_takes_the_id_of_a_row_deleted_earlier_is_indexed_once(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = open_store(db)
+    with store.writer_lock():
+        assert store.defer_fts()
+        for key in "abcde":
+            _add(store, key, f"about {key}", f"{key}word")
+        store.commit()
+        _wait_caught_up(store)
+        store.conn.execute("DELETE FROM messages WHERE key = 'c'")  # a gap below the highest row
+        store.commit()
+        _wait_caught_up(store)
+        store.conn.execute("DELETE FROM messages WHERE key IN ('d', 'e')")
+        _add(store, "x", "about x", "xray first")  # takes c's rowid, which the builder no longer holds
+        assert store.conn.execute("SELECT rowid FROM messages WHERE key = 'x'").fetchone()[0] == 3
+        store.conn.execute("UPDATE messages SET body = 'xray second' WHERE key = 'x'")
+        store.commit()
+        assert store.finish_fts()
+    assert _hits(store.conn, "first OR cword OR dword OR eword") == [] and _hits(store.conn, "second") == ["x"]
+    store.close()
+    assert index_instances(db) == rebuilt_instances(db, tmp_path / "rebuilt.db")
