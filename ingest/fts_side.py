@@ -1,12 +1,12 @@
 """A first load's full-text index, built beside the store while the mail is read.
 
-The writing process is the ingest's bottleneck, and indexing new rows for full-text search
-was a fifth of its work (4.1 s of 17 s in a replay of the writer on the Enron slice). On a
+On the Enron slice the writing thread is the ingest's bottleneck, and indexing new rows for
+full-text search was a fifth of its work (4.1 s of 17 s in a replay of the writer). On a
 first load the store's index starts empty, so it can be built elsewhere: a thread with its
 own connection indexes the rows the writer has committed into a scratch file next to the
 store (``<db>.fts-build``), and when the mail is read its index tables are copied into the
 store's empty ones. The thread spends its time inside SQLite, which lets go of the GIL, so
-the index is built on the core the writer leaves idle.
+the index is built beside the writer, at the parsing workers' lower priority.
 
 The scratch index is declared exactly as the store's (an external-content FTS5 table over
 ``messages``, which the scratch file does not have: FTS5 reads that table only to rebuild, to
