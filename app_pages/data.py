@@ -52,6 +52,7 @@ __all__ = [
     "find_people",
     "person",
     "search",
+    "search_ready",
     "message",
     "thread",
     "message_briefs",
@@ -187,6 +188,13 @@ def search(db: str, version: str, text: str, person_id: str | None = None, limit
     """Full-text search (newest first); every message when ``text`` is empty."""
     with _conn(db) as conn:
         return queries.search_messages(conn, text, person=person_id, limit=limit)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def search_ready(db: str, version: str) -> bool:
+    """False while the store's first load has not yet copied in its full-text index."""
+    with _conn(db) as conn:
+        return queries.search_ready(conn)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -25,7 +25,13 @@ def _search(ctx: Context) -> None:
     text = (st.session_state.get(key("q")) or "").strip()
     rows = data.search(ctx.db, ctx.version, text, None, 200)
     if text and not rows:
-        st.info("No message matches.")
+        if not data.search_ready(ctx.db, ctx.version):
+            st.info(
+                "Search is not ready yet: this store's first load is still building its full-text index, "
+                "and search finds messages once that ingest has finished. If it was stopped, run `threadline ingest` again."
+            )
+        else:
+            st.info("No message matches.")
         return
     st.text(f"{len(rows):,}{'+' if len(rows) == 200 else ''} messages{' match' if text else ', newest first'}.")
     frame = pd.DataFrame(

@@ -15,6 +15,7 @@ __all__ = [
     "problems",
     "messages_per_month",
     "search_messages",
+    "search_ready",
     "get_message",
     "thread_of",
     "person",
@@ -83,6 +84,12 @@ def _fts_query(text: str) -> str:
     # NEAR or unbalanced quotes reaching the engine).
     terms = re.findall(r"\w[\w'@.-]*", text, flags=re.UNICODE)
     return " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def search_ready(conn: sqlite3.Connection) -> bool:
+    """False while a first load is still building the full-text index beside the store
+    (``ingest.fts_side``), or was stopped before it was copied in: search then finds nothing."""
+    return conn.execute("SELECT 1 FROM meta WHERE key = 'fts_side'").fetchone() is None
 
 
 def search_messages(conn: sqlite3.Connection, text: str = "", *, person: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ messages, one merge from an aliases file, one hostile message and one non-email.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -387,3 +388,22 @@ def test_person_page_shows_unit_rank_and_trial_account(open_demo, demo_spread: S
     links = next(df.value for df in at.dataframe if "inviter" in df.value.columns and "invitation" in df.value.columns)
     assert links.iloc[0]["inviter"] == state.link("person", person="dkessler@fedtaskforce.example")
     assert links.iloc[0]["invitation"] == state.link("messages", message=demo_spread.adopters[WHITCOMB].invitation_message)
+
+
+def test_search_during_a_first_load_says_it_is_not_ready(store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A first load copies its full-text index in at the end (ingest/fts_side.py); until then
+    # the index is empty and meta 'fts_side' is set. A search says why it finds nothing.
+    loading = tmp_path / "loading.db"
+    source = sqlite3.connect(store)
+    target = sqlite3.connect(loading)
+    source.backup(target)
+    source.close()
+    target.execute("INSERT INTO meta(key, value) VALUES ('fts_side', '1')")
+    target.execute("INSERT INTO messages_fts(messages_fts) VALUES ('delete-all')")
+    target.commit()
+    target.close()
+    at = app_runner(loading, monkeypatch)(page="messages", q="suspect minutes")
+    notes = [i.value for i in at.info]
+    assert any("Search is not ready yet" in n for n in notes), notes
+    at = app_runner(store, monkeypatch)(page="messages", q="no such words anywhere")
+    assert [i.value for i in at.info] == ["No message matches."]
