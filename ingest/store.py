@@ -278,15 +278,21 @@ class Store:
         return True
 
     def restore_fts(self) -> None:
-        """Rebuild the full-text index from the messages if a first load left it unbuilt (no-op otherwise)."""
-        if self._side is not None or not self.get_meta("fts_side"):
+        """Rebuild the full-text index from the messages if a first load left it unbuilt, and
+        remove a scratch index a killed run left behind (no-op otherwise).
+
+        A run killed after the copy but before removing its scratch file leaves the file
+        and no ``fts_side``; the caller holds the writer lock, so no build is using it.
+        """
+        if self._side is not None:
             return
-        conn = self.conn
-        conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
-        conn.execute("DELETE FROM fts_changes")
-        self.set_meta("fts_rowid", str(conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM messages").fetchone()[0]))
-        conn.execute("DELETE FROM meta WHERE key = 'fts_side'")
-        conn.commit()
+        if self.get_meta("fts_side"):
+            conn = self.conn
+            conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+            conn.execute("DELETE FROM fts_changes")
+            self.set_meta("fts_rowid", str(conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM messages").fetchone()[0]))
+            conn.execute("DELETE FROM meta WHERE key = 'fts_side'")
+            conn.commit()
         remove_side_files(self.path)
 
     def close(self) -> None:

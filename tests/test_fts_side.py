@@ -148,6 +148,10 @@ def test_a_first_load_killed_before_the_copy_is_rebuilt_by_the_next_writer(tmp_p
         _add(store, "b", "second", "more to find")
         store.commit()
     assert _hits(store.conn, "find") == ["a", "b"]
+    # Killed after the copy but before removing the scratch file: the next writer removes it.
+    side_path(db).write_bytes(b"left behind after the copy")
+    with store.writer_lock():
+        assert not side_path(db).exists()
     store.close()
 
 
