@@ -28,6 +28,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["SideIndex", "SIDE_SUFFIX", "side_path"]
@@ -36,9 +38,6 @@ __all__ = ["SideIndex", "SIDE_SUFFIX", "side_path"]
 SIDE_SUFFIX = ".fts-build"
 #: The index tables FTS5 keeps for ``messages_fts``, copied from the scratch index.
 INDEX_TABLES = ("messages_fts_data", "messages_fts_idx", "messages_fts_docsize")
-#: The builder runs as nice as the parsing workers: where the writer is the bottleneck it
-#: keeps its core, and the builder takes what the workers leave.
-BUILDER_NICENESS = 10
 
 
 def side_path(store_path: Path) -> Path:
@@ -99,15 +98,21 @@ class SideIndex:
                 self._wake.clear()
                 if self._stop:
                     return
-                self.conn.execute("BEGIN")
-                try:
+                with self._transaction("BEGIN"):
                     self._catch_up()
-                except BaseException:
-                    self.conn.execute("ROLLBACK")
-                    raise
-                self.conn.execute("COMMIT")
         except BaseException as exc:  # noqa: BLE001 - reported by install(), which rebuilds instead
             self.error = exc
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[None]:
+        """One transaction on the scratch connection: committed, or rolled back on any error."""
+        self.conn.execute(begin)
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     def _catch_up(self) -> None:
         """Index one snapshot of the store's changes since the last catch-up (inside a transaction)."""
@@ -148,8 +153,7 @@ class SideIndex:
         if self.error is not None:
             raise RuntimeError(f"building the full-text index beside the store failed: {self.error}") from self.error
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")  # no writer can commit between the last catch-up and the copy
-        try:
+        with self._transaction("BEGIN IMMEDIATE"):  # no writer can commit between the last catch-up and the copy
             self._catch_up()
             indexed = conn.execute("SELECT COUNT(*) FROM messages_fts_docsize").fetchone()[0]
             stored = conn.execute("SELECT COUNT(*) FROM store.messages").fetchone()[0]
@@ -161,10 +165,6 @@ class SideIndex:
             conn.execute("DELETE FROM store.fts_changes")
             conn.execute("INSERT INTO store.meta(key, value) VALUES ('fts_rowid', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(self.rowid),))
             conn.execute("DELETE FROM store.meta WHERE key = 'fts_side'")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
     def close(self) -> None:
         """Stop the thread, close the scratch file and remove it."""

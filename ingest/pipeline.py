@@ -50,7 +50,8 @@ COMMIT_SECONDS = 30.0
 AHEAD_PER_WORKER = 4
 #: Workers run this much nicer than the writing process. The writer is the bottleneck
 #: (it never waits for a result on the Enron slice), so when the cores are short it
-#: should be the one that runs; the workers, queued ahead, keep up on what is left.
+#: should be the one that runs; the workers, queued ahead, keep up on what is left. A
+#: first load's full-text index builder (ingest.fts_side) runs as nice as the workers.
 WORKER_NICENESS = 10
 
 #: Called after each batch with (files done, files total, items done, bytes done, bytes total).
@@ -202,19 +203,15 @@ def ingest(
             report.bytes_total = sum(s.size for s in sources)
             workers = workers if workers is not None else (os.cpu_count() or 1)
             store.defer_indexes()
-            store.defer_fts()
+            store.defer_fts(niceness=WORKER_NICENESS)
             _run(store, sources, report, workers, progress, force_format)
             report.timings["reading"] = (datetime.now() - started).total_seconds()
             # A first load builds the indexes it put off, and copies in the full-text index
             # (which catches up on the last commit meanwhile): seconds on a big release, so
             # the progress bar says so rather than sitting at 100% of the files.
-            report.stage = "indexes"
-            if progress:
-                progress(report)
-            indexing = time.monotonic()
-            store.restore_indexes()
-            store.finish_fts()
-            report.timings["indexes"] = time.monotonic() - indexing
+            with _step(report, progress, "indexes"):
+                store.restore_indexes()
+                store.finish_fts()
             signature = f"{_signature(aliases)}:{profile.digest}"
             if store.get_meta("dirty") == "0" and store.get_meta("derived_from") == signature:
                 # Nothing new since the last complete run: people, threads and case facts stand.
@@ -373,21 +370,12 @@ def finalize(
     report = report if report is not None else IngestReport()
     conn = store.conn
 
-    @contextmanager
-    def stage(name: str) -> Iterator[None]:
-        report.stage = name
-        if progress:
-            progress(report)
-        started = time.monotonic()
-        yield
-        report.timings[name] = time.monotonic() - started
-
     webmail = [d for o in (case.organizations if case else ()) if o.kind == "webmail" for d in o.domains]
     # Threads need nothing from people and the case rules nothing from threads: they are
     # worked out in another process (or inline with one worker) while people are resolved
     # and the case rules run, and written after those.
     threads_pending = _thread_changes_elsewhere(store.path) if workers > 1 else None
-    with stage("people"):
+    with _step(report, progress, "people"):
         # Their counts and dates are filled in the background while the case rules run.
         stats = resolve_people(conn, aliases if isinstance(aliases, Aliases) else None, webmail, stats=False)
         store.commit()  # the second connection below reads who is who
@@ -406,10 +394,10 @@ def finalize(
     edge_conn = sqlite3.connect(store.path, check_same_thread=False)
     try:
         edge_conn.execute("PRAGMA busy_timeout = 30000")
-        with stage("case"):
+        with _step(report, progress, "case"):
             collected = _in_background(collect, edge_conn)
             case_report = apply_case(conn, case)
-        with stage("threads"):
+        with _step(report, progress, "threads"):
             changes = threads_pending.result() if threads_pending is not None else thread_changes(conn)
             # Only rows whose thread changed: an update rewrites the whole row, body included.
             conn.executemany("UPDATE messages SET thread_id = ? WHERE rowid = ?", changes)
@@ -422,7 +410,7 @@ def finalize(
             )
             store.set_meta("finalized_at", datetime.now().isoformat(timespec="seconds"))
             store.commit()
-        with stage("edges"):
+        with _step(report, progress, "edges"):
             collected()
             write_edges(edge_conn)
             write_person_stats(edge_conn)
@@ -433,6 +421,17 @@ def finalize(
     report.people = stats["people"]
     report.merged_people = stats["merged_people"]
     report.threads = conn.execute("SELECT COUNT(*) FROM threads").fetchone()[0]
+
+
+@contextmanager
+def _step(report: IngestReport, progress: Progress | None, name: str) -> Iterator[None]:
+    """Name the step in ``report.stage`` (and tell ``progress``), and time it in ``report.timings``."""
+    report.stage = name
+    if progress:
+        progress(report)
+    started = time.monotonic()
+    yield
+    report.timings[name] = time.monotonic() - started
 
 
 def thread_changes(conn: sqlite3.Connection) -> list[tuple[str, int]]:

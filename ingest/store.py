@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 from .errors import StoreError
 from .formats.dedupe import RECONSTRUCTED, SENDER_ROLES, absorb_copies, file_as_copy, resolve_links, same_message, sender_of
-from .fts_side import BUILDER_NICENESS, SideIndex, remove_side_files
+from .fts_side import SideIndex, remove_side_files
 from .parse import fingerprint
 from .records import Address, Message, Participant, Problem
 from .sources import Source, safe_path
@@ -211,6 +211,10 @@ class Store:
             fcntl.flock(fh, fcntl.LOCK_UN)
             fh.close()
 
+    def _empty(self) -> bool:
+        """No message stored yet: a first load."""
+        return self.conn.execute("SELECT 1 FROM messages LIMIT 1").fetchone() is None
+
     def defer_indexes(self) -> bool:
         """Drop the secondary indexes nothing reads while mail is written, if the store is empty.
 
@@ -221,7 +225,7 @@ class Store:
         if the run is killed. Returns True when indexes were dropped.
         """
         conn = self.conn
-        if conn.execute("SELECT 1 FROM messages LIMIT 1").fetchone() or self.get_meta("deferred_indexes"):
+        if not self._empty() or self.get_meta("deferred_indexes"):
             return False
         marks = ",".join("?" * len(DEFERRED_INDEXES))
         found = dict(conn.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN ({marks})", DEFERRED_INDEXES))
@@ -244,18 +248,19 @@ class Store:
         conn.execute("DELETE FROM meta WHERE key = 'deferred_indexes'")
         conn.commit()
 
-    def defer_fts(self) -> bool:
+    def defer_fts(self, niceness: int = 0) -> bool:
         """On a first load, build the full-text index beside the store while mail is read.
 
-        See :mod:`ingest.fts_side`. Until :meth:`finish_fts`, commits do not index new rows
-        here: a reader of the store meanwhile finds its messages but not by search. Returns
-        True when the index is deferred.
+        See :mod:`ingest.fts_side`; the builder thread runs ``niceness`` nicer than the
+        caller. Until :meth:`finish_fts`, commits do not index new rows here: a reader of
+        the store meanwhile finds its messages but not by search. Returns True when the
+        index is deferred.
         """
-        if self._side is not None or self.conn.execute("SELECT 1 FROM messages LIMIT 1").fetchone() or self.get_meta("fts_side"):
+        if self._side is not None or not self._empty() or self.get_meta("fts_side"):
             return False
         self.set_meta("fts_side", "1")
         self.conn.commit()
-        self._side = SideIndex(self.path, niceness=BUILDER_NICENESS)
+        self._side = SideIndex(self.path, niceness=niceness)
         return True
 
     def finish_fts(self) -> bool:
