@@ -8,6 +8,7 @@ merges, threads) are recomputed from the store.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import multiprocessing.context
@@ -53,6 +54,9 @@ AHEAD_PER_WORKER = 4
 #: should be the one that runs; the workers, queued ahead, keep up on what is left. A
 #: first load's full-text index builder (ingest.fts_side) runs as nice as the workers.
 WORKER_NICENESS = 10
+#: A worker collects all reference cycles itself every this many batches (see _start_worker).
+FULL_COLLECT_EVERY = 64
+_batches_since_full = 0
 
 #: Called after each batch with (files done, files total, items done, bytes done, bytes total).
 Progress = Callable[["IngestReport"], None]
@@ -120,6 +124,7 @@ def _parsed(item: RawItem | Problem) -> tuple[RawItem | Problem, list[Message | 
 
 def _work(tasks: list[Task], force_format: str | None = None) -> list[Parsed]:
     """Parse a batch in a worker: raw items as given, small files read here first."""
+    _collect()
     out: list[Parsed] = []
     for task in tasks:
         if isinstance(task, RawItem):
@@ -204,7 +209,8 @@ def ingest(
             workers = workers if workers is not None else (os.cpu_count() or 1)
             store.defer_indexes()
             store.defer_fts(niceness=WORKER_NICENESS)
-            _run(store, sources, report, workers, progress, force_format)
+            with _heap_frozen():
+                _run(store, sources, report, workers, progress, force_format)
             report.timings["reading"] = (datetime.now() - started).total_seconds()
             # A first load builds the indexes it put off, and copies in the full-text index
             # (which catches up on the last commit meanwhile): seconds on a big release, so
@@ -310,7 +316,7 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
         store.commit()
         return
     pending: deque[tuple[list[tuple[Source, Task]], Future[list[Parsed]]]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(), initializer=os.nice, initargs=(WORKER_NICENESS,)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(), initializer=_start_worker, initargs=(WORKER_NICENESS,)) as pool:
         for batch in stream:
             pending.append((batch, pool.submit(_work, [t for _, t in batch], force_format)))
             while len(pending) >= workers * AHEAD_PER_WORKER:
@@ -320,6 +326,34 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
             done_batch, fut = pending.popleft()
             write(done_batch, fut.result())
     store.commit()
+
+
+def _start_worker(niceness: int) -> None:
+    """Set up a worker process: nicer than the writer, and no automatic cycle collection.
+
+    Parsing allocates millions of short-lived objects and makes no reference cycles (none
+    in the whole Enron slice), yet the collector kept rescanning the objects that live on
+    (the parsers' caches): 0.7 s of the workers' 16 s of CPU there. Instead each batch
+    starts with a collection of what was made since the last one (what lives on is then
+    not scanned again), and every :data:`FULL_COLLECT_EVERY` batches with a full one, so a
+    parser that does make cycles (a PDF's object tree) cannot hold memory for long.
+    """
+    os.nice(niceness)
+    gc.freeze()  # what the fork server imported: never garbage, never to be scanned again
+    gc.disable()
+
+
+def _collect() -> None:
+    """In a worker (automatic collection off), collect cycles before a batch; see :func:`_start_worker`."""
+    global _batches_since_full
+    if gc.isenabled():
+        return
+    _batches_since_full += 1
+    if _batches_since_full >= FULL_COLLECT_EVERY:
+        _batches_since_full = 0
+        gc.collect()
+    else:
+        gc.collect(0)
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:
@@ -430,8 +464,25 @@ def _step(report: IngestReport, progress: Progress | None, name: str) -> Iterato
     if progress:
         progress(report)
     started = time.monotonic()
-    yield
+    with _heap_frozen():
+        yield
     report.timings[name] = time.monotonic() - started
+
+
+@contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """While the block runs, the cycle collector leaves alone what lived before it.
+
+    The source list of a big release, and what one step leaves for the next, are not
+    garbage, yet each full collection walked all of it again: full collections took 0.7 s
+    of the main process on the Enron slice, 0.3 s with this. What is frozen is still freed
+    as usual when nothing refers to it.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def thread_changes(conn: sqlite3.Connection) -> list[tuple[str, int]]:

@@ -170,3 +170,34 @@ def test_workers_start_from_a_fork_server_unless_the_main_module_would_run_again
     assert pipeline._worker_context().get_start_method() == "fork"
     script.write_text("def main():\n    pass\n\nif __name__ == '__main__':\n    main()\n")
     assert pipeline._worker_context().get_start_method() == "forkserver"
+
+
+class _Node:
+    pass
+
+
+def _cycle_then_a_batch() -> tuple[bool, bool, bool]:
+    """In a worker: make a reference cycle, drop it, then parse an (empty) batch."""
+    import gc
+    import weakref
+
+    from ingest import pipeline
+
+    a, b = _Node(), _Node()
+    a.other, b.other = b, a  # type: ignore[attr-defined]
+    ref = weakref.ref(a)
+    del a, b
+    left_before = ref() is not None
+    pipeline._work([])
+    return gc.isenabled(), left_before, ref() is None
+
+
+def test_a_worker_without_automatic_collection_still_frees_cycles_at_each_batch() -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ingest import pipeline
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=pipeline._start_worker, initargs=(0,)) as pool:
+        automatic, left_before, freed = pool.submit(_cycle_then_a_batch).result()
+    assert (automatic, left_before, freed) == (False, True, True)
