@@ -252,18 +252,19 @@ def quoted_messages(message: Message) -> list[Message | Problem]:
     for n, seg in enumerate(segments, start=1):
         key = keys[n]
         date_utc, offset = _date_fields(seg.fields.get("date"))
+        body = seg.body  # worked out from its lines on each read
         prov = message.provenance
         out.append(
             Message(
                 key=key,
                 provenance=Provenance(prov.path, f"{prov.place}|quoted:{n}" if prov.place else f"quoted:{n}", prov.mailbox),
                 raw_sha256=message.raw_sha256,
-                size=len(seg.body),
+                size=len(body),
                 date_utc=date_utc,
                 date_offset=offset,
                 date_raw=(seg.fields.get("date") or None),
                 subject=subjects[n],
-                body=seg.body,
+                body=body,
                 in_reply_to=keys[n + 1] if n + 1 < len(keys) else None,
                 participants=tuple(participants_for(key, seg.fields, "quoted-")),
                 origin="quoted",
