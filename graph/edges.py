@@ -80,8 +80,8 @@ _SCHEMA = (
 )
 
 
-#: The temporary tables collect_edges fills on its connection, for write_edges.
-_TEMP = ("edge_evidence", "edge_dated", "edge_totals", "edge_lists")
+#: The temporary tables collect_edges leaves on its connection for write_edges to copy.
+_TEMP = ("edge_dated", "edge_totals", "edge_lists")
 
 #: What must exist for the tables to be read (the index is created last).
 _PARTS = ("person_edge_messages", "person_edges", "person_edge_keys", "person_edges_dst")
@@ -119,7 +119,7 @@ def collect_edges(conn: sqlite3.Connection) -> None:
     second connection while another writes other tables; :func:`write_edges` on the same
     connection then copies the rows in, in key order, with nothing left to sort or group.
     """
-    for name in _TEMP:
+    for name in ("edge_evidence", *_TEMP):
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
     # Keyed by edge, so the repeats of the join (a person on one message under two addresses)
     # drop out without a DISTINCT, a second B-tree of 593,000 rows on the Enron slice
@@ -165,7 +165,7 @@ def write_edges(conn: sqlite3.Connection) -> int:
     conn.execute("INSERT INTO person_edge_messages(date_utc, src, dst, role, message_key) SELECT date_utc, src, dst, role, message_key FROM temp.edge_dated")
     conn.execute("INSERT INTO person_edges(src, dst, role, count, first, last) SELECT src, dst, role, count, first, last FROM temp.edge_totals")
     conn.execute("INSERT INTO person_edge_keys(src, dst, role, messages) SELECT src, dst, role, messages FROM temp.edge_lists")
-    for name in _TEMP[1:]:
+    for name in _TEMP:
         conn.execute(f"DROP TABLE temp.{name}")
     # Created last: fresh() looks for it, so a half-built set of tables is never read.
     conn.execute("CREATE INDEX person_edges_dst ON person_edges(dst, src)")

@@ -476,7 +476,8 @@ def _heap_frozen() -> Iterator[None]:
     The source list of a big release, and what one step leaves for the next, are not
     garbage, yet each full collection walked all of it again: full collections took 0.7 s
     of the main process on the Enron slice, 0.3 s with this. What is frozen is still freed
-    as usual when nothing refers to it.
+    as usual when nothing refers to it. (Unfreezing also hands back to the collector what
+    the program may have frozen itself before; nothing in Threadline does.)
     """
     gc.freeze()
     try:
