@@ -12,7 +12,7 @@ It measures, in one run and on the same 56,815 messages:
 - ``threadline ingest`` (parse, identities, threads, store, full-text index) from the
   maildir, then a re-ingest of the unchanged corpus.
 
-and prints wall time, messages/s, peak RSS of the process tree, and ratios.
+and prints wall time, messages/s, peak RSS and CPU time of the process tree, and ratios.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def prepare(out: Path) -> tuple[Path, Path, int]:
 def row(name: str, m: Measurement, n: int, base: Measurement | None) -> str:
     rate = n / m.seconds if m.seconds else 0.0
     ratio = f"{m.seconds / base.seconds:5.2f}×" if base else "   —  "
-    return f"{name:<34} {m.seconds:8.1f} s {rate:10,.0f} msg/s {m.peak_mb:8.0f} MB   {ratio}"
+    return f"{name:<34} {m.seconds:8.1f} s {rate:10,.0f} msg/s {m.peak_mb:8.0f} MB {m.cpu:8.1f} s   {ratio}"
 
 
 def main() -> None:
@@ -114,7 +114,7 @@ def main() -> None:
     conn.close()
 
     print()
-    print(f"{'':<34} {'wall':>10} {'rate':>16} {'peak RSS':>11}   vs emailnetwork")
+    print(f"{'':<34} {'wall':>10} {'rate':>16} {'peak RSS':>11} {'CPU':>10}   vs emailnetwork")
     print(row("emailnetwork 0.0.2 (mbox → graph)", en, n_files, None))
     print(row("bare mail-parser loop (1 core)", mp, n_files, en))
     print(row(f"threadline ingest ({args.workers} workers)", tl, n_files, en))

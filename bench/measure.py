@@ -13,23 +13,27 @@ import psutil
 
 @dataclass
 class Measurement:
-    """Wall seconds, peak summed RSS (MB) of the process tree, exit code and output."""
+    """Wall seconds, peak summed RSS (MB) and CPU seconds of the process tree, exit code and output."""
 
     seconds: float
     peak_mb: float
     returncode: int
     stdout: str
+    cpu: float = 0.0
 
 
 def run(cmd: list[str], *, env: dict[str, str] | None = None) -> Measurement:
-    """Run ``cmd``, sampling the RSS of it and its children every 50 ms.
+    """Run ``cmd``, sampling the RSS and CPU time of it and its children every 50 ms.
 
     Summing RSS counts pages shared between forked workers more than once, so the
-    figure is an upper bound on what the machine really needed.
+    figure is an upper bound on what the machine really needed. The CPU time (user and
+    system) is summed over every process seen in the tree, each at its last sample: it can
+    miss a process's last 50 ms, and a process that lived less than half a second.
     """
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     peak = 0
+    cpu: dict[int, float] = {}  # pid -> its user + system seconds when last sampled
     stop = threading.Event()
 
     def sample() -> None:
@@ -50,6 +54,8 @@ def run(cmd: list[str], *, env: dict[str, str] | None = None) -> Measurement:
                 for p in procs:
                     try:
                         total += p.memory_info().rss
+                        times = p.cpu_times()
+                        cpu[p.pid] = times.user + times.system
                     except psutil.NoSuchProcess:
                         pass
                 peak = max(peak, total)
@@ -65,4 +71,4 @@ def run(cmd: list[str], *, env: dict[str, str] | None = None) -> Measurement:
     thread.join()
     if proc.returncode != 0:
         sys.stderr.write(err[-3000:])
-    return Measurement(seconds, peak / 1e6, proc.returncode, out)
+    return Measurement(seconds, peak / 1e6, proc.returncode, out, sum(cpu.values()))
