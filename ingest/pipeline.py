@@ -32,7 +32,7 @@ from .identities import collect_person_stats, load_aliases, resolve_people, writ
 from .parse import parse_item, sanitize
 from .records import Message, Problem, RawItem
 from .sources import Source, find_sources, read_source
-from .store import SCHEMA_VERSION, MessageRow, Store, message_row, open_store
+from .store import SCHEMA_VERSION, TEMP_PRAGMAS, MessageRow, Store, message_row, open_store
 from .threads import ThreadInput, thread_messages
 
 __all__ = ["IngestReport", "ingest", "finalize", "Progress"]
@@ -428,6 +428,8 @@ def finalize(
     edge_conn = sqlite3.connect(store.path, check_same_thread=False)
     try:
         edge_conn.execute("PRAGMA busy_timeout = 30000")
+        for pragma in TEMP_PRAGMAS:
+            edge_conn.execute(pragma)
         with _step(report, progress, "case"):
             collected = _in_background(collect, edge_conn)
             case_report = apply_case(conn, case)

@@ -59,6 +59,13 @@ SCHEMA_VERSION = len(SCHEMA_FILES)
 DEFERRED_INDEXES = ("participants_address", "messages_date", "messages_sender", "messages_thread", "addresses_person")
 
 
+#: For a connection that builds temporary tables: they spill to a file, not to the heap, and
+#: that file is deleted with the connection, so zeroing their pages as they are dropped (secure
+#: delete, on by default in the SQLite Python ships here, and left on for the store) only costs
+#: time: 0.2-0.5 s of the edges step on the Enron slice.
+TEMP_PRAGMAS = ("PRAGMA temp_store = FILE", "PRAGMA temp.secure_delete = OFF")
+
+
 def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
@@ -157,7 +164,8 @@ class Store:
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 # Sorts and temporary tables (derived-table rebuilds) spill to a file, not to
                 # the heap: the ingest's memory stays flat whatever the size of the store.
-                self.conn.execute("PRAGMA temp_store = FILE")
+                for pragma in TEMP_PRAGMAS:
+                    self.conn.execute(pragma)
                 # Checkpoint every 64 MB of WAL rather than every 4 MB: each checkpoint
                 # syncs the disk, and ingest commits a few MB per batch.
                 self.conn.execute("PRAGMA wal_autocheckpoint = 16384")
