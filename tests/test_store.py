@@ -1,12 +1,33 @@
-"""The store: deferred indexes on a first load, full-text index settings."""
+"""The store: page size, deferred indexes on a first load, full-text index settings."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
-from ingest.store import SCHEMA_VERSION, open_store
+from ingest.store import PAGE_SIZE, SCHEMA_VERSION, open_store
 
 DOCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "printed" / "state-dept-june-2015"
+
+
+def test_a_new_store_has_16_kb_pages_and_one_made_with_4_kb_pages_keeps_them_and_takes_mail(tmp_path: Path, mail_copy: Path) -> None:
+    from ingest.pipeline import ingest
+
+    new = open_store(tmp_path / "new.db")
+    assert new.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 16384
+    new.close()
+    old_db = tmp_path / "old.db"
+    old = sqlite3.connect(old_db)
+    old.execute("PRAGMA page_size = 4096")
+    old.execute("PRAGMA journal_mode = WAL")
+    old.execute("CREATE TABLE before_threadline (x)")
+    old.close()
+    report = ingest([mail_copy], old_db, workers=1)
+    assert report.messages == 10
+    old = open_store(old_db, readonly=True)
+    assert old.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert old.conn.execute("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'trial'").fetchone()[0] > 0
+    old.close()
 
 
 def test_a_first_load_defers_secondary_indexes_and_a_killed_one_gets_them_back(tmp_path: Path) -> None:
