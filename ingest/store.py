@@ -176,9 +176,10 @@ class Store:
                 # the heap: the ingest's memory stays flat whatever the size of the store.
                 for pragma in TEMP_PRAGMAS:
                     self.conn.execute(pragma)
-                # Checkpoint every 64 MB of WAL rather than every 4 MB: each checkpoint
+                # Checkpoint every 64 MB of WAL rather than every 1,000 pages: each checkpoint
                 # syncs the disk, and ingest commits a few MB per batch.
-                self.conn.execute("PRAGMA wal_autocheckpoint = 16384")
+                page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
+                self.conn.execute(f"PRAGMA wal_autocheckpoint = {64 * 1024 * 1024 // page_size}")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a Threadline store or damaged ({exc})") from exc

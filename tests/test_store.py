@@ -10,11 +10,13 @@ from ingest.store import PAGE_SIZE, SCHEMA_VERSION, open_store
 DOCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "printed" / "state-dept-june-2015"
 
 
-def test_a_new_store_has_16_kb_pages_and_one_made_with_4_kb_pages_keeps_them_and_takes_mail(tmp_path: Path, mail_copy: Path) -> None:
+def test_a_new_store_has_16_kb_pages_and_one_made_with_4_kb_pages_keeps_them_and_takes_mail_both_checkpointing_every_64_mb(tmp_path: Path, mail_copy: Path) -> None:
     from ingest.pipeline import ingest
 
+    wal_bytes = lambda store: store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] * store.conn.execute("PRAGMA page_size").fetchone()[0]  # noqa: E731
     new = open_store(tmp_path / "new.db")
     assert new.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 16384
+    assert wal_bytes(new) == 64 * 1024 * 1024
     new.close()
     old_db = tmp_path / "old.db"
     old = sqlite3.connect(old_db)
@@ -24,8 +26,9 @@ def test_a_new_store_has_16_kb_pages_and_one_made_with_4_kb_pages_keeps_them_and
     old.close()
     report = ingest([mail_copy], old_db, workers=1)
     assert report.messages == 10
-    old = open_store(old_db, readonly=True)
+    old = open_store(old_db)
     assert old.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert wal_bytes(old) == 64 * 1024 * 1024
     assert old.conn.execute("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'trial'").fetchone()[0] > 0
     old.close()
 
