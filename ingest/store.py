@@ -163,7 +163,7 @@ class Store:
             self.conn.execute("PRAGMA busy_timeout = 30000")
             if not readonly:
                 # A new store's pages are 16 KB, not SQLite's 4 KB: fewer pages to read, write
-                # and split for the same rows (an ingest of the Enron slice about 6% shorter,
+                # and split for the same rows (an ingest of the Enron slice about 5% shorter,
                 # the store at 500,000 messages 4% smaller, its queries no slower). A store
                 # that exists keeps its page size. Set before the cache size, which is
                 # otherwise counted in pages of the old size: 4× the memory.
