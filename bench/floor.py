@@ -25,7 +25,6 @@ take together, if nothing else ran and the cores were never idle.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import sys
@@ -35,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import Measurement, run  # noqa: E402
 
-from ingest import EMAILNETWORK, OUT, PY, ROOT, prepare  # noqa: E402
+from ingest import EMAILNETWORK, PY, ROOT, arguments, prepare  # noqa: E402
 
 READ = r"""
 import os, sys
@@ -99,7 +98,7 @@ started = time.perf_counter()
 conn.execute("INSERT INTO main.messages SELECT * FROM done.messages ORDER BY rowid")
 conn.execute("INSERT INTO main.participants SELECT p.* FROM done.participants p JOIN done.messages m ON m.key = p.message_key ORDER BY m.rowid")
 conn.execute("INSERT INTO main.copies SELECT c.* FROM done.copies c JOIN done.messages m ON m.key = c.message_key ORDER BY m.rowid")
-conn.execute("INSERT INTO main.addresses SELECT address, kind, domain, is_role, NULL FROM done.addresses")
+conn.execute("INSERT INTO main.addresses(address, kind, domain, is_role) SELECT address, kind, domain, is_role FROM done.addresses")  # people come later
 conn.commit()
 rows = time.perf_counter() - started
 store.restore_indexes()
@@ -137,10 +136,7 @@ def _run(code: str, args: tuple[object, ...]) -> tuple[Measurement, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args()
+    args = arguments(__doc__)
     maildir, mbox, n_files = prepare(args.out)
     done = args.out / "enron.db"
     if not done.exists():

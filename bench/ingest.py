@@ -91,11 +91,16 @@ def row(name: str, m: Measurement, n: int, base: Measurement | None) -> str:
     return f"{name:<34} {m.seconds:8.1f} s {rate:10,.0f} msg/s {m.peak_mb:8.0f} MB {m.cpu:8.1f} s   {ratio}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def arguments(doc: str) -> argparse.Namespace:
+    """The options the Enron benchmarks share: ``--out`` (where the slice is unpacked) and ``--workers``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments(__doc__)
     maildir, mbox, n_files = prepare(args.out)
     print(f"corpus: {n_files:,} files, {sum(p.stat().st_size for p in maildir.rglob('*') if p.is_file()) / 1e6:,.0f} MB")
 
