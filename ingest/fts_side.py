@@ -72,7 +72,7 @@ class SideIndex:
         self.conn.execute(store_sql)
         # The same merge and buffer settings as the store's index (hashsize, automerge).
         for key, value in self.conn.execute("SELECT k, v FROM store.messages_fts_config WHERE k <> 'version'").fetchall():
-            self.conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES (?, ?)", (key, value))
+            self.conn.execute("INSERT INTO main.messages_fts(messages_fts, rank) VALUES (?, ?)", (key, value))
         self.rowid = 0  # the highest store rowid indexed here
         self.seq = 0  # the last fts_changes entry applied
         self.error: BaseException | None = None
@@ -115,7 +115,12 @@ class SideIndex:
         self.conn.execute("COMMIT")
 
     def _catch_up(self) -> None:
-        """Index one snapshot of the store's changes since the last catch-up (inside a transaction)."""
+        """Index one snapshot of the store's changes since the last catch-up (inside a transaction).
+
+        The scratch index's tables are named with their database, ``main``: the store
+        attached has tables of the same names, which an unqualified name would reach were
+        the scratch file to lack one.
+        """
         conn = self.conn
         seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM store.fts_changes").fetchone()[0]
         top = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM store.messages").fetchone()[0]
@@ -128,12 +133,12 @@ class SideIndex:
             for rowid, subject, body in changes:
                 first.setdefault(rowid, (subject, body))  # the words the row had at the last catch-up
             for rowid, (subject, body) in first.items():
-                if conn.execute("SELECT 1 FROM messages_fts_docsize WHERE id = ?", (rowid,)).fetchone():
-                    conn.execute("INSERT INTO messages_fts(messages_fts, rowid, subject, body) VALUES ('delete', ?, ?, ?)", (rowid, subject, body))
-                conn.execute("INSERT INTO messages_fts(rowid, subject, body) SELECT rowid, subject, body FROM store.messages WHERE rowid = ?", (rowid,))
+                if conn.execute("SELECT 1 FROM main.messages_fts_docsize WHERE id = ?", (rowid,)).fetchone():
+                    conn.execute("INSERT INTO main.messages_fts(messages_fts, rowid, subject, body) VALUES ('delete', ?, ?, ?)", (rowid, subject, body))
+                conn.execute("INSERT INTO main.messages_fts(rowid, subject, body) SELECT rowid, subject, body FROM store.messages WHERE rowid = ?", (rowid,))
         if top > self.rowid:
             conn.execute(
-                "INSERT INTO messages_fts(rowid, subject, body) SELECT rowid, subject, body FROM store.messages WHERE rowid > ? AND rowid <= ?",
+                "INSERT INTO main.messages_fts(rowid, subject, body) SELECT rowid, subject, body FROM store.messages WHERE rowid > ? AND rowid <= ?",
                 (self.rowid, top),
             )
         self.seq, self.rowid = seq, top
@@ -155,7 +160,7 @@ class SideIndex:
         conn = self.conn
         with self._transaction("BEGIN IMMEDIATE"):  # no writer can commit between the last catch-up and the copy
             self._catch_up()
-            indexed = conn.execute("SELECT COUNT(*) FROM messages_fts_docsize").fetchone()[0]
+            indexed = conn.execute("SELECT COUNT(*) FROM main.messages_fts_docsize").fetchone()[0]
             stored = conn.execute("SELECT COUNT(*) FROM store.messages").fetchone()[0]
             if indexed != stored:
                 raise RuntimeError(f"the full-text index built beside the store holds {indexed} messages, the store {stored}")

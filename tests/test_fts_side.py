@@ -160,10 +160,17 @@ def test_a_side_build_that_fails_falls_back_to_a_rebuild(tmp_path: Path) -> None
     store = open_store(db)
     with store.writer_lock():
         assert store.defer_fts()
-        assert store._side is not None
-        store._side.conn.execute("DROP TABLE messages_fts")  # the builder's next catch-up fails
+        side = store._side
+        assert side is not None
+        side.conn.execute("DROP TABLE messages_fts")  # the builder's next catch-up fails ...
         _add(store, "a", "first", "words to find")
         store.commit()
+        deadline = time.monotonic() + 30
+        while side.error is None:
+            assert time.monotonic() < deadline, "the side builder did not fail"
+            time.sleep(0.01)
+        # ... and does not reach for the store's index of the same name instead.
+        assert store.conn.execute("SELECT COUNT(*) FROM messages_fts_docsize").fetchone()[0] == 0
         assert not store.finish_fts()  # rebuilt from the messages instead
     _settled(store)
     assert _hits(store.conn, "find") == ["a"]
