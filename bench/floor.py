@@ -177,7 +177,7 @@ def main() -> None:
         print(f"{label:<42} {m.seconds:6.1f} s {m.cpu:6.1f} s   {m.seconds / en.seconds:5.2f}×   {detail}")
 
     # What the whole ingest spends beyond its parts: the writer's Python per row, moving
-    # results between processes, dedupe, and the parts' share of waiting on each other.
+    # results between processes, dedupe, and what running side by side costs (locks, caches).
     rest = whole.cpu - sum(parts[key][1].cpu for key in ("parse", "store", "fts", "derived"))
     steps = next((line.removeprefix("Time: ") for line in whole.stdout.splitlines() if line.startswith("Time:")), "")
     print(f"{'the whole ingest (threadline ingest)':<42} {whole.seconds:6.1f} s {whole.cpu:6.1f} s   {whole.seconds / en.seconds:5.2f}×   {steps}")
@@ -189,8 +189,8 @@ def main() -> None:
 
     print()
     bound("today's parsing and derived steps, storing and indexing at the floor above", "parse", "store", "fts", "derived")
-    # A parser in native code could at best cost what the header-only parser does: these two
-    # lines say whether that alone would be enough.
+    # The next three swap today's parsing for what the standard library's header-only parser
+    # costs, then for nothing: whether a faster parser (native code, say) alone would do.
     bound("parsing at the header-only floor, today's derived steps, storing and indexing at the floor", "headers", "store", "fts", "derived")
     bound("the same, with what the whole ingest spends beyond its parts", "headers", "store", "fts", "derived", extra=rest)
     bound("parsing that costs nothing, everything else as today", "store", "fts", "derived", extra=rest)
