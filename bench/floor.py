@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import Measurement, run  # noqa: E402
 
-from ingest import EMAILNETWORK, PY, ROOT, arguments, prepare  # noqa: E402
+from ingest import EMAILNETWORK, PY, ROOT, arguments, ingest_command, prepare, steps_of  # noqa: E402
 
 READ = r"""
 import os, sys
@@ -145,7 +145,7 @@ def main() -> None:
     done = args.out / "enron.db"
     if not done.exists():
         print("ingesting the slice once (bench/ingest.py leaves this store behind) …", file=sys.stderr)
-        if run([PY, "-m", "threadline.cli", "ingest", str(maildir), "--db", str(done), "--quiet"]).returncode != 0:
+        if run(ingest_command(maildir, done)).returncode != 0:
             raise SystemExit("the ingest failed")
     scratch = args.out / "floor"
     shutil.rmtree(scratch, ignore_errors=True)
@@ -164,7 +164,7 @@ def main() -> None:
         add("fts", "full-text index, built in one go", FTS, scratch / "store.db")
         shutil.copy(done, scratch / "derived.db")
         add("derived", "derived steps, run again", DERIVED, scratch / "derived.db", args.workers)
-        whole = run([PY, "-m", "threadline.cli", "ingest", str(maildir), "--db", str(scratch / "whole.db"), "--quiet", "--workers", str(args.workers)])
+        whole = run(ingest_command(maildir, scratch / "whole.db", args.workers))
         if whole.returncode != 0:
             raise SystemExit(f"the whole ingest failed (exit {whole.returncode})")
     finally:
@@ -179,8 +179,7 @@ def main() -> None:
     # What the whole ingest spends beyond its parts: the writer's Python per row, moving
     # results between processes, dedupe, and what running side by side costs (locks, caches).
     rest = whole.cpu - sum(parts[key][1].cpu for key in ("parse", "store", "fts", "derived"))
-    steps = next((line.removeprefix("Time: ") for line in whole.stdout.splitlines() if line.startswith("Time:")), "")
-    print(f"{'the whole ingest (threadline ingest)':<42} {whole.seconds:6.1f} s {whole.cpu:6.1f} s   {whole.seconds / en.seconds:5.2f}×   {steps}")
+    print(f"{'the whole ingest (threadline ingest)':<42} {whole.seconds:6.1f} s {whole.cpu:6.1f} s   {whole.seconds / en.seconds:5.2f}×   {steps_of(whole)}")
     print(f"{'  of which beyond the parts above':<42} {'':>8} {rest:6.1f} s")
 
     def bound(text: str, *keys: str, extra: float = 0.0) -> None:

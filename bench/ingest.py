@@ -99,6 +99,16 @@ def arguments(doc: str) -> argparse.Namespace:
     return parser.parse_args()
 
 
+def ingest_command(maildir: Path, db: Path, workers: int | None = None) -> list[str]:
+    """``threadline ingest`` of the slice into ``db``, quiet (with ``--workers`` when given)."""
+    return [PY, "-m", "threadline.cli", "ingest", str(maildir), "--db", str(db), "--quiet", *(["--workers", str(workers)] if workers else [])]
+
+
+def steps_of(m: Measurement) -> str:
+    """The seconds of each ingest step, from the ``Time:`` line ``threadline ingest`` prints ('' if none)."""
+    return next((line.removeprefix("Time: ") for line in m.stdout.splitlines() if line.startswith("Time:")), "")
+
+
 def main() -> None:
     args = arguments(__doc__)
     maildir, mbox, n_files = prepare(args.out)
@@ -110,8 +120,8 @@ def main() -> None:
     db = args.out / "enron.db"
     for suffix in ("", "-wal", "-shm", ".lock"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    tl = run([PY, "-m", "threadline.cli", "ingest", str(maildir), "--db", str(db), "--quiet", "--workers", str(args.workers)])
-    again = run([PY, "-m", "threadline.cli", "ingest", str(maildir), "--db", str(db), "--quiet", "--workers", str(args.workers)])
+    tl = run(ingest_command(maildir, db, args.workers))
+    again = run(ingest_command(maildir, db, args.workers))
     conn = sqlite3.connect(db)
     found, stored = conn.execute("SELECT SUM(items), (SELECT COUNT(*) FROM (SELECT DISTINCT path, item FROM copies)) FROM sources").fetchone()
     rejected = conn.execute("SELECT COUNT(*) FROM problems WHERE fatal = 1").fetchone()[0]
@@ -125,9 +135,8 @@ def main() -> None:
     print(row(f"threadline ingest ({args.workers} workers)", tl, n_files, en))
     print(row("threadline re-ingest (unchanged)", again, n_files, en))
     print()
-    steps = [line for line in tl.stdout.splitlines() if line.startswith("Time:")]
-    if steps:
-        print(f"threadline steps: {steps[0].removeprefix('Time: ')}")
+    if steps := steps_of(tl):
+        print(f"threadline steps: {steps}")
     print(f"re-ingest / first ingest: {again.seconds / tl.seconds:.1%}")
     print(f"emailnetwork read {en_count:,} of {n_files:,} messages ({n_files - en_count:,} silently skipped)")
     print(f"threadline: {found:,} found = {stored:,} stored + {rejected:,} rejected; unaccounted: {found - stored - rejected}")
