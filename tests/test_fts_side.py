@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,16 +17,21 @@ from ingest.fts_side import side_path
 from ingest.store import Store
 
 
+def _wait_until(done: Callable[[], bool], what: str) -> None:
+    """Poll ``done`` until it holds; fail after 30 s, saying ``what`` did not happen."""
+    deadline = time.monotonic() + 30
+    while not done():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
 def _wait_caught_up(store: Store) -> None:
     """Block until the side builder has indexed everything the store has committed."""
     side = store._side
     assert side is not None
     top = store.conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM messages").fetchone()[0]
     seq = store.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM fts_changes").fetchone()[0]
-    deadline = time.monotonic() + 30
-    while (side.rowid < top or side.seq < seq) and side.error is None:
-        assert time.monotonic() < deadline, "the side builder did not catch up"
-        time.sleep(0.01)
+    _wait_until(lambda: (side.rowid >= top and side.seq >= seq) or side.error is not None, "the side builder did not catch up")
     assert side.error is None
 
 
@@ -165,10 +171,7 @@ def test_a_side_build_that_fails_falls_back_to_a_rebuild(tmp_path: Path) -> None
         side.conn.execute("DROP TABLE messages_fts")  # the builder's next catch-up fails ...
         _add(store, "a", "first", "words to find")
         store.commit()
-        deadline = time.monotonic() + 30
-        while side.error is None:
-            assert time.monotonic() < deadline, "the side builder did not fail"
-            time.sleep(0.01)
+        _wait_until(lambda: side.error is not None, "the side builder did not fail")
         # ... and does not reach for the store's index of the same name instead.
         assert store.conn.execute("SELECT COUNT(*) FROM messages_fts_docsize").fetchone()[0] == 0
         assert not store.finish_fts()  # rebuilt from the messages instead

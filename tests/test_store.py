@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from ingest.store import PAGE_SIZE, SCHEMA_VERSION, open_store
+from ingest.store import PAGE_SIZE, SCHEMA_VERSION, Store, open_store
 
 DOCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "printed" / "state-dept-june-2015"
 
@@ -13,7 +13,9 @@ DOCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "printed" / "st
 def test_a_new_store_has_16_kb_pages_and_one_made_with_4_kb_pages_keeps_them_and_takes_mail_both_checkpointing_every_64_mb(tmp_path: Path, mail_copy: Path) -> None:
     from ingest.pipeline import ingest
 
-    wal_bytes = lambda store: store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] * store.conn.execute("PRAGMA page_size").fetchone()[0]  # noqa: E731
+    def wal_bytes(store: Store) -> int:
+        return int(store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] * store.conn.execute("PRAGMA page_size").fetchone()[0])
+
     new = open_store(tmp_path / "new.db")
     assert new.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 16384
     assert wal_bytes(new) == 64 * 1024 * 1024
