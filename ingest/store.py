@@ -168,8 +168,6 @@ class Store:
                 # that exists keeps its page size. Set before the cache size, which is
                 # otherwise counted in pages of the old size: 4× the memory.
                 self.conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-            self.conn.execute("PRAGMA cache_size = -65536")  # 64 MB page cache
-            if not readonly:
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 # Sorts and temporary tables (derived-table rebuilds) spill to a file, not to
@@ -180,6 +178,7 @@ class Store:
                 # syncs the disk, and ingest commits a few MB per batch.
                 page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
                 self.conn.execute(f"PRAGMA wal_autocheckpoint = {64 * 1024 * 1024 // page_size}")
+            self.conn.execute("PRAGMA cache_size = -65536")  # 64 MB page cache
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a Threadline store or damaged ({exc})") from exc
