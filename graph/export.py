@@ -29,6 +29,8 @@ from typing import Any, NamedTuple
 
 import networkx as nx
 
+from ingest.store import connect
+
 from .errors import ExportError
 from .export_cypher import cypher_bytes
 from .export_data import ExportData, prepare_export
@@ -241,7 +243,7 @@ def _read_only(db: str | Path) -> sqlite3.Connection:
     path = Path(db)
     if not path.exists():
         raise ExportError(f"{path}: no such store")
-    return sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+    return connect(path, readonly=True)
 
 
 def downloads(

@@ -32,7 +32,7 @@ from .identities import collect_person_stats, load_aliases, resolve_people, writ
 from .parse import parse_item, sanitize
 from .records import Message, Problem, RawItem
 from .sources import Source, find_sources, read_source
-from .store import SCHEMA_VERSION, TEMP_PRAGMAS, MessageRow, Store, message_row, open_store
+from .store import SCHEMA_VERSION, MessageRow, Store, connect, message_row, open_store
 from .threads import ThreadInput, thread_messages
 
 __all__ = ["IngestReport", "ingest", "finalize", "Progress"]
@@ -425,11 +425,8 @@ def finalize(
         collect_person_stats(conn)
         conn.commit()
 
-    edge_conn = sqlite3.connect(store.path, check_same_thread=False)
+    edge_conn = connect(store.path)
     try:
-        edge_conn.execute("PRAGMA busy_timeout = 30000")
-        for pragma in TEMP_PRAGMAS:
-            edge_conn.execute(pragma)
         with _step(report, progress, "case"):
             collected = _in_background(collect, edge_conn)
             case_report = apply_case(conn, case)
@@ -506,9 +503,8 @@ def thread_changes(conn: sqlite3.Connection) -> list[tuple[str, int]]:
 
 def _thread_changes_at(path: str) -> list[tuple[str, int]]:
     """:func:`thread_changes` on a read-only connection of its own (run in another process)."""
-    conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+    conn = connect(path, readonly=True)
     try:
-        conn.execute("PRAGMA busy_timeout = 30000")
         return thread_changes(conn)
     finally:
         conn.close()

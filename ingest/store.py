@@ -67,6 +67,27 @@ PAGE_SIZE = 16384
 #: delete, on by default in the SQLite Python ships here, and left on for the store) only costs
 #: time: 0.2-0.5 s of the edges step on the Enron slice.
 TEMP_PRAGMAS = ("PRAGMA temp_store = FILE", "PRAGMA temp.secure_delete = OFF")
+BUSY_MS = 30_000  # how long a connection waits for another's lock before it gives up
+
+
+def connect(path: str | os.PathLike[str], *, readonly: bool = False) -> sqlite3.Connection:
+    """A plain connection to the store file at ``path``, usable from any thread.
+
+    It waits up to :data:`BUSY_MS` for the writer's locks rather than failing at once. A
+    read-only one is opened by URI (``mode=ro``: it never creates or changes the file); a
+    writable one sends sorts and temporary tables to a file (:data:`TEMP_PRAGMAS`), so the
+    heap stays flat whatever the size of the store. :class:`Store` adds the rest (schema,
+    page size, journal) for the writer; the connections beside it use this as it is.
+    """
+    if readonly:
+        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
+    if not readonly:
+        for pragma in TEMP_PRAGMAS:
+            conn.execute(pragma)
+    return conn
 
 
 def _now() -> str:
@@ -147,20 +168,16 @@ class Store:
     def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
         self.path = Path(path)
         self.readonly = readonly
-        if readonly:
-            if not self.path.exists():
-                raise StoreError(f"{self.path}: no such store; create it with `threadline ingest PATH --db {self.path}`")
-            uri = f"file:{self.path.resolve()}?mode=ro"
-            self.conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
-        else:
-            try:
+        if readonly and not self.path.exists():
+            raise StoreError(f"{self.path}: no such store; create it with `threadline ingest PATH --db {self.path}`")
+        try:
+            if not readonly:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.conn = sqlite3.connect(self.path, check_same_thread=False)
-            except (OSError, sqlite3.Error) as exc:
-                raise StoreError(f"{self.path}: cannot open the store ({exc})") from exc
+            self.conn = connect(self.path, readonly=readonly)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"{self.path}: cannot open the store ({exc})") from exc
         self.conn.row_factory = sqlite3.Row
         try:
-            self.conn.execute("PRAGMA busy_timeout = 30000")
             if not readonly:
                 # A new store's pages are 16 KB, not SQLite's 4 KB: fewer pages to read, write
                 # and split for the same rows (an ingest of the Enron slice about 5% shorter,
@@ -170,10 +187,6 @@ class Store:
                 self.conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
-                # Sorts and temporary tables (derived-table rebuilds) spill to a file, not to
-                # the heap: the ingest's memory stays flat whatever the size of the store.
-                for pragma in TEMP_PRAGMAS:
-                    self.conn.execute(pragma)
                 # Checkpoint every 64 MB of WAL rather than every 1,000 pages: each checkpoint
                 # syncs the disk, and ingest commits a few MB per batch.
                 page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
-from ingest.store import PAGE_SIZE, SCHEMA_VERSION, Store, open_store
+import pytest
+
+from ingest.store import PAGE_SIZE, SCHEMA_VERSION, Store, connect, open_store
 
 DOCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "printed" / "state-dept-june-2015"
 
@@ -165,3 +168,32 @@ def test_a_new_message_is_its_own_thread_until_threads_are_worked_out(tmp_path: 
     rowid = store.conn.execute("SELECT rowid FROM messages WHERE key = 'reply@x'").fetchone()[0]
     assert thread_changes(store.conn) == [("root@x", rowid)]
     store.close()
+
+
+def test_a_connection_beside_the_writer_waits_for_its_lock_and_a_read_only_one_neither_writes_nor_creates(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    open_store(db).close()
+    writer = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")  # the writer holds the store's write lock
+    writer.execute("INSERT INTO meta(key, value) VALUES ('held', '1')")
+    impatient = sqlite3.connect(db, timeout=0)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        impatient.execute("INSERT INTO meta(key, value) VALUES ('impatient', '1')")
+    impatient.close()
+    releasing = threading.Timer(0.3, writer.execute, ("COMMIT",))
+    releasing.start()
+    beside = connect(db)
+    beside.execute("INSERT INTO meta(key, value) VALUES ('beside', '1')")  # waits for the commit
+    beside.commit()
+    releasing.join()
+    assert dict(beside.execute("SELECT key, value FROM meta WHERE key IN ('held', 'beside')").fetchall()) == {"held": "1", "beside": "1"}
+    assert beside.execute("PRAGMA temp_store").fetchone()[0] == 1  # sorts and temporary tables in a file
+    reader = connect(db, readonly=True)
+    assert reader.execute("SELECT value FROM meta WHERE key = 'beside'").fetchone() == ("1",)
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reader.execute("INSERT INTO meta(key, value) VALUES ('reader', '1')")
+    with pytest.raises(sqlite3.OperationalError):
+        connect(tmp_path / "missing.db", readonly=True)
+    assert not (tmp_path / "missing.db").exists()
+    for conn in (beside, reader, writer):
+        conn.close()
