@@ -77,8 +77,10 @@ if __name__ == "__main__":
         print(f"{sum(pool.imap_unordered(headers, chunks)):,} files")
 """
 
-PARSE = r"""
-import sys
+# The workers' part of an ingest, as the ingest runs it: the same batches, the same worker
+# processes. PARSE throws the results away; KEEP pickles them to a file for REPLAYED.
+WORKERS = r"""
+import pickle, sys
 from concurrent.futures import ProcessPoolExecutor
 from ingest import pipeline
 from ingest.sources import find_sources
@@ -87,12 +89,20 @@ class NothingStored:
     def source_is_done(self, source):
         return False
 
-if __name__ == "__main__":
-    sources = list(find_sources([sys.argv[1]]))
+def parsed(sources, workers):
+    # The workers' results for each batch, in order.
     batches = [[task for _, task in batch] for batch in pipeline._batches(pipeline._tasks(sources, NothingStored(), pipeline.IngestReport()))]
-    with ProcessPoolExecutor(int(sys.argv[2]), mp_context=pipeline._worker_context(), initializer=pipeline._start_worker, initargs=(0,)) as pool:
-        for _ in pool.map(pipeline._work, batches):
-            pass
+    with ProcessPoolExecutor(workers, mp_context=pipeline._worker_context(), initializer=pipeline._start_worker, initargs=(0,)) as pool:
+        yield from pool.map(pipeline._work, batches)
+
+if __name__ == "__main__":
+    sources = [s for s in find_sources([sys.argv[1]]) if isinstance(s, pipeline.Source)]
+    results = parsed(sources, int(sys.argv[2]))
+"""
+
+PARSE = WORKERS + r"""
+    for _ in results:
+        pass
     print(f"{len(sources):,} files")
 """
 
@@ -123,23 +133,11 @@ conn.commit()
 print(f"{conn.execute('SELECT COUNT(*) FROM messages_fts_docsize').fetchone()[0]:,} messages")
 """
 
-KEEP = r"""
-import pickle, sys
-from concurrent.futures import ProcessPoolExecutor
-from ingest import pipeline
-from ingest.sources import find_sources
-
-class NothingStored:
-    def source_is_done(self, source):
-        return False
-
-if __name__ == "__main__":
-    sources = [s for s in find_sources([sys.argv[1]]) if isinstance(s, pipeline.Source)]
-    batches = [[task for _, task in batch] for batch in pipeline._batches(pipeline._tasks(sources, NothingStored(), pipeline.IngestReport()))]
-    with ProcessPoolExecutor(int(sys.argv[2]), mp_context=pipeline._worker_context(), initializer=pipeline._start_worker, initargs=(0,)) as pool, open(sys.argv[3], "wb") as fh:
-        for parsed in pool.map(pipeline._work, batches):
-            pickle.dump(parsed, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    print(f"{len(batches):,} batches")
+KEEP = WORKERS + r"""
+    with open(sys.argv[3], "wb") as fh:
+        for batches, batch in enumerate(results, 1):
+            pickle.dump(batch, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    print(f"{batches:,} batches")
 """
 
 REPLAYED = r"""
