@@ -20,7 +20,7 @@ import networkx as nx
 from . import edges
 from .errors import UnknownPersonError
 
-__all__ = ["View", "build_graph", "busiest", "add_volume", "fold_rest", "EDGE_ROLES"]
+__all__ = ["View", "build_graph", "busiest", "add_volume", "fold_rest", "ungrouped", "EDGE_ROLES"]
 
 EDGE_ROLES = ("to", "cc", "bcc")
 
@@ -265,6 +265,23 @@ def fold_rest(graph: nx.MultiDiGraph, cut: Edges, people: dict[str, dict[str, An
     graph.graph["grouped"] = {"by": by, "groups": len(members), "people": sum(len(m) for m in members.values())}
 
 
+def ungrouped(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """The plain view inside a drawn one: ``graph`` without the groups :func:`fold_rest` added.
+
+    Equal to the graph built for the same view without ``group_rest`` (the same people in
+    the same order, the same edges and attributes, each ``volume`` counting the plain edges
+    only), so a page that draws a view and analyses it builds it once. A graph without
+    groups comes back as it is.
+    """
+    if "grouped" not in graph.graph:
+        return graph
+    plain = nx.MultiDiGraph()
+    plain.graph.update((k, v) for k, v in graph.graph.items() if k != "grouped")
+    plain.add_nodes_from((node, dict(data)) for node, data in graph.nodes(data=True) if data.get("kind") != "group")
+    plain.add_edges_from((u, v, k, dict(data)) for u, v, k, data in graph.edges(keys=True, data=True) if u in plain and v in plain)
+    return add_volume(plain)
+
+
 def busiest(volume: dict[str, int], max_nodes: int | None, focus: str | None = None) -> set[str] | None:
     """The people a capped view keeps: the ``max_nodes`` busiest (ties by id), the focus always.
 
@@ -280,10 +297,12 @@ def busiest(volume: dict[str, int], max_nodes: int | None, focus: str | None = N
 
 def add_volume(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
     """Set each node's ``volume``: the messages on its edges, both directions."""
-    for node in graph.nodes:
-        graph.nodes[node]["volume"] = sum(d["count"] for *_, d in graph.in_edges(node, data=True)) + sum(
-            d["count"] for *_, d in graph.out_edges(node, data=True)
-        )
+    volume = dict.fromkeys(graph.nodes, 0)
+    for u, v, count in graph.edges(data="count"):
+        volume[u] += count
+        volume[v] += count  # a self-loop counts twice, once out and once in
+    for node, total in volume.items():
+        graph.nodes[node]["volume"] = total
     return graph
 
 

@@ -203,7 +203,7 @@ def test_passwords_are_masked_in_search_snippets(open_app) -> None:
 
 
 def test_backend_seam(open_app, monkeypatch: pytest.MonkeyPatch) -> None:
-    def fake(db: str, view: Any) -> nx.MultiDiGraph:
+    def fake(db: str, view: Any, group_rest: str | None = None) -> nx.MultiDiGraph:
         g = nx.MultiDiGraph()
         g.add_node("someone@neo.example", label="From another engine", domain="neo.example", volume=1)
         return g

@@ -20,7 +20,7 @@ import pytest
 from neo4j_server import clear_database, neo4j_driver, neo4j_settings  # noqa: F401
 
 from graph.backends import BACKENDS, Backend, SqliteBackend, canonical_path, get_backend, sorted_edges
-from graph.build import View
+from graph.build import View, ungrouped
 from graph.errors import GraphError, UnknownPersonError
 from graph.neo4j import Neo4jSettings, connect
 from graph.neo4j_backend import Neo4jBackend
@@ -121,6 +121,19 @@ def test_views_match(pair: tuple[str, SqliteBackend, Neo4jBackend]) -> None:
     corpus, embedded, neo = pair
     for name, view in _views(embedded).items():
         assert_same_graph(embedded.graph(view), neo.graph(view), f"{corpus}, {name}")
+
+
+def test_drawings_give_back_the_plain_views(pair: tuple[str, SqliteBackend, Neo4jBackend]) -> None:
+    """The app analyses the plain view taken out of its drawing (the cut people folded into groups)."""
+    corpus, embedded, neo = pair
+    views = _views(embedded)
+    for name in ("40 busiest", "window, to only, weight 2, 25 nodes"):
+        for by in ("organization", "unit"):
+            for backend in (embedded, neo):
+                drawn = backend.graph(views[name], group_rest=by)
+                what = f"{corpus}, {name}, grouped by {by}, {type(backend).__name__}"
+                assert drawn.graph.get("grouped"), f"{what}: the view must be cut for this test"
+                assert_same_graph(ungrouped(drawn), backend.graph(views[name]), what)
 
 
 def _busiest(embedded: SqliteBackend, n: int) -> list[str]:

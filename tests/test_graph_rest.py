@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from test_app import build_demo_store
 
 from graph import edges
-from graph.build import View, build_graph
+from graph.build import View, build_graph, ungrouped
 from ingest import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +54,16 @@ def _check_folded(conn: sqlite3.Connection, view: View, by: str) -> nx.MultiDiGr
     for edge, data in drawn.items():
         assert data["messages"] == sorted(expected[edge]) and data["count"] == len(expected[edge])
     assert grouped.graph["grouped"] == {"by": by, "groups": len(set(group_of.values())), "people": len(group_of)}
+    # The app analyses the plain view taken back out of the drawing: it must be the plain build.
+    assert_same_as_plain(ungrouped(grouped), plain)
     return grouped
+
+
+def assert_same_as_plain(taken: nx.MultiDiGraph, plain: nx.MultiDiGraph) -> None:
+    """The same people in the same order with the same attributes, the same edges, the same graph attributes."""
+    assert list(taken.nodes(data=True)) == list(plain.nodes(data=True))
+    assert sorted(taken.edges(keys=True, data=True), key=repr) == sorted(plain.edges(keys=True, data=True), key=repr)
+    assert taken.graph == plain.graph
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +102,7 @@ def test_an_uncut_view_has_no_groups(fixture_store: Path) -> None:
     try:
         graph = build_graph(conn, View(max_nodes=10_000), group_rest="organization")
         assert "grouped" not in graph.graph and all(d.get("kind") != "group" for _, d in graph.nodes(data=True))
+        assert ungrouped(graph) is graph
     finally:
         conn.close()
 
