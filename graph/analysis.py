@@ -16,12 +16,14 @@ from collections.abc import Hashable, Iterable
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
 from .errors import UnknownPersonError
 
 __all__ = [
     "SAMPLE_ABOVE",
     "SAMPLE_BUDGET",
+    "MATRIX_LIMIT",
     "undirected_weighted",
     "degree_centrality",
     "betweenness_centrality",
@@ -37,6 +39,8 @@ __all__ = [
 SAMPLE_ABOVE = 500
 #: When sampling, as many sources as fit about this many edge visits (at least 32).
 SAMPLE_BUDGET = 2_000_000
+#: Exact betweenness for up to this many people runs as matrix products (8 MB a matrix).
+MATRIX_LIMIT = 1_000
 
 
 def undirected_weighted(graph: nx.Graph) -> nx.Graph:
@@ -57,14 +61,15 @@ def undirected_weighted(graph: nx.Graph) -> nx.Graph:
     """
     out = nx.Graph()
     out.add_nodes_from(graph.nodes(data=True))
-    for u, v, data in graph.edges(data=True):
+    weights: dict[tuple[Hashable, Hashable], int] = {}
+    for u, v, count in graph.edges(data="count", default=1):
         if u == v:
             continue
-        count = data.get("count", 1)
-        if out.has_edge(u, v):
-            out[u][v]["weight"] += count
-        else:
-            out.add_edge(u, v, weight=count)
+        pair = (v, u) if (v, u) in weights else (u, v)
+        weights[pair] = weights.get(pair, 0) + count
+    # Pairs in the order they first appear, as adding them one by one would: Louvain's
+    # seeded result depends on the order of each node's neighbours.
+    out.add_edges_from((u, v, {"weight": w}) for (u, v), w in weights.items())
     return out
 
 
@@ -98,13 +103,55 @@ def betweenness_centrality(graph: nx.Graph, *, k: int | None = None, sample_abov
     >>> betweenness_centrality(g)["b"]
     1.0
     """
-    simple = undirected_weighted(graph)
+    return _betweenness(undirected_weighted(graph), k=k, sample_above=sample_above, seed=seed)
+
+
+def _betweenness(simple: nx.Graph, *, k: int | None = None, sample_above: int = SAMPLE_ABOVE, seed: int = 0) -> dict[Hashable, float]:
     n = simple.number_of_nodes()
     if k is None and n > sample_above:
         k = max(32, SAMPLE_BUDGET // max(1, simple.number_of_edges()))
-    if k is not None:
-        k = min(k, n)
-    return nx.betweenness_centrality(simple, k=k, seed=seed if k is not None else None, normalized=True)
+    if k is None:
+        # The matrices take n² cells each: past a thousand people, networkx's loop.
+        return _exact_betweenness(simple) if n <= MATRIX_LIMIT else nx.betweenness_centrality(simple, normalized=True)
+    return nx.betweenness_centrality(simple, k=min(k, n), seed=seed, normalized=True)
+
+
+def _exact_betweenness(simple: nx.Graph) -> dict[Hashable, float]:
+    """Brandes' betweenness for every source at once, as matrix products (normalized like networkx).
+
+    Row ``s`` of each matrix is the search from source ``s``: hops to each node, the number
+    of shortest paths to it, and, walking back from the farthest level, each node's
+    dependency. The same numbers as ``nx.betweenness_centrality(simple, normalized=True)``
+    (to rounding), in a small fraction of the time: 500 people with 11,500 pairs take
+    about 1.8 s there.
+    """
+    nodes = list(simple)
+    n = len(nodes)
+    if n <= 2:
+        return dict.fromkeys(nodes, 0.0)
+    index = {node: i for i, node in enumerate(nodes)}
+    adjacency = np.zeros((n, n))
+    for u, v in simple.edges():
+        adjacency[index[u], index[v]] = adjacency[index[v], index[u]] = 1.0
+    hops = np.full((n, n), -1, dtype=np.int32)
+    np.fill_diagonal(hops, 0)
+    paths = np.eye(n)
+    level, frontier = 0, np.eye(n)
+    while True:
+        reached = frontier @ adjacency  # paths that one more hop extends to each node
+        new = (reached > 0) & (hops < 0)
+        if not new.any():
+            break
+        level += 1
+        hops[new] = level
+        frontier = np.where(new, reached, 0.0)
+        paths += frontier
+    dependency = np.zeros((n, n))
+    for depth in range(level, 1, -1):
+        share = np.where(hops == depth, (1.0 + dependency) / np.where(paths > 0, paths, 1.0), 0.0)
+        dependency += np.where(hops == depth - 1, paths * (share @ adjacency), 0.0)
+    scale = 1.0 / ((n - 1) * (n - 2))
+    return {node: float(total) * scale for node, total in zip(nodes, dependency.sum(axis=0), strict=True)}
 
 
 def communities(graph: nx.Graph, *, seed: int = 0, resolution: float = 1.0) -> list[set[Hashable]]:
@@ -119,7 +166,10 @@ def communities(graph: nx.Graph, *, seed: int = 0, resolution: float = 1.0) -> l
     >>> [sorted(c) for c in communities(g)]
     [['a', 'b', 'c'], ['x', 'y', 'z']]
     """
-    simple = undirected_weighted(graph)
+    return _communities(undirected_weighted(graph), seed=seed, resolution=resolution)
+
+
+def _communities(simple: nx.Graph, *, seed: int = 0, resolution: float = 1.0) -> list[set[Hashable]]:
     if simple.number_of_nodes() == 0:
         return []
     found = nx.community.louvain_communities(simple, weight="weight", resolution=resolution, seed=seed)
@@ -220,8 +270,8 @@ def centrality_table(graph: nx.Graph, *, seed: int = 0) -> list[dict[str, Any]]:
     """
     simple = undirected_weighted(graph)
     degree = nx.degree_centrality(simple) if simple.number_of_nodes() > 1 else dict.fromkeys(simple, 0.0)
-    between = betweenness_centrality(graph, seed=seed)
-    group = community_index(communities(graph, seed=seed))
+    between = _betweenness(simple, seed=seed)
+    group = community_index(_communities(simple, seed=seed))
     weighted = dict(simple.degree(weight="weight"))
     rows = [
         {

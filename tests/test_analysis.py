@@ -135,5 +135,32 @@ def test_default_sample_size_follows_the_edge_budget(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(analysis, "SAMPLE_BUDGET", 59 * 40)
     analysis.betweenness_centrality(g, sample_above=50)
     assert seen["k"] == 40
-    analysis.betweenness_centrality(g)  # 60 nodes: exact
-    assert seen["k"] is None
+    seen.clear()
+    analysis.betweenness_centrality(g)  # 60 nodes: exact, worked out without networkx's loop
+    assert seen == {}
+
+
+def test_exact_betweenness_is_networkx_betweenness() -> None:
+    """All sources at once as matrix products give networkx's numbers (normalized), graph by graph."""
+    import random
+
+    rng = random.Random(7)
+    graphs = [nx.Graph(), nx.path_graph(2), nx.path_graph(3), nx.star_graph(6), nx.cycle_graph(9), nx.complete_graph(5), nx.barbell_graph(4, 2), nx.karate_club_graph()]
+    graphs.append(nx.disjoint_union(nx.path_graph(5), nx.cycle_graph(4)))  # two components, and nodes no path reaches
+    graphs += [nx.gnp_random_graph(rng.randint(3, 60), rng.choice([0.03, 0.1, 0.4, 0.9]), seed=rng.randint(0, 10**6)) for _ in range(60)]
+    for g in graphs:
+        g = nx.relabel_nodes(g, {v: f"person{v}@example.org" for v in g})
+        expected = nx.betweenness_centrality(g, normalized=True)
+        found = analysis.betweenness_centrality(nx.MultiDiGraph(g))
+        assert found.keys() == expected.keys()
+        assert all(found[v] == pytest.approx(expected[v], abs=1e-12) for v in g), sorted(g)[:3]
+
+
+def test_exact_betweenness_past_the_matrix_limit_is_networkx_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, object]] = []
+    real = nx.betweenness_centrality
+    monkeypatch.setattr(nx, "betweenness_centrality", lambda g, **kw: calls.append(kw) or real(g, **kw))
+    monkeypatch.setattr(analysis, "MATRIX_LIMIT", 20)
+    g = nx.MultiDiGraph(nx.path_graph(30, create_using=nx.DiGraph))
+    assert analysis.betweenness_centrality(g) == pytest.approx(real(nx.path_graph(30), normalized=True))
+    assert calls == [{"normalized": True}]
