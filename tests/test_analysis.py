@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import random
 
 import networkx as nx
 import pytest
@@ -119,31 +120,37 @@ def test_centrality_table_rows(two_teams: nx.MultiDiGraph) -> None:
     assert analysis.centrality_table(nx.MultiDiGraph()) == []
 
 
-def test_default_sample_size_follows_the_edge_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: dict[str, object] = {}
-    real = nx.betweenness_centrality
+REAL_BETWEENNESS = nx.betweenness_centrality
+
+
+@pytest.fixture
+def nx_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """The keyword arguments of every call to networkx's betweenness loop, which still runs."""
+    calls: list[dict[str, object]] = []
 
     def spy(g: nx.Graph, **kwargs: object) -> dict:
-        seen.update(kwargs)
-        return real(g, **kwargs)
+        calls.append(kwargs)
+        return REAL_BETWEENNESS(g, **kwargs)
 
     monkeypatch.setattr(nx, "betweenness_centrality", spy)
+    return calls
+
+
+def test_default_sample_size_follows_the_edge_budget(nx_calls: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(analysis, "SAMPLE_BUDGET", 400)
     g = nx.MultiDiGraph(nx.path_graph(60, create_using=nx.DiGraph))  # 59 edges
     analysis.betweenness_centrality(g, sample_above=50)
-    assert seen["k"] == 32  # 400 // 59 = 6, raised to the floor of 32
+    assert nx_calls[-1]["k"] == 32  # 400 // 59 = 6, raised to the floor of 32
     monkeypatch.setattr(analysis, "SAMPLE_BUDGET", 59 * 40)
     analysis.betweenness_centrality(g, sample_above=50)
-    assert seen["k"] == 40
-    seen.clear()
+    assert nx_calls[-1]["k"] == 40
+    nx_calls.clear()
     analysis.betweenness_centrality(g)  # 60 nodes: exact, worked out without networkx's loop
-    assert seen == {}
+    assert nx_calls == []
 
 
 def test_exact_betweenness_is_networkx_betweenness() -> None:
     """All sources at once as matrix products give networkx's numbers (normalized), graph by graph."""
-    import random
-
     rng = random.Random(7)
     graphs = [nx.Graph(), nx.path_graph(2), nx.path_graph(3), nx.star_graph(6), nx.cycle_graph(9), nx.complete_graph(5), nx.barbell_graph(4, 2), nx.karate_club_graph()]
     graphs.append(nx.disjoint_union(nx.path_graph(5), nx.cycle_graph(4)))  # two components, and nodes no path reaches
@@ -156,11 +163,8 @@ def test_exact_betweenness_is_networkx_betweenness() -> None:
         assert all(found[v] == pytest.approx(expected[v], abs=1e-12) for v in g), sorted(g)[:3]
 
 
-def test_exact_betweenness_past_the_matrix_limit_is_networkx_loop(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[dict[str, object]] = []
-    real = nx.betweenness_centrality
-    monkeypatch.setattr(nx, "betweenness_centrality", lambda g, **kw: calls.append(kw) or real(g, **kw))
+def test_exact_betweenness_past_the_matrix_limit_is_networkx_loop(nx_calls: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(analysis, "MATRIX_LIMIT", 20)
     g = nx.MultiDiGraph(nx.path_graph(30, create_using=nx.DiGraph))
-    assert analysis.betweenness_centrality(g) == pytest.approx(real(nx.path_graph(30), normalized=True))
-    assert calls == [{"normalized": True}]
+    assert analysis.betweenness_centrality(g) == pytest.approx(REAL_BETWEENNESS(nx.path_graph(30), normalized=True))
+    assert nx_calls == [{"normalized": True}]
