@@ -173,7 +173,13 @@ def _summary(g: nx.MultiDiGraph, drawn: nx.MultiDiGraph) -> None:
     if cut:
         grouped = drawn.graph.get("grouped")
         rest = ""
-        if grouped:
+        if grouped and grouped.get("merged"):
+            own = grouped["groups"] - 1
+            rest = (
+                f" The other {grouped['people']:,} are drawn as {grouped['groups']:,} nodes: one for each of the {own:,} busiest"
+                f" {grouped['by']}s, and one for the other {grouped['merged']:,}."
+            )
+        elif grouped:
             groups = f"{grouped['groups']:,} node{'s' if grouped['groups'] != 1 else ''}"
             rest = f" The other {grouped['people']:,} are drawn as {groups}, one per {grouped['by']}."
         st.warning(f"Showing {n:,} of {cut:,} people: the busiest in this view.{rest} Raise the node cap or narrow the filters to see them one by one.")

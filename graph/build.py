@@ -20,7 +20,7 @@ import networkx as nx
 from . import edges
 from .errors import UnknownPersonError
 
-__all__ = ["View", "build_graph", "busiest", "add_volume", "fold_rest", "ungrouped", "EDGE_ROLES"]
+__all__ = ["View", "build_graph", "busiest", "add_volume", "fold_rest", "ungrouped", "EDGE_ROLES", "MAX_GROUPS", "OTHER_GROUPS"]
 
 EDGE_ROLES = ("to", "cc", "bcc")
 
@@ -73,8 +73,10 @@ def build_graph(conn: sqlite3.Connection, view: View | None = None, *, group_res
     With ``group_rest`` (a node attribute: ``organization``, ``unit``, ``role``) and a view
     cut by ``max_nodes``, the people cut are not dropped but folded into one node per value
     of that attribute (their domain when unset), with ``kind="group"`` and their ``members``;
-    edges to and from them carry the messages they stand for. ``graph.graph["grouped"]``
-    says how many groups and people. This is for drawing; analysis wants the plain view.
+    edges to and from them carry the messages they stand for. Past :data:`MAX_GROUPS` values
+    the least busy share one node (:func:`fold_rest`). ``graph.graph["grouped"]`` says how
+    many group nodes and people, and how many values share that node (``merged``). This is
+    for drawing; analysis wants the plain view.
 
     >>> import sqlite3; from ingest.store import open_store  # doctest: +SKIP
     >>> g = build_graph(open_store("case.db").conn, View(start="2019-01-01"))  # doctest: +SKIP
@@ -220,49 +222,76 @@ def _assemble(kept: dict[tuple[str, str, str], list[Any]], people: dict[str, dic
     return graph
 
 
-def fold_rest(graph: nx.MultiDiGraph, cut: Edges, people: dict[str, dict[str, Any]], by: str) -> None:
-    """Add one node per ``by`` value for the people the cap cut, and their edges (see :func:`build_graph`)."""
-    members: dict[str, set[str]] = defaultdict(set)
-    names: dict[str, str] = {}
+#: The most group nodes a drawing gets. Mail without a case profile groups by domain, and a
+#: big release has thousands: past this many, the busiest keep a node each and the rest share one.
+MAX_GROUPS = 20
 
-    def node_of(pid: str) -> str:
-        if pid in graph:
-            return pid
-        info = people[pid]
-        name = str(info.get(by) or info.get("domain") or "(no domain)")
-        group = f"group:{name}"
-        names[group] = name
-        members[group].add(pid)
-        return group
+#: The node that stands for the groups past :data:`MAX_GROUPS` (``group:`` + a name is never it).
+OTHER_GROUPS = "groups:other"
+
+
+def fold_rest(graph: nx.MultiDiGraph, cut: Edges, people: dict[str, dict[str, Any]], by: str, max_groups: int | None = None) -> None:
+    """Add one node per ``by`` value for the people the cap cut, and their edges (see :func:`build_graph`).
+
+    At most ``max_groups`` such nodes (:data:`MAX_GROUPS` when None): when there are more
+    values, the busiest ``max_groups - 1`` (by the messages on their people's cut edges, ties
+    by name) keep a node each and the others share one, :data:`OTHER_GROUPS`, whose
+    ``groups`` lists them.
+    """
+    max_groups = MAX_GROUPS if max_groups is None else max_groups
+    name_of: dict[str, str] = {}
+    weight: dict[str, int] = defaultdict(int)
+    for (src, dst, _), (count, *_) in cut.items():
+        for pid in (src, dst):
+            if pid in graph:
+                continue
+            if pid not in name_of:
+                info = people[pid]
+                name_of[pid] = str(info.get(by) or info.get("domain") or "(no domain)")
+            weight[name_of[pid]] += count
+    ranked = sorted(weight, key=lambda name: (-weight[name], name))
+    own = set(ranked if len(ranked) <= max_groups else ranked[: max(max_groups - 1, 0)])
+    node_of = {pid: f"group:{name}" if name in own else OTHER_GROUPS for pid, name in name_of.items()}
+    members: dict[str, set[str]] = defaultdict(set)
+    for pid, node in node_of.items():
+        members[node].add(pid)
 
     folded: dict[tuple[str, str, str], dict[str, Any]] = {}
     for (src, dst, role), (_, first, last, keys) in cut.items():
-        a, b = node_of(src), node_of(dst)
+        a, b = node_of.get(src, src), node_of.get(dst, dst)
         if a == b:
             continue  # mail inside one group is not drawn
         edge = folded.setdefault((a, b, role), {"first": first, "last": last, "messages": set()})
         edge["first"] = min(d for d in (edge["first"], first) if d) if edge["first"] or first else None
         edge["last"] = max(d for d in (edge["last"], last) if d) if edge["last"] or last else None
         edge["messages"].update(json.loads(keys))
+    plural = f"{by}s"
+    others = sorted(name for name in ranked if name not in own)
     for group in sorted(members):
         who = sorted(members[group])
         domains = {people[p].get("domain") or "" for p in who}
+        if group == OTHER_GROUPS:
+            name, label, extra = f"other {plural}", f"{len(others)} other {plural}: {len(who)} {'person' if len(who) == 1 else 'people'}", {"groups": others}
+        else:
+            name = group.removeprefix("group:")
+            label, extra = f"{name}: {len(who)} other {'person' if len(who) == 1 else 'people'}", {}
         graph.add_node(
             group,
-            label=f"{names[group]}: {len(who)} other {'person' if len(who) == 1 else 'people'}",
+            label=label,
             kind="group",
             domain=domains.pop() if len(domains) == 1 else "",
             addresses=[],
             members=who,
             volume=0,
-            **{by: names[group]},
+            **extra,
+            **{by: name},
         )
     for (a, b, role), edge in sorted(folded.items()):
         messages = sorted(edge["messages"])
         graph.add_edge(a, b, key=role, role=role, count=len(messages), first=edge["first"], last=edge["last"], messages=messages)
         for node in (a, b):
             graph.nodes[node]["volume"] += len(messages)
-    graph.graph["grouped"] = {"by": by, "groups": len(members), "people": sum(len(m) for m in members.values())}
+    graph.graph["grouped"] = {"by": by, "groups": len(members), "people": len(node_of), "merged": len(others)}
 
 
 def ungrouped(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:

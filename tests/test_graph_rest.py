@@ -15,8 +15,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_app import build_demo_store
 
-from graph import edges
-from graph.build import View, build_graph, ungrouped
+from graph import build, edges
+from graph.build import OTHER_GROUPS, View, build_graph, ungrouped
 from ingest import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,8 +40,10 @@ def _check_folded(conn: sqlite3.Connection, view: View, by: str) -> nx.MultiDiGr
     # Every person of the uncapped view is drawn once: kept, or inside exactly one group.
     assert set(whole.nodes) == set(people) | set(group_of)
     assert not set(people) & set(group_of)
-    for _, data in grouped.nodes(data=True):
-        if data.get("kind") == "group":
+    for node, data in grouped.nodes(data=True):
+        if node == OTHER_GROUPS:
+            assert data["label"] == f"{len(data['groups'])} other {by}s: {len(data['members'])} people"
+        elif data.get("kind") == "group":
             assert data["label"].startswith(data[by] or "") and str(len(data["members"])) in data["label"]
     # Each group edge is the union of the cut edges it stands for, with their evidence.
     expected: dict[tuple[str, str, str], set[str]] = {}
@@ -53,7 +55,21 @@ def _check_folded(conn: sqlite3.Connection, view: View, by: str) -> nx.MultiDiGr
     assert set(drawn) == set(expected)
     for edge, data in drawn.items():
         assert data["messages"] == sorted(expected[edge]) and data["count"] == len(expected[edge])
-    assert grouped.graph["grouped"] == {"by": by, "groups": len(set(group_of.values())), "people": len(group_of)}
+    # At most MAX_GROUPS group nodes: the busiest values (by the messages on their people's cut
+    # edges) keep one each, the others share OTHER_GROUPS.
+    merged = grouped.nodes[OTHER_GROUPS]["groups"] if OTHER_GROUPS in grouped else []
+    assert grouped.graph["grouped"] == {"by": by, "groups": len(set(group_of.values())), "people": len(group_of), "merged": len(merged)}
+    assert len(set(group_of.values())) <= build.MAX_GROUPS
+    weight: dict[str, int] = {}
+    for src, dst, count in whole.edges(data="count"):
+        if src not in plain or dst not in plain:
+            for pid in (src, dst):
+                if pid not in plain:
+                    name = str(whole.nodes[pid].get(by) or whole.nodes[pid]["domain"] or "(no domain)")
+                    weight[name] = weight.get(name, 0) + count
+    own = [data[by] for node, data in grouped.nodes(data=True) if data.get("kind") == "group" and node != OTHER_GROUPS]
+    assert sorted(own + merged) == sorted(weight)
+    assert all((-weight[a], a) < (-weight[b], b) for a in own for b in merged)
     # The app analyses the plain view taken back out of the drawing: it must be the plain build.
     assert_same_as_plain(ungrouped(grouped), plain)
     return grouped
@@ -84,6 +100,19 @@ def test_cut_people_fold_into_organizations_on_the_demo(demo_copy: Path, tmp_pat
         grouped = _check_folded(conn, View(max_nodes=25), "organization")
         assert {d["organization"] for _, d in grouped.nodes(data=True) if d.get("kind") == "group"} >= {"Metro City Police Department"}
         _check_folded(conn, View(focus=focus, hops=1, max_nodes=12, start="2019-01-01", end="2019-06-30"), "unit")
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("most", [1, 2, 4])
+def test_past_max_groups_the_least_busy_share_one_node(demo_copy: Path, monkeypatch: pytest.MonkeyPatch, most: int) -> None:
+    monkeypatch.setattr(build, "MAX_GROUPS", most)
+    conn = sqlite3.connect(f"file:{demo_copy}?mode=ro", uri=True)
+    try:
+        grouped = _check_folded(conn, View(max_nodes=25), "organization")
+        others = grouped.nodes[OTHER_GROUPS]
+        assert grouped.graph["grouped"]["groups"] == most
+        assert others["organization"] == "other organizations" and len(others["groups"]) == grouped.graph["grouped"]["merged"] > 1
     finally:
         conn.close()
 
@@ -122,3 +151,20 @@ def test_the_app_draws_the_rest_as_groups_and_says_so(tmp_path: Path, monkeypatc
     assert "other people" in page or "other person" in page
     # The table and the exports keep the plain view: people only.
     assert "group:" not in " ".join(map(str, at.dataframe[0].value["id"]))
+
+
+def test_the_app_says_when_the_least_busy_groups_share_a_node(demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "demo.db"  # a path of its own: the app's cache must not answer from another test
+    shutil.copy(demo_copy, db)
+    monkeypatch.setattr(build, "MAX_GROUPS", 3)
+    monkeypatch.setenv("THREADLINE_DB", str(db))
+    monkeypatch.setenv("THREADLINE_BACKEND", "sqlite")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update({"page": "network", "cap": "25", "color": "organization"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    note = at.warning[0].value
+    assert "Showing 25 of " in note
+    assert "are drawn as 3 nodes: one for each of the 2 busiest organizations, and one for the other 8." in note, note
+    page = at.get("iframe")[0].proto.srcdoc
+    assert "8 other organizations: " in page
