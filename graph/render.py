@@ -31,7 +31,7 @@ from typing import Any, Literal
 import networkx as nx
 from pyvis.network import Network
 
-__all__ = ["COLOR_BY", "PALETTE", "network_html", "category_of", "vis_js"]
+__all__ = ["COLOR_BY", "PALETTE", "MAX_EDGES", "network_html", "category_of", "vis_js"]
 
 ColorBy = Literal["organization", "role", "unit"]
 
@@ -55,6 +55,10 @@ PALETTE: tuple[str, ...] = (
 OTHER_COLOR = "#c8c8c8"
 MAX_LABEL = 40
 
+#: The most sender→recipient arrows a drawing gets (see :func:`network_html`). 150 busy people
+#: can share 20,000 pairs: a 4.7 MB page, seconds of layout in the browser, and a hairball.
+MAX_EDGES = 1_000
+
 _CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"
 
 _PAGE = """<!DOCTYPE html>
@@ -73,6 +77,7 @@ html, body {{ margin: 0; padding: 0; font-family: system-ui, -apple-system, "Seg
 #legend .row {{ white-space: nowrap; line-height: 1.5; }}
 #legend .sw {{ display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 6px; vertical-align: -1px; }}
 #status {{ position: absolute; bottom: 8px; right: 10px; z-index: 2; font-size: 12px; color: #666; }}
+#note {{ position: absolute; bottom: 8px; left: 10px; z-index: 2; font-size: 12px; color: #444; background: rgba(255,255,255,.85); padding: 2px 4px; }}
 #empty {{ padding: 2em; color: #555; }}
 div.vis-tooltip {{ position: absolute; visibility: hidden; padding: 6px 8px; white-space: pre-line; font-size: 12px;
   background: #fffbe8; border: 1px solid #bbb; border-radius: 4px; box-shadow: 2px 2px 6px rgba(0,0,0,.15);
@@ -81,7 +86,7 @@ div.vis-tooltip {{ position: absolute; visibility: hidden; padding: 6px 8px; whi
 <script>{vis_js}</script>
 </head>
 <body>
-<div id="wrap"><div id="graph"></div>{legend}<div id="status"></div></div>
+<div id="wrap"><div id="graph"></div>{legend}{note}<div id="status"></div></div>
 <script>
 "use strict";
 const DATA = {data};
@@ -175,6 +180,18 @@ def _legend(categories: Counter[str], colors: dict[str, str], color_by: str) -> 
     return f'<div id="legend"><b>Colour: {html.escape(color_by)}</b>{"".join(rows)}</div>'
 
 
+def _note(drawn: int, pairs: int, max_edges: int | None, focus: bool) -> str:
+    """The line under a thinned drawing: what it leaves out, and where to find it."""
+    if drawn >= pairs:
+        return ""
+    also = "each node's heaviest" + (" and every arrow of the focus" if focus else "")
+    text = (
+        f"{drawn:,} of {pairs:,} arrows drawn: the {max_edges:,} heaviest, with {also}."
+        " The tables and exports keep them all; raise the minimum messages per pair to draw fewer."
+    )
+    return f'<div id="note">{html.escape(text)}</div>'
+
+
 def _node_title(node: Hashable, data: dict[str, Any]) -> str:
     lines = [str(data.get("label") or node)]
     addresses = list(data.get("addresses") or [])
@@ -192,9 +209,12 @@ def _node_title(node: Hashable, data: dict[str, Any]) -> str:
     return html.escape("\n".join(lines))
 
 
-def _edge_rows(graph: nx.Graph) -> list[dict[str, Any]]:
-    """One drawn edge per (source, target): counts per header role, first and last date."""
-    merged: dict[tuple[Hashable, Hashable], dict[str, Any]] = defaultdict(lambda: {"count": 0, "roles": Counter(), "first": None, "last": None, "title": None})
+Pair = tuple[Hashable, Hashable]
+
+
+def _pairs(graph: nx.Graph) -> dict[Pair, dict[str, Any]]:
+    """One entry per (source, target): the messages on its edges, by header role, first and last date."""
+    merged: dict[Pair, dict[str, Any]] = defaultdict(lambda: {"count": 0, "roles": Counter(), "first": None, "last": None, "title": None})
     for u, v, data in graph.edges(data=True):
         row = merged[(u, v)]
         count = int(data.get("count", 1))
@@ -206,8 +226,32 @@ def _edge_rows(graph: nx.Graph) -> list[dict[str, Any]]:
                 row[key] = pick(row[key], data[key]) if row[key] else data[key]
         if data.get("title"):
             row["title"] = str(data["title"])
+    return merged
+
+
+def _thin(merged: dict[Pair, dict[str, Any]], max_edges: int | None, focus: Hashable | None) -> list[Pair]:
+    """The pairs a drawing keeps: all of them up to ``max_edges``; past it the heaviest
+    ``max_edges`` (ties by the two ids), each person's heaviest pair so nobody is left
+    floating, and every pair of the focus. In the order they came."""
+    if not max_edges or len(merged) <= max_edges:
+        return list(merged)
+    ranked = sorted(merged, key=lambda pair: (-merged[pair]["count"], str(pair[0]), str(pair[1])))
+    keep = set(ranked[:max_edges])
+    strongest: dict[Hashable, Pair] = {}
+    for pair in ranked:
+        for node in pair:
+            strongest.setdefault(node, pair)
+    keep.update(strongest.values())
+    if focus is not None:
+        keep.update(pair for pair in merged if focus in pair)
+    return [pair for pair in merged if pair in keep]
+
+
+def _edge_rows(graph: nx.Graph, merged: dict[Pair, dict[str, Any]], pairs: list[Pair]) -> list[dict[str, Any]]:
+    """One drawn edge per kept (source, target), with its tooltip text."""
     rows = []
-    for (u, v), row in merged.items():
+    for u, v in pairs:
+        row = merged[(u, v)]
         if row["title"] is None:
             source, target = graph.nodes[u].get("label") or u, graph.nodes[v].get("label") or v
             lines = [f"{source} → {target}", f"{row['count']} message{'s' if row['count'] != 1 else ''}"]
@@ -269,6 +313,7 @@ def network_html(
     hierarchical: bool = False,
     focus: Hashable | None = None,
     empty_message: str = "No people match this view. Widen the date window or relax the filters.",
+    max_edges: int | None = MAX_EDGES,
 ) -> str:
     """Return a self-contained HTML page drawing ``graph`` with vis-network.
 
@@ -277,7 +322,11 @@ def network_html(
     falling back to the node's ``domain``) with a legend; parallel edges between two
     people are drawn as one arrow whose width grows with the message count.
     ``hierarchical=True`` lays the graph out top-down as a tree (for invitation
-    cascades); ``focus`` draws one node with a heavy border. An edge attribute
+    cascades); ``focus`` draws one node with a heavy border. A view with more than
+    ``max_edges`` sender→recipient pairs draws the heaviest of them, each person's
+    heaviest and every pair of the focus, and says so on the page (None draws them all;
+    trees are always drawn whole): the graph itself, its tables and exports keep every
+    pair. An edge attribute
     ``title`` replaces the computed tooltip text (it is escaped like the rest).
     An unknown ``color_by`` raises :class:`ValueError`.
 
@@ -316,7 +365,9 @@ def network_html(
             size=round(7 + 30 * math.sqrt(volumes[node] / top), 1),
             **extra,
         )
-    rows = _edge_rows(graph)
+    merged = _pairs(graph)
+    drawn = _thin(merged, None if hierarchical else max_edges, focus)
+    rows = _edge_rows(graph, merged, drawn)
     heaviest = max((r["count"] for r in rows), default=1) or 1
     for row in rows:
         width = round(0.6 + 5 * math.log1p(row["count"]) / math.log1p(heaviest), 2)
@@ -331,5 +382,6 @@ def network_html(
         legend_height=max(80, int(height) - 40),
         vis_js=vis_js(),
         legend=_legend(categories, colors, color_by),
+        note=_note(len(drawn), len(merged), max_edges, focus is not None),
         data=_script_json(data),
     )

@@ -8,6 +8,7 @@ Chromium is Debian's (/usr/bin/chromium); never `playwright install`.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -21,6 +22,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from graph.render import MAX_EDGES
 from graph.spread import spread
 from ingest import ingest, open_store
 
@@ -208,6 +210,22 @@ def test_every_page_stays_local(page, app_url: str) -> None:
         page.goto(f"{app_url}/{query}")
         page.get_by_text(expect).first.wait_for(timeout=60_000)
         page.wait_for_timeout(1000)
+    assert page.dialogs == []
+    assert_stayed_local(page.requests)
+
+
+def test_a_dense_view_draws_its_heaviest_arrows_and_says_so(page, demo_url: str) -> None:
+    page.goto(f"{demo_url}/?page=network")
+    handle, frame = graph_frame(page)
+    _, _, nodes, edges = drawn_size(frame)
+    note = frame.inner_text("#note")
+    found = re.match(r"([\d,]+) of ([\d,]+) arrows drawn: the ([\d,]+) heaviest, with each node's heaviest\.", note)
+    assert found, note
+    drawn, total, limit = (int(found[i].replace(",", "")) for i in (1, 2, 3))
+    assert drawn == edges and limit == MAX_EDGES < drawn < total
+    assert frame.locator("#note").is_visible()
+    # Nobody drawn is left without an arrow.
+    assert frame.evaluate("() => { const b = window.threadlineNetwork.body; return Object.values(b.nodes).every(n => n.edges.length > 0); }")
     assert page.dialogs == []
     assert_stayed_local(page.requests)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import html
 import json
+import random
 import re
 from pathlib import Path
 
@@ -144,3 +145,53 @@ def test_pyvis_is_imported_only_in_render() -> None:
         if re.search(r"^\s*(?:from|import)\s+pyvis\b", path.read_text(encoding="utf-8"), flags=re.MULTILINE):
             importers.append(path.relative_to(ROOT).as_posix())
     assert importers == ["graph/render.py"]
+
+
+def dense(people: int = 40, seed: int = 3) -> nx.MultiDiGraph:
+    """Everyone writes to everyone, with varied counts: far more pairs than a drawing should hold."""
+    rnd = random.Random(seed)
+    g = nx.MultiDiGraph()
+    for i in range(people):
+        person(g, f"p{i:02}@metropd.example", f"P{i}", "metropd.example", 1)
+    for i in range(people):
+        for j in range(people):
+            if i != j and rnd.random() < 0.8:
+                g.add_edge(f"p{i:02}@metropd.example", f"p{j:02}@metropd.example", key="to", role="to", count=rnd.choice((1, 1, 2, 3, 5, 8, 40)))
+    # A person whose only pairs are light ones, and who must not be left floating.
+    person(g, "quiet@metropd.example", "Quiet", "metropd.example", 1)
+    g.add_edge("quiet@metropd.example", "p00@metropd.example", key="cc", role="cc", count=1)
+    return g
+
+
+def test_a_dense_view_draws_its_heaviest_pairs_and_says_so() -> None:
+    g = dense()
+    pairs: dict[tuple[str, str], int] = {}
+    for u, v, count in g.edges(data="count"):
+        pairs[(u, v)] = pairs.get((u, v), 0) + count
+    focus = "p07@metropd.example"
+    page = network_html(g, max_edges=100, focus=focus)
+    drawn = {(e["from"], e["to"]) for e in page_data(page)["edges"]}
+    # Expected, worked out here on its own: the 100 heaviest (ties by ids), each person's
+    # heaviest pair, every pair of the focus.
+    ranked = sorted(pairs, key=lambda p: (-pairs[p], p))
+    expected = set(ranked[:100]) | {p for p in pairs if focus in p}
+    for node in g.nodes:
+        expected.add(min((p for p in pairs if node in p), key=lambda p: (-pairs[p], p)))
+    assert drawn == expected
+    assert len(pairs) > 1000 and 100 < len(drawn) < 300
+    assert ("quiet@metropd.example", "p00@metropd.example") in drawn
+    note = f"{len(drawn):,} of {len(pairs):,} arrows drawn: the 100 heaviest, with each node's heaviest and every arrow of the focus."
+    assert html.escape(note) in page
+    # The widths still scale to the heaviest pair of the view.
+    assert max(e["width"] for e in page_data(page)["edges"]) == 5.6
+
+
+def test_views_within_the_limit_and_trees_are_drawn_whole(small: nx.MultiDiGraph) -> None:
+    g = dense(people=12)
+    pairs = {(u, v) for u, v in g.edges()}
+    assert len(pairs) < render.MAX_EDGES
+    page = network_html(g)
+    assert {(e["from"], e["to"]) for e in page_data(page)["edges"]} == pairs and 'id="note"' not in page
+    tree = network_html(g, hierarchical=True, max_edges=5)
+    assert {(e["from"], e["to"]) for e in page_data(tree)["edges"]} == pairs and 'id="note"' not in tree
+    assert len(page_data(network_html(g, max_edges=None))["edges"]) == len(pairs)
