@@ -4,7 +4,11 @@ The store is opened read-only for each question (a cheap ``mode=ro`` SQLite open
 so no connection is shared between Streamlit's threads). Results are cached with
 ``st.cache_data`` keyed on the store path, its *version* (the modification times of
 the file and its WAL, so a finished ingest is picked up) and the question's
-arguments, including the whole :class:`graph.View`.
+arguments, including the whole :class:`graph.View`. ``st.cache_data`` hands out a copy
+of each result; a view's graphs are kept with ``st.cache_resource`` instead, one shared
+object, frozen (:func:`networkx.freeze`) so nothing can add to it or take from it: on
+495,000 messages the unfiltered view carries 447,000 message keys, and copying it at
+every read cost more than building it.
 
 The graph for a view comes from a *backend*, chosen by ``THREADLINE_BACKEND``
 (``threadline app --neo4j`` sets ``neo4j``). :data:`BACKENDS` maps the name to a
@@ -228,22 +232,22 @@ def message_briefs(db: str, version: str, keys: tuple[str, ...]) -> dict[str, di
 # -- views of the graph (cached per view) ---------------------------------------------------
 
 
-@st.cache_data(max_entries=32, show_spinner="Building the graph…")
+@st.cache_resource(max_entries=32, show_spinner="Building the graph…")
 def view_graph(db: str, version: str, backend: str, view: View) -> nx.MultiDiGraph:
-    """The plain graph for one view, for analysis (see :func:`graph_for_view`).
+    """The plain graph for one view, for analysis (see :func:`graph_for_view`); shared and frozen.
 
     Taken from the view's drawing in the page's first colouring, which the network page
     builds anyway: one build of the view, not two (on 495,000 messages a capped
     three-month view takes about 0.55 s to build).
     """
-    return ungrouped(view_drawing(db, version, backend, view, COLOR_BY[0]))
+    return nx.freeze(ungrouped(view_drawing(db, version, backend, view, COLOR_BY[0])))
 
 
-@st.cache_data(max_entries=32, show_spinner="Building the graph…")
+@st.cache_resource(max_entries=32, show_spinner="Building the graph…")
 def view_drawing(db: str, version: str, backend: str, view: View, group_by: str) -> nx.MultiDiGraph:
     """The graph drawn for one view: when the cap cuts people, they are folded into one node
-    per ``group_by`` value (every backend, by the same rule)."""
-    return graph_for_view(db, view, backend, group_rest=group_by)
+    per ``group_by`` value (every backend, by the same rule); shared and frozen."""
+    return nx.freeze(graph_for_view(db, view, backend, group_rest=group_by))
 
 
 @st.cache_data(max_entries=32, show_spinner="Drawing…")

@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages import data, state
+from graph import View
 from graph.spread import Spread, spread
 from ingest import ingest, open_store
 
@@ -407,3 +408,16 @@ def test_search_during_a_first_load_says_it_is_not_ready(store: Path, tmp_path: 
     assert any("Search is not ready yet" in n for n in notes), notes
     at = app_runner(store, monkeypatch)(page="messages", q="no such words anywhere")
     assert [i.value for i in at.info] == ["No message matches."]
+
+
+def test_view_graphs_are_shared_and_frozen(store: Path) -> None:
+    """A view's graphs are cached as one object, not copied at each read (a big view's copy
+    cost more than its build), so nothing may change them."""
+    db = str(store)
+    version = data.store_version(db)
+    view = View(max_nodes=10)
+    plain, drawn = data.view_graph(db, version, "sqlite", view), data.view_drawing(db, version, "sqlite", view, "organization")
+    assert plain is data.view_graph(db, version, "sqlite", view) and drawn is data.view_drawing(db, version, "sqlite", view, "organization")
+    assert drawn.graph.get("grouped") and nx.is_frozen(plain) and nx.is_frozen(drawn)
+    with pytest.raises(nx.NetworkXError, match="Frozen"):
+        plain.add_edge("a@x.example", "b@y.example")
