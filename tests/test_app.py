@@ -6,6 +6,7 @@ messages, one merge from an aliases file, one hostile message and one non-email.
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import networkx as nx
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_pages import data, state
+from app_pages import data, shell, state
 from graph import View
 from graph.spread import Spread, spread
 from ingest import ingest, open_store
@@ -421,3 +422,13 @@ def test_view_graphs_are_shared_and_frozen(store: Path) -> None:
     assert drawn.graph.get("grouped") and nx.is_frozen(plain) and nx.is_frozen(drawn)
     with pytest.raises(nx.NetworkXError, match="Frozen"):
         plain.add_edge("a@x.example", "b@y.example")
+
+
+def test_the_app_sets_its_cycle_collector_thresholds(open_app) -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        open_app(page="overview")
+        assert gc.get_threshold() == shell.GC_THRESHOLDS
+    finally:
+        gc.set_threshold(*before)
