@@ -22,9 +22,12 @@ import networkx as nx
 from . import edges
 from .errors import UnknownPersonError
 
-__all__ = ["View", "build_graph", "busiest", "add_volume", "fold_rest", "ungrouped", "EDGE_ROLES", "MAX_GROUPS", "OTHER_GROUPS"]
+__all__ = ["View", "build_graph", "busiest", "add_volume", "fold_rest", "ungrouped", "EDGE_ROLES", "CASE_ATTRIBUTES", "MAX_GROUPS", "OTHER_GROUPS"]
 
 EDGE_ROLES = ("to", "cc", "bcc")
+
+#: The case facts a person carries (``person_case`` columns), the attributes a drawing may group by.
+CASE_ATTRIBUTES = ("role", "organization", "unit", "rank")
 
 
 @dataclass(frozen=True)
@@ -442,10 +445,6 @@ def _has_case(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'person_case' AND type IN ('table', 'view')").fetchone() is not None
 
 
-#: The case facts a person carries (``person_case`` columns), the attributes a drawing may group by.
-CASE_ATTRIBUTES = ("role", "organization", "unit", "rank")
-
-
 def _group_attributes(conn: sqlite3.Connection, ids: set[str], kinds: dict[str, tuple[str, str]], by: str) -> dict[str, dict[str, Any]]:
     """What :func:`fold_rest` reads of the people ``ids``: their domain and their ``by`` case fact."""
     out: dict[str, dict[str, Any]] = {pid: {"domain": kinds[pid][1]} for pid in ids}
@@ -462,7 +461,7 @@ def _add_case_attributes(conn: sqlite3.Connection, people: dict[str, dict[str, A
     """Attach role, organization, unit and rank when the case tables exist (issue 3)."""
     if not _has_case(conn):
         return
-    rows = conn.execute("SELECT person_id, role, organization, unit, rank FROM person_case WHERE person_id IN (SELECT value FROM json_each(?))", (wanted,))
-    for pid, role, org, unit, rank in rows:
+    rows = conn.execute(f"SELECT person_id, {', '.join(CASE_ATTRIBUTES)} FROM person_case WHERE person_id IN (SELECT value FROM json_each(?))", (wanted,))
+    for pid, *values in rows:
         if pid in people:
-            people[pid].update(role=role or "", organization=org or "", unit=unit or "", rank=rank or "")
+            people[pid].update((name, value or "") for name, value in zip(CASE_ATTRIBUTES, values, strict=True))

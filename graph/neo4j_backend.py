@@ -17,7 +17,7 @@ import networkx as nx
 
 from . import neo4j_spread
 from .backends import Expand, adoption, canonical_path, ego_nodes, finish_graph
-from .build import EDGE_ROLES, View
+from .build import CASE_ATTRIBUTES, EDGE_ROLES, View
 from .errors import UnknownPersonError
 from .neo4j import Neo4jConnection, Neo4jSettings, connect
 from .neo4j_model import HEADER_TYPES
@@ -88,7 +88,7 @@ def _node_attributes(person: dict[str, Any], addresses: list[str]) -> dict[str, 
         "addresses": addresses,
     }
     if "role" in person:  # the case stage ran for this person
-        attrs.update({k: person.get(k) or "" for k in ("role", "organization", "unit", "rank")})
+        attrs.update({k: person.get(k) or "" for k in CASE_ATTRIBUTES})
     return attrs
 
 
