@@ -20,7 +20,6 @@ the smallest person id), so both backends return the same path, not just one as 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
@@ -191,7 +190,7 @@ def finish_graph(graph: nx.MultiDiGraph, view: View, group_rest: str | None = No
         if group_rest:
             for u, v, k, data in graph.edges(keys=True, data=True):
                 if u not in top or v not in top:
-                    rest[(u, v, k)] = [data["count"], data.get("first"), data.get("last"), json.dumps(data.get("messages", []))]
+                    rest[(u, v, k)] = [data["count"], data.get("first"), data.get("last"), tuple(data.get("messages", ()))]
             people = {pid: dict(graph.nodes[pid]) for edge in rest for pid in edge[:2]}
         cut = nx.MultiDiGraph(graph.edge_subgraph([(u, v, k) for u, v, k in graph.edges(keys=True) if u in top and v in top]))
         if view.focus and view.focus in graph and view.focus not in cut:

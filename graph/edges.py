@@ -17,19 +17,25 @@ the same edges once, in three tables derived from the store (drop them and nothi
 
 The stamp in ``meta`` (``edges_stamp``) says which state of the store they describe; a
 store changed since (new mail, a new finalize) has stale tables, and :func:`fresh` says so,
-so :mod:`graph.build` falls back to the join until the tables are refreshed.
+so :mod:`graph.build` falls back to the join until the tables are refreshed. A token
+(``edges_token``), new at each refresh, lets :func:`edge_keys` keep keys it has read in memory
+for the next view of the same tables.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+import uuid
 from collections.abc import Iterable, Iterator
 
-__all__ = ["refresh_edges", "collect_edges", "write_edges", "fresh", "edge_rows", "edge_keys", "neighbours", "EDGE_SQL", "STAMP_KEY"]
+__all__ = ["refresh_edges", "collect_edges", "write_edges", "fresh", "edge_rows", "edge_keys", "neighbours", "EDGE_SQL", "STAMP_KEY", "TOKEN_KEY", "KEYS_KEPT"]
 
 #: The ``meta`` key holding the store state the edge tables were derived from.
 STAMP_KEY = "edges_stamp"
+#: A random token drawn at each refresh: which edge tables these are, for :func:`edge_keys`' memory.
+TOKEN_KEY = "edges_token"
 
 _EDGE_FROM = (
     "sa.person_id AS src, ra.person_id AS dst, rp.role AS role, m.key AS message_key, m.date_utc AS date_utc "
@@ -169,9 +175,9 @@ def write_edges(conn: sqlite3.Connection) -> int:
         conn.execute(f"DROP TABLE temp.{name}")
     # Created last: fresh() looks for it, so a half-built set of tables is never read.
     conn.execute("CREATE INDEX person_edges_dst ON person_edges(dst, src)")
-    conn.execute(
+    conn.executemany(
         "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (STAMP_KEY, _stamp(conn)),
+        [(STAMP_KEY, _stamp(conn)), (TOKEN_KEY, uuid.uuid4().hex)],
     )
     conn.commit()
     return int(conn.execute("SELECT COUNT(*) FROM person_edges").fetchone()[0])
@@ -228,13 +234,87 @@ def edge_rows(
     return conn.execute(sql, [*window_args, *args])
 
 
-def edge_keys(conn: sqlite3.Connection, edges: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
-    """The message keys behind each (src, dst, role) edge, over all time, as a sorted JSON array."""
+Edge = tuple[str, str, str]
+
+#: The most message keys :func:`edge_keys` keeps in memory between calls (about 100 MB at
+#: most). Views of one store share most of their edges: the ego networks of two busy people
+#: in the 495,000-message demo share nearly all their 525,000 keys, and the graphs cached by
+#: the app then hold one copy of them, not one each.
+KEYS_KEPT = 1_000_000
+
+
+class _KeptKeys:
+    """All-time message keys read before, for the edge tables of one store at a time.
+
+    A store is known by its file and the token :func:`write_edges` draws at each refresh,
+    so keys are never served from an older state of the tables, nor from another store
+    made later at the same path. Oldest first out past :data:`KEYS_KEPT`.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.store: tuple[str, str] | None = None
+        self.keys: dict[Edge, tuple[str, ...]] = {}
+        self.size = 0
+
+    def get(self, store: tuple[str, str], wanted: set[Edge]) -> dict[Edge, tuple[str, ...]]:
+        with self.lock:
+            if store != self.store:
+                return {}
+            kept = self.keys
+            return {e: kept[e] for e in wanted if e in kept}
+
+    def add(self, store: tuple[str, str], found: dict[Edge, tuple[str, ...]]) -> None:
+        with self.lock:
+            if store != self.store:
+                self.store, self.keys, self.size = store, {}, 0
+            for edge, keys in found.items():
+                if edge not in self.keys:
+                    self.keys[edge] = keys
+                    self.size += len(keys)
+            if self.size > KEYS_KEPT:
+                # Keep the newest edges up to half the limit (a dict keeps insertion order).
+                newest: dict[Edge, tuple[str, ...]] = {}
+                size = 0
+                for edge in reversed(self.keys):
+                    size += len(self.keys[edge])
+                    if size > KEYS_KEPT // 2:
+                        break
+                    newest[edge] = self.keys[edge]
+                self.keys, self.size = dict(reversed(newest.items())), sum(map(len, newest.values()))
+
+
+_kept = _KeptKeys()
+
+
+def _store_id(conn: sqlite3.Connection) -> tuple[str, str] | None:
+    """(file, edge-table token) of the store on ``conn``; None for a store in memory or tables without a token."""
+    path = next((str(row[2]) for row in conn.execute("PRAGMA database_list") if row[1] == "main"), "")
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (TOKEN_KEY,)).fetchone()
+    return (path, str(row[0])) if path and row else None
+
+
+def edge_keys(conn: sqlite3.Connection, edges: Iterable[Edge]) -> dict[Edge, tuple[str, ...]]:
+    """The message keys behind each (src, dst, role) edge, over all time, sorted (edges without any are left out).
+
+    Keys read before from the same store are served from memory (:data:`KEYS_KEPT`), as the
+    same tuple each time.
+    """
     wanted = set(edges)
-    sources = sorted({src for src, _, _ in wanted})
+    store = _store_id(conn)
+    found = _kept.get(store, wanted) if store else {}
+    todo = wanted - found.keys() if found else wanted
+    if not todo:
+        return found
+    sources = sorted({src for src, _, _ in todo})
     # One range of the primary key per sender: one row per edge, not one per message.
     rows = conn.execute("SELECT src, dst, role, messages FROM person_edge_keys WHERE src IN (SELECT value FROM json_each(?))", (json.dumps(sources),))
-    return {(src, dst, role): keys for src, dst, role, keys in rows if (src, dst, role) in wanted}
+    loads = json.loads
+    read = {(src, dst, role): tuple(loads(keys)) for src, dst, role, keys in rows if (src, dst, role) in todo}
+    if store:
+        _kept.add(store, read)
+    found.update(read)
+    return found
 
 
 def neighbours(conn: sqlite3.Connection, frontier: set[str], roles: Iterable[str]) -> set[str]:

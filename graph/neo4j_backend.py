@@ -120,7 +120,7 @@ class Neo4jBackend:
             graph.add_node(rec["person"]["id"], **_node_attributes(rec["person"], rec["addresses"]))
         for row in rows:
             for part in sorted(row["roles"], key=lambda p: p["role"]):
-                keys = sorted(part["messages"])
+                keys = tuple(sorted(part["messages"]))
                 graph.add_edge(
                     row["source"], row["target"], key=part["role"], role=part["role"],
                     count=len(keys), first=part["first"], last=part["last"], messages=keys,

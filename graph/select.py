@@ -206,7 +206,7 @@ def add_invitations(graph: nx.MultiDiGraph, conn: sqlite3.Connection, *, start: 
             if date and (not edge["last"] or date > edge["last"]):
                 edge["last"] = date
     for (u, v), edge in pairs.items():
-        messages = sorted(edge["messages"])
+        messages = tuple(sorted(edge["messages"]))
         graph.add_edge(u, v, key="invited", relation="invited", role="invited", count=len(messages), first=edge["first"], last=edge["last"], messages=messages)
     return len(pairs)
 

@@ -67,7 +67,7 @@ def test_cascade_follows_invitations_down_the_chain(case_conn: sqlite3.Connectio
     assert set(chosen.graph) == {JANE, ANN, CARL}
     invited = {(u, v): d for u, v, k, d in chosen.graph.edges(keys=True, data=True) if k == "invited"}
     assert set(invited) == {(JANE, ANN), (ANN, CARL)}
-    assert invited[(JANE, ANN)]["messages"] == ["mbox-1@metropd.example"] and invited[(JANE, ANN)]["relation"] == "invited"
+    assert invited[(JANE, ANN)]["messages"] == ("mbox-1@metropd.example",) and invited[(JANE, ANN)]["relation"] == "invited"
     assert chosen.graph.nodes[CARL]["generation"] == 2
     # Mail among cascade members comes along, with its own evidence.
     assert chosen.graph.has_edge(JANE, CARL, key="to")
@@ -76,7 +76,7 @@ def test_cascade_follows_invitations_down_the_chain(case_conn: sqlite3.Connectio
     assert chosen.graph.nodes[ANN]["account_date"] == "2019-01-14T15:00:00+00:00"
     # Any export shows the invitation itself between the people it holds.
     everyone = select(case_conn, Selection())
-    assert everyone.graph.edges[JANE, BOB, "invited"]["messages"] == ["trial-1@metropd.example"]
+    assert everyone.graph.edges[JANE, BOB, "invited"]["messages"] == ("trial-1@metropd.example",)
 
 
 def test_window_applies_to_mail_and_invitations(case_conn: sqlite3.Connection) -> None:

@@ -8,6 +8,7 @@ the graph attributes must be identical, on the hand-written fixture mail and on 
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -64,7 +65,7 @@ def _copy(db: Path, tmp_path: Path) -> Path:
 
 
 def _compare(db: Path) -> int:
-    """Build every view without, then with, the derived tables; return how many edges were compared."""
+    """Build every view without, then with, the derived tables (twice); return how many edges were compared."""
     conn = sqlite3.connect(db)
     try:
         # Ingest derives the tables; forget them so the first build takes the join.
@@ -76,7 +77,8 @@ def _compare(db: Path) -> int:
         edges.refresh_edges(conn)
         assert edges.fresh(conn)
         compared = 0
-        for view, expected in zip(views, direct, strict=True):
+        # Twice: the second time the all-time keys come from edge_keys' memory.
+        for view, expected in [*zip(views, direct, strict=True), *zip(views, direct, strict=True)]:
             assert _snapshot(build_graph(conn, view)) == expected, view
             compared += len(expected[1])
         return compared
@@ -175,3 +177,42 @@ def test_refresh_is_repeatable(refreshed: sqlite3.Connection) -> None:
         "SELECT COUNT(*) FROM person_edge_keys k, json_each(k.messages) j JOIN messages m ON m.key = j.value WHERE m.date_utc IS NULL"
     ).fetchone()[0]
     assert undated > 0 and dated + undated == keys
+
+
+def _stored_keys(conn: sqlite3.Connection) -> dict[tuple[str, str, str], tuple[str, ...]]:
+    return {(src, dst, role): tuple(json.loads(keys)) for src, dst, role, keys in conn.execute("SELECT src, dst, role, messages FROM person_edge_keys")}
+
+
+def test_keys_read_before_come_from_memory_for_the_same_tables_only(refreshed: sqlite3.Connection) -> None:
+    """edge_keys keeps what it read for the next view, and never serves it for other tables:
+    a refresh, or a smaller store made later at the same path."""
+    truth = _stored_keys(refreshed)
+    wanted = list(truth)
+    first = edges.edge_keys(refreshed, wanted)
+    assert first == truth and len(truth) > 5
+    again = edges.edge_keys(refreshed, wanted[:5] + [("nobody", "no-one", "to")])
+    assert again == {e: truth[e] for e in wanted[:5]} and all(again[e] is first[e] for e in again)
+    edges.refresh_edges(refreshed)
+    redrawn = edges.edge_keys(refreshed, wanted)
+    assert redrawn == truth and not any(redrawn[e] is first[e] for e in wanted)
+    # The same file with a message taken out (as a store rebuilt from less mail would be).
+    edge = max(truth, key=lambda e: len(truth[e]))
+    gone = truth[edge][0]
+    refreshed.execute("DELETE FROM participants WHERE message_key = ?", (gone,))
+    refreshed.execute("DELETE FROM messages WHERE key = ?", (gone,))
+    refreshed.commit()
+    edges.refresh_edges(refreshed)
+    after = edges.edge_keys(refreshed, [edge])
+    assert after[edge] == tuple(k for k in truth[edge] if k != gone)
+    assert all(gone not in d["messages"] for *_, d in build_graph(refreshed).edges(data=True))
+
+
+def test_memory_for_keys_stays_under_its_limit(refreshed: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    truth = _stored_keys(refreshed)
+    limit = sum(map(len, truth.values())) // 3
+    monkeypatch.setattr(edges, "KEYS_KEPT", limit)
+    for _ in range(2):
+        assert edges.edge_keys(refreshed, list(truth)) == truth
+        assert 0 < edges._kept.size <= limit // 2
+        assert edges._kept.size == sum(map(len, edges._kept.keys.values()))
+    assert _snapshot(build_graph(refreshed, View(max_nodes=6))) == _snapshot(build_graph(refreshed, View(max_nodes=6)))
