@@ -8,7 +8,8 @@ arguments, including the whole :class:`graph.View`. ``st.cache_data`` hands out 
 of each result; a view's graphs are kept with ``st.cache_resource`` instead, one shared
 object, frozen (:func:`networkx.freeze`) so nothing can add to it or take from it: on
 495,000 messages the unfiltered view carries 447,000 message keys, and copying it at
-every read cost more than building it.
+every read cost more than building it. Only the plain view is kept per view; a drawing is
+kept only while a page run reads it (:data:`DRAWINGS_KEPT`).
 
 The graph for a view comes from a *backend*, chosen by ``THREADLINE_BACKEND``
 (``threadline app --neo4j`` sets ``neo4j``). :data:`BACKENDS` maps the name to a
@@ -18,6 +19,8 @@ function ``(db_path, view) -> networkx.MultiDiGraph`` shaped like
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import os
 import sqlite3
@@ -51,6 +54,7 @@ __all__ = [
     "people_choices",
     "view_graph",
     "view_drawing",
+    "view_summary",
     "view_html",
     "view_table",
     "view_path",
@@ -232,7 +236,23 @@ def message_briefs(db: str, version: str, keys: tuple[str, ...]) -> dict[str, di
 # -- views of the graph (cached per view) ---------------------------------------------------
 
 
-@st.cache_resource(max_entries=32, show_spinner="Building the graph…")
+#: networkx's views kept on a graph once read (``nodes``, ``edges``, ``degree``…).
+_VIEWS = tuple(sorted({name for cls in nx.MultiDiGraph.__mro__ for name, value in vars(cls).items() if isinstance(value, functools.cached_property)}))
+
+
+def _let_go(graph: nx.MultiDiGraph) -> None:
+    """Called as a cached graph leaves its cache: free it now, not at the next full collection.
+
+    Each of networkx's views kept on a graph holds the graph (a reference cycle), so an evicted
+    graph outlived its cache until the cycle collector's next full pass, the costliest one,
+    which had to walk it too. Without them it goes as soon as no page run holds it (a page
+    still reading it just makes the views again).
+    """
+    for name in _VIEWS:
+        graph.__dict__.pop(name, None)
+
+
+@st.cache_resource(max_entries=32, show_spinner="Building the graph…", on_release=_let_go)
 def view_graph(db: str, version: str, backend: str, view: View) -> nx.MultiDiGraph:
     """The plain graph for one view, for analysis (see :func:`graph_for_view`); shared and frozen.
 
@@ -243,11 +263,32 @@ def view_graph(db: str, version: str, backend: str, view: View) -> nx.MultiDiGra
     return nx.freeze(ungrouped(view_drawing(db, version, backend, view, COLOR_BY[0])))
 
 
-@st.cache_resource(max_entries=32, show_spinner="Building the graph…")
+#: Drawings kept at once. A drawing is read only while a page run makes its HTML, its summary
+#: and the plain view (all three cached), so a few serve a page run with any colouring;
+#: keeping one per view would double the graphs the app holds and its collector walks.
+DRAWINGS_KEPT = 4
+
+
+@st.cache_resource(max_entries=DRAWINGS_KEPT, show_spinner="Building the graph…", on_release=_let_go)
 def view_drawing(db: str, version: str, backend: str, view: View, group_by: str) -> nx.MultiDiGraph:
     """The graph drawn for one view: when the cap cuts people, they are folded into one node
     per ``group_by`` value (every backend, by the same rule); shared and frozen."""
     return nx.freeze(graph_for_view(db, view, backend, group_rest=group_by))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def view_summary(db: str, version: str, backend: str, view: View, group_by: str) -> dict[str, Any]:
+    """What the page says about one view: ``people``, sender→recipient ``pairs`` and distinct
+    ``messages`` of the plain view, ``truncated_from`` (people before the cap cut, or None)
+    and ``grouped`` (the drawing's groups, or None; see :func:`graph.build.build_graph`)."""
+    g = view_graph(db, version, backend, view)
+    return {
+        "people": g.number_of_nodes(),
+        "pairs": sum(len(g.succ[node]) for node in g),
+        "messages": len(set(itertools.chain.from_iterable(keys for *_, keys in g.edges(data="messages", default=()) if keys))),
+        "truncated_from": g.graph.get("truncated_from"),
+        "grouped": view_drawing(db, version, backend, view, group_by).graph.get("grouped") if g.graph.get("truncated_from") else None,
+    }
 
 
 @st.cache_data(max_entries=32, show_spinner="Drawing…")

@@ -163,15 +163,9 @@ def _case_filter(ctx: Context, view: View) -> View | None:
     return view.with_(people=people) if people else None
 
 
-def _summary(g: nx.MultiDiGraph, drawn: nx.MultiDiGraph) -> None:
-    n = g.number_of_nodes()
-    messages: set[str] = set()
-    for *_, keys in g.edges(data="messages"):
-        messages.update(keys or ())
-    pairs = len({(u, v) for u, v, _ in g.edges(keys=True)})
-    cut = g.graph.get("truncated_from")
+def _summary(summary: dict[str, Any]) -> None:
+    n, cut, grouped = summary["people"], summary["truncated_from"], summary["grouped"]
     if cut:
-        grouped = drawn.graph.get("grouped")
         rest = ""
         if grouped and grouped.get("merged"):
             own = grouped["groups"] - 1
@@ -183,7 +177,7 @@ def _summary(g: nx.MultiDiGraph, drawn: nx.MultiDiGraph) -> None:
             groups = f"{grouped['groups']:,} node{'s' if grouped['groups'] != 1 else ''}"
             rest = f" The other {grouped['people']:,} are drawn as {groups}, one per {grouped['by']}."
         st.warning(f"Showing {n:,} of {cut:,} people: the busiest in this view.{rest} Raise the node cap or narrow the filters to see them one by one.")
-    st.text(f"{n:,} people, {pairs:,} sender→recipient pairs, {len(messages):,} messages in this view.")
+    st.text(f"{n:,} people, {summary['pairs']:,} sender→recipient pairs, {summary['messages']:,} messages in this view.")
 
 
 def _people_table(ctx: Context, view: View) -> None:
@@ -262,7 +256,7 @@ def render(ctx: Context) -> None:
     view = narrowed
     g = data.view_graph(ctx.db, ctx.version, ctx.backend, view)
     color = st.session_state[key("color")]
-    _summary(g, data.view_drawing(ctx.db, ctx.version, ctx.backend, view, color))
+    _summary(data.view_summary(ctx.db, ctx.version, ctx.backend, view, color))
     page = data.view_html(ctx.db, ctx.version, ctx.backend, view, color, HEIGHT)
     st.iframe(page, height=HEIGHT + 16)
     if g.number_of_nodes() == 0:

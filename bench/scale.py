@@ -115,7 +115,7 @@ def main() -> None:
         # centrality table. Streamlit's caches keep what they hold, as in a session: emptied
         # at each view, the graphs let go all at once and the collector's work came in lumps.
         data.view_graph(str(db), version, "sqlite", view)
-        data.view_drawing(str(db), version, "sqlite", view, COLOR_BY[0])
+        data.view_summary(str(db), version, "sqlite", view, COLOR_BY[0])
         data.view_html(str(db), version, "sqlite", view, COLOR_BY[0], HEIGHT)
         data.view_table(str(db), version, "sqlite", view)
 

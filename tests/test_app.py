@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import sqlite3
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -422,6 +423,40 @@ def test_view_graphs_are_shared_and_frozen(store: Path) -> None:
     assert drawn.graph.get("grouped") and nx.is_frozen(plain) and nx.is_frozen(drawn)
     with pytest.raises(nx.NetworkXError, match="Frozen"):
         plain.add_edge("a@x.example", "b@y.example")
+
+
+def test_only_a_few_drawings_are_kept_and_they_go_at_once(store: Path) -> None:
+    """The app keeps each view's plain graph but only the last few drawings (each as big), and a
+    drawing leaving its cache is freed then, not at the cycle collector's next full pass."""
+    db = str(store)
+    version = data.store_version(db)
+    views = [View(max_nodes=10 + i) for i in range(data.DRAWINGS_KEPT + 1)]
+    first = data.view_drawing(db, version, "sqlite", views[0], "organization")
+    assert len(first.nodes) and len(first.edges) and len(first.degree)  # networkx keeps these views on the graph: each holds it
+    gone = weakref.ref(first)
+    del first
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        for view in views[1:]:
+            data.view_drawing(db, version, "sqlite", view, "organization")
+        assert gone() is None, "an evicted drawing waited for the cycle collector"
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def test_view_summary_counts_the_plain_view(store: Path) -> None:
+    db = str(store)
+    version = data.store_version(db)
+    view = View(max_nodes=10)
+    plain = data.view_graph(db, version, "sqlite", view)
+    summary = data.view_summary(db, version, "sqlite", view, "organization")
+    keys = {k for *_, d in plain.edges(data=True) for k in d["messages"]}
+    assert summary["people"] == plain.number_of_nodes() == 10
+    assert summary["pairs"] == len({(u, v) for u, v in plain.edges()}) and summary["messages"] == len(keys) > 0
+    assert summary["truncated_from"] > 10 and summary["grouped"]["by"] == "organization"
+    assert data.view_summary(db, version, "sqlite", View(), "organization")["grouped"] is None
 
 
 def test_the_app_sets_its_cycle_collector_thresholds(open_app) -> None:
