@@ -34,7 +34,7 @@ from app_pages import data  # noqa: E402
 from app_pages.network import HEIGHT  # noqa: E402
 from app_pages.shell import GC_THRESHOLDS  # noqa: E402
 from graph.build import View, build_graph  # noqa: E402
-from graph.edges import fresh, refresh_edges  # noqa: E402
+from graph.edges import forget_keys, fresh, refresh_edges  # noqa: E402
 from graph.render import COLOR_BY  # noqa: E402
 from graph.spread import spread  # noqa: E402
 from ingest import open_store, queries  # noqa: E402
@@ -43,7 +43,9 @@ from ingest.demo import write_demo  # noqa: E402
 OUT = Path(__file__).resolve().parent / "out"
 
 
-def _latency(name: str, fn: Callable[[int], object], repeats: int) -> tuple[str, float, float]:
+def _latency(name: str, fn: Callable[[int], object], repeats: int) -> tuple[str, float, float, float]:
+    # Each row starts as a new app process would: no message keys kept from the rows before.
+    forget_keys()
     times = []
     for i in range(repeats):
         started = time.perf_counter()
@@ -51,7 +53,7 @@ def _latency(name: str, fn: Callable[[int], object], repeats: int) -> tuple[str,
         times.append(time.perf_counter() - started)
     times.sort()
     p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-    return name, statistics.median(times), p95
+    return name, statistics.median(times), p95, times[-1]
 
 
 def main() -> None:
@@ -129,10 +131,10 @@ def main() -> None:
         _latency("spread page", lambda i: spread(conn), max(3, args.repeats // 4)),
     ]
     print(f"\nqueries on {n_messages:,} messages (uncached, as the app's first load):")
-    print(f"{'':<42} {'p50':>8} {'p95':>8}   target p95 ≤ 1.0 s")
-    for name, p50, p95 in rows:
+    print(f"{'':<42} {'p50':>8} {'p95':>8} {'max':>8}   target p95 ≤ 1.0 s")
+    for name, p50, p95, slowest in rows:
         flag = "ok" if p95 <= 1.0 else "SLOW"
-        print(f"{name:<42} {p50:7.2f}s {p95:7.2f}s   {flag}")
+        print(f"{name:<42} {p50:7.2f}s {p95:7.2f}s {slowest:7.2f}s   {flag}")
 
 
 if __name__ == "__main__":

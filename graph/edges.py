@@ -30,7 +30,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 
-__all__ = ["refresh_edges", "collect_edges", "write_edges", "fresh", "edge_rows", "edge_keys", "neighbours", "EDGE_SQL", "STAMP_KEY", "TOKEN_KEY", "KEYS_KEPT"]
+__all__ = ["refresh_edges", "collect_edges", "write_edges", "fresh", "edge_rows", "edge_keys", "forget_keys", "neighbours", "EDGE_SQL", "STAMP_KEY", "TOKEN_KEY", "KEYS_KEPT"]
 
 #: The ``meta`` key holding the store state the edge tables were derived from.
 STAMP_KEY = "edges_stamp"
@@ -285,6 +285,12 @@ class _KeptKeys:
 
 
 _kept = _KeptKeys()
+
+
+def forget_keys() -> None:
+    """Empty :func:`edge_keys`' memory, as in a new process (for benchmarks that time a cold start)."""
+    with _kept.lock:
+        _kept.store, _kept.keys, _kept.size = None, {}, 0
 
 
 def _store_id(conn: sqlite3.Connection) -> tuple[str, str] | None:
