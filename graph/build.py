@@ -105,8 +105,23 @@ def build_graph(conn: sqlite3.Connection, view: View | None = None, *, group_res
     >>> import sqlite3; from ingest.store import open_store  # doctest: +SKIP
     >>> g = build_graph(open_store("case.db").conn, View(start="2019-01-01"))  # doctest: +SKIP
     """
-    with _no_cycle_collection():
+    with _no_cycle_collection(), _one_snapshot(conn):
         return _build(conn, view or View(), group_rest)
+
+
+@contextmanager
+def _one_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """Read a view from one state of the store: its edges, their counts and their message keys
+    come from separate statements, and an ingest may refresh the edge tables between two of
+    them. A caller's own open transaction is that state already."""
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.rollback()  # nothing was written: this only lets the snapshot go
 
 
 def _build(conn: sqlite3.Connection, view: View, group_rest: str | None) -> nx.MultiDiGraph:

@@ -430,7 +430,7 @@ def test_only_a_few_drawings_are_kept_and_they_go_at_once(store: Path) -> None:
     drawing leaving its cache is freed then, not at the cycle collector's next full pass."""
     db = str(store)
     version = data.store_version(db)
-    views = [View(max_nodes=10 + i) for i in range(data.DRAWINGS_KEPT + 1)]
+    views = [View(max_nodes=10 + i, hops=7) for i in range(data.DRAWINGS_KEPT + 1)]  # views no other test caches
     first = data.view_drawing(db, version, "sqlite", views[0], "organization")
     assert len(first.nodes) and len(first.edges) and len(first.degree)  # networkx keeps these views on the graph: each holds it
     gone = weakref.ref(first)

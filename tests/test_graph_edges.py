@@ -216,3 +216,33 @@ def test_memory_for_keys_stays_under_its_limit(refreshed: sqlite3.Connection, mo
         assert 0 < edges._kept.size <= limit // 2
         assert edges._kept.size == sum(map(len, edges._kept.keys.values()))
     assert _snapshot(build_graph(refreshed, View(max_nodes=6))) == _snapshot(build_graph(refreshed, View(max_nodes=6)))
+
+
+def test_a_view_is_read_from_one_state_of_the_store(fixture_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ingest that refreshes the edge tables while a view is being read does not mix the two:
+    counts and message keys come from the state the view started from."""
+    db = _copy(fixture_store, tmp_path)
+    writer = sqlite3.connect(db)
+    edges.refresh_edges(writer)
+    truth = _stored_keys(writer)
+    edge = max(truth, key=lambda e: len(truth[e]))
+    gone = truth[edge][0]
+    read_keys = edges.edge_keys
+
+    def refresh_first(conn: sqlite3.Connection, wanted: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], tuple[str, ...]]:
+        writer.execute("DELETE FROM participants WHERE message_key = ?", (gone,))
+        writer.execute("DELETE FROM messages WHERE key = ?", (gone,))
+        writer.commit()
+        edges.refresh_edges(writer)
+        return read_keys(conn, wanted)
+
+    monkeypatch.setattr(edges, "edge_keys", refresh_first)
+    reader = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        graph = build_graph(reader, View(kinds=("person", "role", "redacted")))
+        assert not reader.in_transaction
+    finally:
+        reader.close()
+        writer.close()
+    assert gone in graph.edges[edge]["messages"]
+    assert all(data["count"] == len(data["messages"]) for *_, data in graph.edges(data=True))
