@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
@@ -316,7 +317,8 @@ def edge_keys(conn: sqlite3.Connection, edges: Iterable[Edge]) -> dict[Edge, tup
     # One range of the primary key per sender: one row per edge, not one per message.
     rows = conn.execute("SELECT src, dst, role, messages FROM person_edge_keys WHERE src IN (SELECT value FROM json_each(?))", (json.dumps(sources),))
     loads = json.loads
-    read = {(src, dst, role): tuple(loads(keys)) for src, dst, role, keys in rows if (src, dst, role) in todo}
+    intern = sys.intern  # as graph.build interns the ids of the edges it asks for
+    read = {(intern(src), intern(dst), intern(role)): tuple(loads(keys)) for src, dst, role, keys in rows if (src, dst, role) in todo}
     if store:
         _kept.add(store, read)
     found.update(read)
