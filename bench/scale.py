@@ -123,7 +123,7 @@ def main() -> None:
 
     rows = [
         _latency("network view (3-month window, filters)", lambda i: build_graph(conn, window()), args.repeats),
-        _latency("network page: view, drawing, table", lambda i: network_page(window(starts[i % len(starts)])), args.repeats),
+        _latency("network page: view, drawing, summary, table", lambda i: network_page(window(starts[i % len(starts)])), args.repeats),
         _latency("ego network of a busy person (1 hop)", lambda i: build_graph(conn, ego(i)), args.repeats),
         _latency("the same on the network page", lambda i: network_page(ego(i)), args.repeats),
         _latency("full-text search", lambda i: queries.search_messages(conn, words[i % len(words)], limit=200), args.repeats),
