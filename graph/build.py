@@ -389,20 +389,13 @@ def ungrouped(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
             if data.get("kind") != "group":
                 nodes[node] = dict(data)
                 succ[node], pred[node] = {}, {}
-        volume = dict.fromkeys(nodes, 0)
         for u, targets in graph._succ.items():
-            if u not in nodes:
-                continue
-            out = succ[u]
-            for v, keyed in targets.items():
-                if v in nodes:
-                    out[v] = pred[v][u] = {k: dict(data) for k, data in keyed.items()}
-                    count = sum(data["count"] for data in keyed.values())
-                    volume[u] += count
-                    volume[v] += count
-        for node, n in volume.items():
-            nodes[node]["volume"] = n
-        return plain
+            if u in nodes:
+                out = succ[u]
+                for v, keyed in targets.items():
+                    if v in nodes:
+                        out[v] = pred[v][u] = {k: dict(data) for k, data in keyed.items()}
+        return add_volume(plain)
 
 
 def busiest(volume: dict[str, int], max_nodes: int | None, focus: str | None = None) -> set[str] | None:

@@ -274,15 +274,11 @@ class _KeptKeys:
                     self.keys[edge] = keys
                     self.size += len(keys)
             if self.size > KEYS_KEPT:
-                # Keep the newest edges up to half the limit (a dict keeps insertion order).
-                newest: dict[Edge, tuple[str, ...]] = {}
-                size = 0
-                for edge in reversed(self.keys):
-                    size += len(self.keys[edge])
-                    if size > KEYS_KEPT // 2:
+                # The oldest out (a dict keeps insertion order) until half the limit is left.
+                for edge in list(self.keys):
+                    if self.size <= KEYS_KEPT // 2:
                         break
-                    newest[edge] = self.keys[edge]
-                self.keys, self.size = dict(reversed(newest.items())), sum(map(len, newest.values()))
+                    self.size -= len(self.keys.pop(edge))
 
 
 _kept = _KeptKeys()
