@@ -113,8 +113,8 @@ def main() -> None:
 
     def network_page(view: View) -> None:
         # The network page's own calls for a new view (app_pages.network.render): the view built once with the
-        # cut people grouped, the plain view taken out of it, the drawing's HTML and the
-        # centrality table. Streamlit's caches keep what they hold, as in a session: emptied
+        # cut people grouped, the plain view taken out of it, its summary line, the drawing's
+        # HTML and the centrality table. Streamlit's caches keep what they hold, as in a session: emptied
         # at each view, the graphs let go all at once and the collector's work came in lumps.
         data.view_graph(str(db), version, "sqlite", view)
         data.view_summary(str(db), version, "sqlite", view, COLOR_BY[0])
