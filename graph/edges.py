@@ -31,7 +31,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 
-__all__ = ["refresh_edges", "collect_edges", "write_edges", "fresh", "edge_rows", "edge_keys", "forget_keys", "neighbours", "EDGE_SQL", "STAMP_KEY", "TOKEN_KEY", "KEYS_KEPT"]
+__all__ = ["refresh_edges", "collect_edges", "write_edges", "mark_stale", "fresh", "edge_rows", "edge_keys", "forget_keys", "neighbours", "EDGE_SQL", "STAMP_KEY", "TOKEN_KEY", "KEYS_KEPT"]
 
 #: The ``meta`` key holding the store state the edge tables were derived from.
 STAMP_KEY = "edges_stamp"
@@ -182,6 +182,13 @@ def write_edges(conn: sqlite3.Connection) -> int:
     )
     conn.commit()
     return int(conn.execute("SELECT COUNT(*) FROM person_edges").fetchone()[0])
+
+
+def mark_stale(conn: sqlite3.Connection) -> None:
+    """Say the edge tables no longer describe the store, until the next refresh (in the caller's
+    transaction). For changes the stamp cannot see, such as people merged or split anew with
+    no new mail: if the refresh never comes (Ctrl-C, a crash), views take the join."""
+    conn.execute("DELETE FROM meta WHERE key = ?", (STAMP_KEY,))
 
 
 def fresh(conn: sqlite3.Connection) -> bool:

@@ -408,27 +408,30 @@ def finalize(
     # Threads need nothing from people and the case rules nothing from threads: they are
     # worked out in another process (or inline with one worker) while people are resolved
     # and the case rules run, and written after those.
+    # Person-level edges for the views (imported here: worker processes need no graph code).
+    from graph.edges import collect_edges, mark_stale, write_edges
+
     threads_pending = _thread_changes_elsewhere(store.path) if workers > 1 else None
     with _step(report, progress, "people"):
         # Their counts and dates are filled in the background while the case rules run.
         stats = resolve_people(conn, aliases if isinstance(aliases, Aliases) else None, webmail, stats=False)
+        # The edge tables join people: they are stale from here until rewritten below.
+        mark_stale(conn)
         store.commit()  # the second connection below reads who is who
-    # Person-level edges for the views (imported here: worker processes need no graph code),
-    # and the people's counts and dates. Their read halves run on a second connection, in a
+    # The edges' and the people's counts' read halves run on a second connection, in a
     # thread (SQLite lets go of the GIL), while the case rules run: they only read people,
     # addresses, participants and messages' keys and dates, which nothing writes until they
     # are done.
-    from graph.edges import collect_edges, write_edges
-
     def collect(conn: sqlite3.Connection) -> None:
         collect_edges(conn)
         collect_person_stats(conn)
         conn.commit()
 
     edge_conn = connect(store.path)
+    collected: _Background | None = None
     try:
         with _step(report, progress, "case"):
-            collected = _in_background(collect, edge_conn)
+            collected = _Background(collect, edge_conn)
             case_report = apply_case(conn, case)
         with _step(report, progress, "threads"):
             changes = threads_pending.result() if threads_pending is not None else thread_changes(conn)
@@ -444,11 +447,13 @@ def finalize(
             store.set_meta("finalized_at", datetime.now().isoformat(timespec="seconds"))
             store.commit()
         with _step(report, progress, "edges"):
-            collected()
+            collected.wait()
             write_edges(edge_conn)
             write_person_stats(edge_conn)
             edge_conn.commit()
     finally:
+        if collected is not None:
+            collected.stop()  # stopped early (an error, Ctrl-C): it may still be reading
         edge_conn.close()
     report.case = case_report.summary()
     report.people = stats["people"]
@@ -518,25 +523,34 @@ def _thread_changes_elsewhere(path: Path) -> Future[list[tuple[str, int]]]:
     return future
 
 
-def _in_background(fn: Callable[..., object], *args: object) -> Callable[[], None]:
-    """Start ``fn(*args)`` in a thread; return a function that waits for it and re-raises."""
-    failure: list[BaseException] = []
+class _Background:
+    """``fn(conn, *args)`` run in a thread on a connection of its own."""
 
-    def run() -> None:
-        try:
-            fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-            failure.append(exc)
+    def __init__(self, fn: Callable[..., object], conn: sqlite3.Connection, *args: object) -> None:
+        self._conn = conn
+        self._failure: list[BaseException] = []
 
-    thread = threading.Thread(target=run, name=getattr(fn, "__name__", "background"), daemon=True)
-    thread.start()
+        def run() -> None:
+            try:
+                fn(conn, *args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                self._failure.append(exc)
 
-    def wait() -> None:
-        thread.join()
-        if failure:
-            raise failure[0]
+        self._thread = threading.Thread(target=run, name=getattr(fn, "__name__", "background"), daemon=True)
+        self._thread.start()
 
-    return wait
+    def wait(self) -> None:
+        """Wait for it to finish, and raise what it raised."""
+        self._thread.join()
+        if self._failure:
+            raise self._failure[0]
+
+    def stop(self) -> None:
+        """Interrupt its SQL and wait for it, whatever it raises: its connection may then be
+        closed (closing a connection another thread is using crashes the interpreter)."""
+        if self._thread.is_alive():
+            self._conn.interrupt()
+        self._thread.join()
 
 
 def _json_list(text: str | None) -> list[str]:

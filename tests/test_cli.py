@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from threadline.cli import cli
@@ -70,3 +71,24 @@ def test_every_command_is_in_the_readme() -> None:
     commands = set(cli.commands)
     missing = commands - documented
     assert not missing, f"commands not shown in README.md: {sorted(missing)}"
+
+
+def test_an_ingest_stopped_with_ctrl_c_says_how_to_finish(tmp_path: Path, mail_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ingest.pipeline
+
+    real = ingest.pipeline.apply_case
+
+    def stopped(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    db = str(tmp_path / "case.db")
+    monkeypatch.setattr(ingest.pipeline, "apply_case", stopped)
+    result = CliRunner().invoke(cli, ["ingest", str(mail_dir), "--db", db, "--quiet", "--workers", "1"])
+    assert result.exit_code == 130
+    assert "run the same command again to finish" in result.output and "Traceback" not in result.output
+    monkeypatch.setattr(ingest.pipeline, "apply_case", real)
+    again = CliRunner().invoke(cli, ["ingest", str(mail_dir), "--db", db, "--quiet", "--workers", "1"])
+    assert again.exit_code == 0, again.output
+    assert "0 files read" in again.output and "10 messages stored" not in again.output
+    stats = json.loads(CliRunner().invoke(cli, ["stats", "--db", db, "--json"]).output)
+    assert stats["messages"] == 9 and stats["threads"] > 0

@@ -246,3 +246,36 @@ def test_a_view_is_read_from_one_state_of_the_store(fixture_store: Path, tmp_pat
         writer.close()
     assert gone in graph.edges[edge]["messages"]
     assert all(data["count"] == len(data["messages"]) for *_, data in graph.edges(data=True))
+
+
+def test_a_finalize_cut_short_leaves_no_stale_tables_that_look_fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """People changed and committed, then the run stopped before the edges were rewritten
+    (Ctrl-C, a crash): no new mail, so the old stamp alone would still match the store."""
+    import ingest.pipeline
+    from ingest import ingest as run_ingest
+
+    root = tmp_path / "mail"
+    root.mkdir()
+    for n, sender in enumerate(("Jane Roe <jane.roe@pd.example>", "J <jr77@webmail.example>")):
+        (root / f"{n}.eml").write_bytes(
+            f"Message-ID: <{n}@x>\nDate: Mon, 14 Jan 2019 10:00:00 +0000\nFrom: {sender}\nTo: bob@pd.example\nSubject: hi\n\nbody\n".encode()
+        )
+    db = tmp_path / "s.db"
+    run_ingest([root], db, workers=1)
+    assert edges.fresh(sqlite3.connect(db))
+
+    def stopped(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    aliases = tmp_path / "aliases.csv"
+    aliases.write_text("person,address\nJane Roe,jane.roe@pd.example\nJane Roe,jr77@webmail.example\n")
+    monkeypatch.setattr(ingest.pipeline, "apply_case", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        run_ingest([root], db, workers=1, aliases=aliases)
+
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT COUNT(DISTINCT person_id) FROM addresses WHERE address LIKE 'j%'").fetchone()[0] == 1
+    assert not edges.fresh(conn)
+    graph = build_graph(conn)
+    # The merged person sent both messages, as the store now says.
+    assert sorted((u, v, data["count"]) for u, v, data in graph.edges(data=True)) == [("jane.roe@pd.example", "bob@pd.example", 2)]

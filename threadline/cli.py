@@ -91,6 +91,9 @@ def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, workers: in
             report = ingest(paths, db, workers=workers, aliases=aliases, progress=progress, force_format=force_format, case=case)
     except IngestError as exc:
         raise _fail(exc) from None
+    except KeyboardInterrupt:
+        click.echo("\nStopped. What was stored is kept: run the same command again to finish the ingest.", err=True)
+        raise SystemExit(130) from None  # the shell's code for a run stopped by Ctrl-C
     rate = report.items / report.seconds if report.seconds else 0.0
     click.echo(
         f"{report.files_done - report.files_skipped} files read, {report.files_skipped} unchanged and skipped; "
