@@ -254,8 +254,8 @@ def render(ctx: Context) -> None:
         st.info("Nobody is in the chosen units and roles.")
         return
     view = narrowed
-    g = data.view_graph(ctx.db, ctx.version, ctx.backend, view)
     color = st.session_state[key("color")]
+    g = data.view_graph(ctx.db, ctx.version, ctx.backend, view, color)
     _summary(data.view_summary(ctx.db, ctx.version, ctx.backend, view, color))
     page = data.view_html(ctx.db, ctx.version, ctx.backend, view, color, HEIGHT)
     st.iframe(page, height=HEIGHT + 16)

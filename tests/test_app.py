@@ -17,7 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages import data, shell, state
-from graph import View
+from graph import View, build_graph
 from graph.spread import Spread, spread
 from ingest import ingest, open_store
 
@@ -457,6 +457,34 @@ def test_view_summary_counts_the_plain_view(store: Path) -> None:
     assert summary["pairs"] == len({(u, v) for u, v in plain.edges()}) and summary["messages"] == len(keys) > 0
     assert summary["truncated_from"] > 10 and summary["grouped"]["by"] == "organization"
     assert data.view_summary(db, version, "sqlite", View(), "organization")["grouped"] is None
+
+
+def test_a_view_first_drawn_in_another_colouring_is_built_once(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page asks for the plain view in its colouring; the plain view is the same in any."""
+    db = str(store)
+    version = data.store_version(db)
+    view = View(max_nodes=6, hops=5)  # a view no other test caches
+    builds: list[str | None] = []
+    real = data.BACKENDS["sqlite"]
+
+    def counted(db: str, view: View, group_rest: str | None = None) -> nx.MultiDiGraph:
+        builds.append(group_rest)
+        return real(db, view, group_rest=group_rest)
+
+    monkeypatch.setitem(data.BACKENDS, "sqlite", counted)
+    plain = data.view_graph(db, version, "sqlite", view, "unit")
+    data.view_html(db, version, "sqlite", view, "unit", 400)
+    data.view_summary(db, version, "sqlite", view, "unit")
+    assert data.view_graph(db, version, "sqlite", view) is plain  # the table and the path ask without a colouring
+    data.view_table(db, version, "sqlite", view)
+    assert builds == ["unit"]
+    opened = open_store(db, readonly=True)
+    try:
+        expected = build_graph(opened.conn, view)
+    finally:
+        opened.close()
+    assert list(plain.nodes(data=True)) == list(expected.nodes(data=True))
+    assert list(plain.edges(keys=True, data=True)) == list(expected.edges(keys=True, data=True))
 
 
 def test_the_app_sets_its_cycle_collector_thresholds(open_app) -> None:
