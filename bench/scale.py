@@ -116,7 +116,7 @@ def main() -> None:
         # cut people grouped, the plain view taken out of it, its summary line, the drawing's
         # HTML and the centrality table. Streamlit's caches keep what they hold, as in a session: emptied
         # at each view, the graphs let go all at once and the collector's work came in lumps.
-        data.view_graph(str(db), version, "sqlite", view)
+        data.view_graph(str(db), version, "sqlite", view, COLOR_BY[0])
         data.view_summary(str(db), version, "sqlite", view, COLOR_BY[0])
         data.view_html(str(db), version, "sqlite", view, COLOR_BY[0], HEIGHT)
         data.view_table(str(db), version, "sqlite", view)

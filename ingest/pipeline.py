@@ -405,12 +405,12 @@ def finalize(
     conn = store.conn
 
     webmail = [d for o in (case.organizations if case else ()) if o.kind == "webmail" for d in o.domains]
-    # Threads need nothing from people and the case rules nothing from threads: they are
-    # worked out in another process (or inline with one worker) while people are resolved
-    # and the case rules run, and written after those.
     # Person-level edges for the views (imported here: worker processes need no graph code).
     from graph.edges import collect_edges, mark_stale, write_edges
 
+    # Threads need nothing from people and the case rules nothing from threads: they are
+    # worked out in another process (or inline with one worker) while people are resolved
+    # and the case rules run, and written after those.
     threads_pending = _thread_changes_elsewhere(store.path) if workers > 1 else None
     with _step(report, progress, "people"):
         # Their counts and dates are filled in the background while the case rules run.
