@@ -92,3 +92,63 @@ def test_an_ingest_stopped_with_ctrl_c_says_how_to_finish(tmp_path: Path, mail_d
     assert "0 files read" in again.output and "10 messages stored" not in again.output
     stats = json.loads(CliRunner().invoke(cli, ["stats", "--db", db, "--json"]).output)
     assert stats["messages"] == 9 and stats["threads"] > 0
+
+
+def test_a_full_disk_is_a_sentence_and_the_next_run_finishes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite's own limit on the store's size (``max_page_count``) gives the error a full disk
+    gives (SQLITE_FULL); after it, a run with room completes the store as a clean run makes it."""
+    import random
+    import sqlite3
+
+    import ingest.store
+
+    words = [f"w{n}" for n in range(5000)]
+    rnd = random.Random(7)
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    for n in range(300):
+        body = " ".join(rnd.choice(words) for _ in range(200))
+        (mail / f"{n:03d}.eml").write_text(
+            f"Message-ID: <{n}@pd.example>\nDate: Mon, 14 Jan 2019 10:{n % 60:02d}:00 +0000\nFrom: a{n % 7}@pd.example\n"
+            f"To: b{n % 11}@pd.example\nSubject: note {n}\n\n{body}\n"
+        )
+    db = str(tmp_path / "case.db")
+    first = mail / "000.eml"
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    first.rename(seed / first.name)
+    assert CliRunner().invoke(cli, ["ingest", str(seed), "--db", db, "-q", "--workers", "1"]).exit_code == 0
+    (seed / first.name).rename(first)
+
+    real = ingest.store.connect
+
+    def little_room(path: object, *, readonly: bool = False) -> sqlite3.Connection:
+        conn = real(path, readonly=readonly)  # type: ignore[arg-type]
+        if not readonly:
+            conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0] + 4}")
+        return conn
+
+    monkeypatch.setattr(ingest.store, "connect", little_room)
+    full = CliRunner().invoke(cli, ["ingest", str(mail), "--db", db, "-q", "--workers", "1"])
+    assert full.exit_code == 1
+    assert "is full" in full.output and "run the same command again to finish" in full.output and "Traceback" not in full.output
+    monkeypatch.setattr(ingest.store, "connect", real)
+    again = CliRunner().invoke(cli, ["ingest", str(mail), "--db", db, "-q", "--workers", "1"])
+    assert again.exit_code == 0, again.output
+    clean = str(tmp_path / "clean.db")
+    assert CliRunner().invoke(cli, ["ingest", str(mail), "--db", clean, "-q", "--workers", "1"]).exit_code == 0
+
+    def facts(path: str) -> tuple[object, ...]:
+        conn = sqlite3.connect(path)
+        try:
+            return (
+                conn.execute("PRAGMA integrity_check").fetchone()[0],
+                conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0],
+                conn.execute("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'w42'").fetchone()[0],
+                conn.execute("SELECT src, dst, role, count FROM person_edges ORDER BY 1, 2, 3").fetchall(),
+            )
+        finally:
+            conn.close()
+
+    assert facts(db) == facts(clean)
+    assert facts(db)[1] == 300
