@@ -80,7 +80,7 @@ if __name__ == "__main__":
 # The workers' part of an ingest, as the ingest runs it: the same batches, the same worker
 # processes. PARSE throws the results away; KEEP pickles them to a file for REPLAYED.
 WORKERS = r"""
-import pickle, sys
+import os, pickle, sys
 from concurrent.futures import ProcessPoolExecutor
 from ingest import pipeline
 from ingest.sources import find_sources
@@ -92,7 +92,7 @@ class NothingStored:
 def parsed(sources, workers):
     # The workers' results for each batch, in order.
     batches = [[task for _, task in batch] for batch in pipeline._batches(pipeline._tasks(sources, NothingStored(), pipeline.IngestReport()))]
-    with ProcessPoolExecutor(workers, mp_context=pipeline._worker_context(), initializer=pipeline._start_worker, initargs=(0,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=pipeline._worker_context(), initializer=pipeline._start_worker, initargs=(0, os.getpid())) as pool:
         yield from pool.map(pipeline._work, batches)
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ AHEAD_PER_WORKER = 4
 #: should be the one that runs; the workers, queued ahead, keep up on what is left. A
 #: first load's full-text index builder (ingest.fts_side) runs as nice as the workers.
 WORKER_NICENESS = 10
+#: How often a worker process checks that the ingest process is still there (:func:`_watch_ingest`).
+WATCH_SECONDS = 1.0
 #: A worker collects all reference cycles itself every this many batches (see _start_worker).
 FULL_COLLECT_EVERY = 64
 _batches_since_full = 0
@@ -316,7 +318,7 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
         store.commit()
         return
     pending: deque[tuple[list[tuple[Source, Task]], Future[list[Parsed]]]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(), initializer=_start_worker, initargs=(WORKER_NICENESS,)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(), initializer=_start_worker, initargs=(WORKER_NICENESS, os.getpid())) as pool:
         for batch in stream:
             pending.append((batch, pool.submit(_work, [t for _, t in batch], force_format)))
             while len(pending) >= workers * AHEAD_PER_WORKER:
@@ -328,8 +330,9 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
     store.commit()
 
 
-def _start_worker(niceness: int) -> None:
-    """Set up a worker process: nicer than the writer, and no automatic cycle collection.
+def _start_worker(niceness: int, ingest_pid: int) -> None:
+    """Set up a worker process: nicer than the writer, gone with the ingest process
+    (:func:`_watch_ingest`), and no automatic cycle collection.
 
     Parsing allocates millions of short-lived objects and makes no reference cycles (none
     in the whole Enron slice), yet the collector kept rescanning the objects that live on
@@ -339,8 +342,29 @@ def _start_worker(niceness: int) -> None:
     parser that does make cycles (a PDF's object tree) cannot hold memory for long.
     """
     os.nice(niceness)
+    _watch_ingest(ingest_pid)
     gc.freeze()  # what the fork server imported: never garbage, never to be scanned again
     gc.disable()
+
+
+def _watch_ingest(ingest_pid: int) -> None:
+    """In a worker process: exit once the ingest process is gone.
+
+    Killed outright (``kill -9``, the out-of-memory killer), the ingest process tells its
+    workers nothing, and a pool's workers hold their own task queue open, so they waited for
+    work forever (with the fork server and resource tracker that wait for them). A thread
+    asks every :data:`WATCH_SECONDS` whether the process is still there.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCH_SECONDS)
+            try:
+                os.kill(ingest_pid, 0)  # signal 0: only asks whether the process exists
+            except OSError:  # gone (or its id already reused by another user's process)
+                os._exit(1)
+
+    threading.Thread(target=watch, name="watch-ingest", daemon=True).start()
 
 
 def _collect() -> None:
@@ -517,7 +541,7 @@ def _thread_changes_at(path: str) -> list[tuple[str, int]]:
 
 def _thread_changes_elsewhere(path: Path) -> Future[list[tuple[str, int]]]:
     """Start :func:`thread_changes` in a one-worker process pool; the future holds its answer."""
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=_worker_context())
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=_worker_context(), initializer=_watch_ingest, initargs=(os.getpid(),))
     future = pool.submit(_thread_changes_at, str(path))
     pool.shutdown(wait=False)  # the pool's process exits once the one task is done
     return future

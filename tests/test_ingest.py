@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -198,6 +199,6 @@ def test_a_worker_without_automatic_collection_still_frees_cycles_at_each_batch(
 
     from ingest import pipeline
 
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=pipeline._start_worker, initargs=(0,)) as pool:
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=pipeline._start_worker, initargs=(0, os.getpid())) as pool:
         automatic, left_before, freed = pool.submit(_cycle_then_a_batch).result()
     assert (automatic, left_before, freed) == (False, True, True)

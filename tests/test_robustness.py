@@ -61,6 +61,34 @@ def test_sigkill_at_random_points_then_rerun_matches_clean_run(tmp_path: Path) -
     assert not side_path(db).exists()
 
 
+@pytest.mark.slow
+def test_a_killed_ingest_leaves_no_worker_processes_behind(tmp_path: Path) -> None:
+    """kill -9 (or the out-of-memory killer) tells the workers nothing: they must notice."""
+    psutil = pytest.importorskip("psutil")
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    for k in range(4):
+        _write_mbox(mail / f"box{k}.mbox", 1500)
+    cmd = [sys.executable, "-m", "threadline.cli", "ingest", str(mail), "--db", str(tmp_path / "s.db"), "--quiet", "--workers", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    main = psutil.Process(proc.pid)
+    helpers: list[psutil.Process] = []
+    deadline = time.monotonic() + 30
+    # The two parsing workers, the fork server they come from and the resource tracker.
+    while len(helpers) < 4 and proc.poll() is None and time.monotonic() < deadline:
+        try:
+            helpers = main.children(recursive=True)
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.02)
+    assert len(helpers) >= 4 and proc.poll() is None, "the ingest ended before its workers could be seen"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    gone, alive = psutil.wait_procs(helpers, timeout=15)
+    assert not alive, [" ".join(p.cmdline())[:120] for p in alive]
+    assert gone
+
+
 def test_second_writer_is_refused_with_a_sentence(tmp_path: Path, mail_dir: Path) -> None:
     db = tmp_path / "s.db"
     store = open_store(db)
