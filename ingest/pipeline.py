@@ -20,6 +20,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -30,8 +31,8 @@ from .case import CaseProfile, apply_case, load_case_profile
 from .errors import SourceError
 from .identities import collect_person_stats, load_aliases, resolve_people, write_person_stats
 from .parse import parse_item, sanitize
-from .records import Message, Problem, RawItem
-from .sources import Source, find_sources, read_source
+from .records import Message, Problem, Provenance, RawItem
+from .sources import Source, find_sources, read_source, safe_path
 from .store import SCHEMA_VERSION, MessageRow, Store, connect, message_row, open_store
 from .threads import ThreadInput, thread_messages
 
@@ -317,17 +318,104 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
             write(batch, _work([t for _, t in batch], force_format))
         store.commit()
         return
-    pending: deque[tuple[list[tuple[Source, Task]], Future[list[Parsed]]]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(), initializer=_start_worker, initargs=(WORKER_NICENESS, os.getpid())) as pool:
+    pool = _Workers(workers, force_format)
+    try:
         for batch in stream:
-            pending.append((batch, pool.submit(_work, [t for _, t in batch], force_format)))
-            while len(pending) >= workers * AHEAD_PER_WORKER:
-                done_batch, fut = pending.popleft()
-                write(done_batch, fut.result())
-        while pending:
-            done_batch, fut = pending.popleft()
-            write(done_batch, fut.result())
+            pool.submit(batch)
+            while pool.waiting() >= workers * AHEAD_PER_WORKER:
+                write(*pool.next())
+        while pool.waiting():
+            write(*pool.next())
+    finally:
+        pool.close()
     store.commit()
+
+
+class _Workers:
+    """The parsing processes, with the batches handed to them in order.
+
+    A worker that dies (the out-of-memory killer, a crash in native code on some file) breaks
+    the whole pool and every batch in it. The pool is then made again and those batches are
+    parsed again, one at a time; a batch that breaks it on its own is parsed item by item, and
+    an item that breaks it on its own, twice, becomes a problem (``worker-died``) while the run
+    goes on.
+    """
+
+    def __init__(self, workers: int, force_format: str | None) -> None:
+        self.workers, self.force_format = workers, force_format
+        self.pool = self._start()
+        self.pending: deque[tuple[list[tuple[Source, Task]], Future[list[Parsed]]]] = deque()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context(), initializer=_start_worker, initargs=(WORKER_NICENESS, os.getpid()))
+
+    def _restart(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = self._start()
+
+    def submit(self, batch: list[tuple[Source, Task]]) -> None:
+        try:
+            future = self.pool.submit(_work, [t for _, t in batch], self.force_format)
+        except BrokenProcessPool as exc:  # broken already: parsed again with the others in next()
+            future = Future()
+            future.set_exception(exc)
+        self.pending.append((batch, future))
+
+    def waiting(self) -> int:
+        return len(self.pending)
+
+    def next(self) -> tuple[list[tuple[Source, Task]], list[Parsed]]:
+        """The oldest batch handed out, with its results."""
+        batch, future = self.pending.popleft()
+        try:
+            return batch, future.result()
+        except BrokenProcessPool:
+            pass
+        again = [batch, *(b for b, _ in self.pending)]
+        self.pending.clear()
+        self._restart()
+        first = self._alone(batch)
+        for other in again[1:]:
+            self.pending.append((other, _done(self._alone(other))))
+        return batch, first
+
+    def _alone(self, batch: list[tuple[Source, Task]]) -> list[Parsed]:
+        """Parse one batch with nothing else in the pool; item by item if it breaks the pool."""
+        try:
+            return self.pool.submit(_work, [t for _, t in batch], self.force_format).result()
+        except BrokenProcessPool:
+            self._restart()
+        return [self._item(source, task) for source, task in batch]
+
+    def _item(self, source: Source, task: Task) -> Parsed:
+        """One item alone, twice if need be (the out-of-memory killer may have picked its worker
+        for another process's sake); a problem if it broke the pool both times."""
+        for _ in range(2):
+            try:
+                return self.pool.submit(_work, [task], self.force_format).result()[0]
+            except BrokenProcessPool:
+                self._restart()
+        return [(_died_on(source, task), [], [])]
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _done(value: list[Parsed]) -> Future[list[Parsed]]:
+    future: Future[list[Parsed]] = Future()
+    future.set_result(value)
+    return future
+
+
+def _died_on(source: Source, task: Task) -> Problem:
+    """The problem recorded for an item whose parsing stopped the worker process each time."""
+    provenance = task.provenance if isinstance(task, RawItem) else Provenance(safe_path(source.path), "", safe_path(source.mailbox))
+    return Problem(
+        provenance,
+        "worker-died",
+        "Reading this item stopped the parsing process each time it was tried (it ran out of memory or crashed); it was not stored. The rest was read.",
+        fatal=True,
+    )
 
 
 def _start_worker(niceness: int, ingest_pid: int) -> None:

@@ -137,3 +137,74 @@ def test_every_tricky_file_is_stored_or_reported(tmp_path: Path, shared_data: Pa
     assert "parser-error" not in kinds
     # The cpython mbox and the notmuch duplicate Message-IDs are read, not dropped.
     assert store.conn.execute("SELECT COUNT(*) FROM problems WHERE kind = 'duplicate-message-id'").fetchone()[0] > 0
+
+
+def _poisoned_corpus(root: Path) -> None:
+    """300 messages in an mbox (parsed as items) and 40 loose files (read in the workers);
+    one of each says POISON."""
+    root.mkdir()
+    _write_mbox(root / "box.mbox", 300)
+    text = (root / "box.mbox").read_bytes().replace(b"Subject: note 17\n", b"Subject: POISON\n", 1)
+    (root / "box.mbox").write_bytes(text)
+    for n in range(40):
+        subject = "POISON" if n == 23 else f"loose {n}"
+        (root / f"{n:02d}.eml").write_text(
+            f"Message-ID: <loose{n}@x.example>\nDate: Mon, 14 Jan 2019 11:{n:02d}:00 +0000\nFrom: p{n % 5}@x.example\nTo: q@x.example\nSubject: {subject}\n\nhi\n"
+        )
+
+
+def _dying_parser(monkeypatch: pytest.MonkeyPatch, once: Path | None) -> None:
+    """Workers forked from this process, whose parser kills its own process on a POISON item
+    (every time, or only the first time when ``once`` names a marker file): what the
+    out-of-memory killer or a crash in native code does."""
+    import multiprocessing
+
+    from ingest import pipeline
+
+    real = pipeline.parse_item
+
+    def parse_item(item):  # type: ignore[no-untyped-def]
+        if b"Subject: POISON" in item.data and (once is None or not once.exists()):
+            if once is not None:
+                once.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(item)
+
+    monkeypatch.setattr(pipeline, "_worker_context", lambda: multiprocessing.get_context("fork"))
+    monkeypatch.setattr(pipeline, "parse_item", parse_item)
+
+
+def test_an_item_that_kills_its_worker_is_a_problem_and_the_run_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mail = tmp_path / "mail"
+    _poisoned_corpus(mail)
+    clean = tmp_path / "clean.db"
+    ingest([mail], clean, workers=2)
+    _dying_parser(monkeypatch, once=None)
+    db = tmp_path / "s.db"
+    report = ingest([mail], db, workers=2)
+    assert report.problems["worker-died"] == 2
+    store = open_store(db, readonly=True)
+    try:
+        acc = store.accounting()
+        assert acc["found"] == acc["stored"] + acc["rejected"]
+        died = store.conn.execute("SELECT path, place, fatal FROM problems WHERE kind = 'worker-died' ORDER BY path").fetchall()
+        assert [(Path(p).name, place, fatal) for p, place, fatal in died] == [("23.eml", "", 1), ("box.mbox", "mbox:17", 1)]
+        keys = {r[0] for r in store.conn.execute("SELECT key FROM messages")}
+    finally:
+        store.close()
+    conn = sqlite3.connect(clean)
+    expected = {r[0] for r in conn.execute("SELECT key FROM messages WHERE subject != 'POISON'")}
+    conn.close()
+    assert keys == expected and len(keys) == 338
+
+
+def test_a_worker_killed_once_loses_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mail = tmp_path / "mail"
+    _poisoned_corpus(mail)
+    clean = tmp_path / "clean.db"
+    ingest([mail], clean, workers=2)
+    _dying_parser(monkeypatch, once=tmp_path / "killed-once")
+    db = tmp_path / "s.db"
+    report = ingest([mail], db, workers=2)
+    assert (tmp_path / "killed-once").exists() and not report.problems
+    assert _content(db) == _content(clean)
