@@ -13,6 +13,7 @@ import hashlib
 import multiprocessing
 import multiprocessing.context
 import os
+import signal
 import sqlite3
 import sys
 import threading
@@ -57,6 +58,10 @@ AHEAD_PER_WORKER = 4
 WORKER_NICENESS = 10
 #: How often a worker process checks that the ingest process is still there (:func:`_watch_ingest`).
 WATCH_SECONDS = 1.0
+#: An item whose parsing takes longer than this in a worker process is given up and recorded
+#: as a problem (``too-slow``), so that no input, however pathological, can hold a release
+#: up for ever. The slowest real items (big printed PDFs) take seconds.
+ITEM_SECONDS = 600.0
 #: A worker collects all reference cycles itself every this many batches (see _start_worker).
 FULL_COLLECT_EVERY = 64
 _batches_since_full = 0
@@ -125,15 +130,44 @@ def _parsed(item: RawItem | Problem) -> tuple[RawItem | Problem, list[Message | 
     return replace(item, data=b""), results, rows
 
 
+class _TooSlow(BaseException):
+    """Raised in a worker when an item outlasts :data:`ITEM_SECONDS` (a ``BaseException``, so
+    that the parsers' ``except Exception`` cannot take it for an ordinary parsing error)."""
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise _TooSlow
+
+
+#: True in worker processes, whose SIGALRM is :func:`_on_alarm` (see :func:`_start_worker`).
+_limit_items = False
+
+
+def _limited(item: RawItem | Problem) -> tuple[RawItem | Problem, list[Message | Problem], list[MessageRow | None]]:
+    """:func:`_parsed`, given up after :data:`ITEM_SECONDS` in a worker process."""
+    if not _limit_items or not isinstance(item, RawItem):
+        return _parsed(item)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, ITEM_SECONDS)
+        try:
+            return _parsed(item)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _TooSlow:
+        limit = f"{ITEM_SECONDS / 60:g} minutes" if ITEM_SECONDS >= 120 else f"{ITEM_SECONDS:g} s"
+        sentence = f"Reading this item took more than {limit} and was given up; it was not stored. The rest was read."
+        return Problem(item.provenance, "too-slow", sentence, fatal=True), [], []
+
+
 def _work(tasks: list[Task], force_format: str | None = None) -> list[Parsed]:
     """Parse a batch in a worker: raw items as given, small files read here first."""
     _collect()
     out: list[Parsed] = []
     for task in tasks:
         if isinstance(task, RawItem):
-            out.append([_parsed(task)])
+            out.append([_limited(task)])
         elif isinstance(task, Source):
-            out.append([_parsed(item) for item in read_source(task, force_format)])
+            out.append([_limited(item) for item in read_source(task, force_format)])
         elif isinstance(task, Problem):
             out.append([(task, [], [])])
         else:
@@ -420,7 +454,8 @@ def _died_on(source: Source, task: Task) -> Problem:
 
 def _start_worker(niceness: int, ingest_pid: int) -> None:
     """Set up a worker process: nicer than the writer, gone with the ingest process
-    (:func:`_watch_ingest`), and no automatic cycle collection.
+    (:func:`_watch_ingest`), each item given up after :data:`ITEM_SECONDS`, and no
+    automatic cycle collection.
 
     Parsing allocates millions of short-lived objects and makes no reference cycles (none
     in the whole Enron slice), yet the collector kept rescanning the objects that live on
@@ -429,8 +464,11 @@ def _start_worker(niceness: int, ingest_pid: int) -> None:
     not scanned again), and every :data:`FULL_COLLECT_EVERY` batches with a full one, so a
     parser that does make cycles (a PDF's object tree) cannot hold memory for long.
     """
+    global _limit_items
     os.nice(niceness)
     _watch_ingest(ingest_pid)
+    signal.signal(signal.SIGALRM, _on_alarm)
+    _limit_items = True
     gc.freeze()  # what the fork server imported: never garbage, never to be scanned again
     gc.disable()
 

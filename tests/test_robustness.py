@@ -153,6 +153,47 @@ def _poisoned_corpus(root: Path) -> None:
         )
 
 
+def _stuck_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers forked from this process, whose parser never finishes a POISON item (as a
+    pathological input could make it), and a time limit of a second per item."""
+    import multiprocessing
+
+    from ingest import pipeline
+
+    real = pipeline.parse_item
+
+    def parse_item(item):  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + 15  # without a limit, the test fails rather than hangs
+        while b"Subject: POISON" in item.data and time.monotonic() < deadline:
+            try:
+                time.sleep(0.05)
+            except Exception:  # noqa: BLE001, S112 - as a parser's broad handler would
+                continue
+        return real(item)
+
+    monkeypatch.setattr(pipeline, "_worker_context", lambda: multiprocessing.get_context("fork"))
+    monkeypatch.setattr(pipeline, "parse_item", parse_item)
+    monkeypatch.setattr(pipeline, "ITEM_SECONDS", 1.0)
+
+
+def test_an_item_that_never_finishes_is_given_up_and_the_run_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mail = tmp_path / "mail"
+    _poisoned_corpus(mail)
+    _stuck_parser(monkeypatch)
+    db = tmp_path / "s.db"
+    report = ingest([mail], db, workers=2)
+    assert report.problems["too-slow"] == 2 and report.messages == 338
+    store = open_store(db, readonly=True)
+    try:
+        acc = store.accounting()
+        assert acc["found"] == acc["stored"] + acc["rejected"]
+        slow = store.conn.execute("SELECT path, place, fatal, sentence FROM problems WHERE kind = 'too-slow' ORDER BY path").fetchall()
+        assert [(Path(p).name, place, fatal) for p, place, fatal, _ in slow] == [("23.eml", "", 1), ("box.mbox", "mbox:17", 1)]
+        assert "took more than 1 s " in slow[0][3]
+    finally:
+        store.close()
+
+
 def _dying_parser(monkeypatch: pytest.MonkeyPatch, once: Path | None) -> None:
     """Workers forked from this process, whose parser kills its own process on a POISON item
     (every time, or only the first time when ``once`` names a marker file): what the
