@@ -405,12 +405,14 @@ class _Workers:
             return batch, future.result()
         except BrokenProcessPool:
             pass
-        again = [batch, *(b for b, _ in self.pending)]
+        others = list(self.pending)
         self.pending.clear()
         self._restart()
         first = self._alone(batch)
-        for other in again[1:]:
-            self.pending.append((other, _done(self._alone(other))))
+        for other, earlier in others:
+            # Batches finished before the pool broke keep their results.
+            finished = earlier.done() and not earlier.cancelled() and earlier.exception() is None
+            self.pending.append((other, earlier if finished else _done(self._alone(other))))
         return batch, first
 
     def _alone(self, batch: list[tuple[Source, Task]]) -> list[Parsed]:
@@ -584,7 +586,10 @@ def finalize(
             collected = _Background(collect, edge_conn)
             case_report = apply_case(conn, case)
         with _step(report, progress, "threads"):
-            changes = threads_pending.result() if threads_pending is not None else thread_changes(conn)
+            try:
+                changes = threads_pending.result() if threads_pending is not None else thread_changes(conn)
+            except BrokenProcessPool:  # its process died (out of memory?): worked out here instead
+                changes = thread_changes(conn)
             # Only rows whose thread changed: an update rewrites the whole row, body included.
             conn.executemany("UPDATE messages SET thread_id = ? WHERE rowid = ?", changes)
             del changes

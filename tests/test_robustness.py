@@ -249,3 +249,26 @@ def test_a_worker_killed_once_loses_nothing(tmp_path: Path, monkeypatch: pytest.
     report = ingest([mail], db, workers=2)
     assert (tmp_path / "killed-once").exists() and not report.problems
     assert _content(db) == _content(clean)
+
+
+def _killed_at_once(path: str) -> list[tuple[str, int]]:
+    """Run in a worker process instead of the threads step: the process dies."""
+    os.kill(os.getpid(), signal.SIGKILL)
+    return []
+
+
+def test_the_threads_process_dying_costs_only_its_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    from ingest import pipeline
+
+    mail = tmp_path / "mail"
+    _poisoned_corpus(mail)
+    clean = tmp_path / "clean.db"
+    ingest([mail], clean, workers=2)
+
+    monkeypatch.setattr(pipeline, "_worker_context", lambda: multiprocessing.get_context("fork"))
+    monkeypatch.setattr(pipeline, "_thread_changes_at", _killed_at_once)
+    db = tmp_path / "s.db"
+    ingest([mail], db, workers=2)
+    assert _content(db) == _content(clean)
