@@ -94,34 +94,36 @@ def search_ready(conn: sqlite3.Connection) -> bool:
 
 def search_messages(conn: sqlite3.Connection, text: str = "", *, person: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """Full-text search over subject and body; newest first; with a snippet."""
-    where, args = [], []
-    if text.strip():
-        query = _fts_query(text)
-        if not query:
-            return []
-        sql = (
-            "SELECT m.key, m.date_utc, m.subject, m.sender, p.label AS sender_label, "
-            "snippet(messages_fts, 1, '[', ']', ' … ', 12) AS snippet "
-            "FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid "
-            "LEFT JOIN addresses a ON a.address = m.sender LEFT JOIN people p ON p.id = a.person_id "
-            "WHERE messages_fts MATCH ?"
-        )
-        args.append(query)
-    else:
-        sql = (
-            "SELECT m.key, m.date_utc, m.subject, m.sender, p.label AS sender_label, substr(m.body, 1, 160) AS snippet "
-            "FROM messages m LEFT JOIN addresses a ON a.address = m.sender LEFT JOIN people p ON p.id = a.person_id WHERE 1"
-        )
+    columns = "m.key, m.date_utc, m.subject, m.sender, p.label AS sender_label"
+    sender = "LEFT JOIN addresses a ON a.address = m.sender LEFT JOIN people p ON p.id = a.person_id"
+    # Newest first; the rowid orders messages of the same second, so the first page is stable.
+    newest = " ORDER BY {m}.date_utc DESC, {m}.rowid DESC"
+    of_person = " AND {m}.key IN (SELECT pa.message_key FROM participants pa JOIN addresses ad ON ad.address = pa.address WHERE ad.person_id = ?)"
+    if not text.strip():
+        sql = f"SELECT {columns}, substr(m.body, 1, 160) AS snippet FROM messages m {sender} WHERE 1"
+        args: list[Any] = []
+        if person:
+            sql += of_person.format(m="m")
+            args.append(person)
+        return _rows(conn, sql + newest.format(m="m") + " LIMIT ?", (*args, limit))
+    query = _fts_query(text)
+    if not query:
+        return []
+    # The newest matches are chosen first, and only they get a snippet: snippet() on every
+    # match before the sort took most of the time of a common word ("court": 61,560 matches
+    # in the 495,000-message demo, 0.87 s, now 0.24 s).
+    chosen = "SELECT c.rowid FROM messages c WHERE c.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)"
+    args = [query]
     if person:
-        where.append(
-            "m.key IN (SELECT pa.message_key FROM participants pa JOIN addresses ad ON ad.address = pa.address WHERE ad.person_id = ?)"
-        )
+        chosen += of_person.format(m="c")
         args.append(person)
-    for clause in where:
-        sql += " AND " + clause
-    sql += " ORDER BY m.date_utc DESC LIMIT ?"
-    args.append(limit)
-    return _rows(conn, sql, tuple(args))
+    chosen += newest.format(m="c") + " LIMIT ?"
+    sql = (
+        f"SELECT {columns}, snippet(messages_fts, 1, '[', ']', ' … ', 12) AS snippet "
+        f"FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid {sender} "
+        f"WHERE messages_fts MATCH ? AND messages_fts.rowid IN ({chosen})" + newest.format(m="m")
+    )
+    return _rows(conn, sql, (query, *args, limit))
 
 
 def get_message(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
