@@ -69,7 +69,16 @@ def layout(graph: nx.MultiDiGraph, hierarchical: bool = False, seed: int = 7) ->
     simple = nx.Graph()
     simple.add_nodes_from(sorted(graph, key=str))
     simple.add_edges_from((u, v) for u, v in graph.edges() if u != v)
-    return _pack([_spring(simple.subgraph(c), seed) for c in sorted(nx.connected_components(simple), key=lambda c: (-len(c), min(map(str, c))))])
+    return _pack([_spring(_in_order(simple, c), seed) for c in sorted(nx.connected_components(simple), key=lambda c: (-len(c), min(map(str, c))))])
+
+
+def _in_order(graph: nx.Graph, nodes: set[Any]) -> nx.Graph:
+    """The subgraph on ``nodes`` with its nodes in a fixed order: the layout depends on their order,
+    and networkx's subgraph view of a small part walks the set it was given (in hash order)."""
+    part = nx.Graph()
+    part.add_nodes_from(sorted(nodes, key=str))
+    part.add_edges_from(graph.subgraph(nodes).edges())
+    return part
 
 
 def _spring(component: nx.Graph, seed: int) -> dict[Any, tuple[float, float]]:
@@ -153,7 +162,8 @@ def _draw(ax: Any, graph: nx.MultiDiGraph, data: ExportData, pos: dict[Any, tupl
         row["count"] += int(d.get("count") or 1)
         row["invited"] = row["invited"] or d.get("relation") == "invited"
     heaviest = max((r["count"] for r in pairs.values()), default=1) or 1
-    for (u, v), row in sorted(pairs.items(), key=lambda kv: kv[1]["invited"]):
+    # Invitations drawn last (on top); in a fixed order, so the same export draws the same file.
+    for (u, v), row in sorted(pairs.items(), key=lambda kv: (kv[1]["invited"], str(kv[0][0]), str(kv[0][1]))):
         width = 0.5 + 3.0 * math.log1p(row["count"]) / math.log1p(heaviest)
         ax.add_patch(FancyArrowPatch(
             pos[u], pos[v], arrowstyle="-|>", mutation_scale=8 + width * 2, linewidth=2.2 if row["invited"] else width,

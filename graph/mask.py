@@ -189,7 +189,7 @@ class Masker:
     def _name_table(self, people: Mapping[str, Mapping[str, Any]]) -> list[tuple[re.Pattern[str], str]]:
         """Names of masked people, longest first, each with the pseudonym that replaces it."""
         pairs: dict[str, str] = {}
-        for pid in self.masked:
+        for pid in sorted(self.masked):  # a name two masked people share goes to the same one every time
             info = people.get(pid, {})
             alias = self.pseudonym(pid)
             for name in (pid, info.get("label"), *info.get("names", ())):

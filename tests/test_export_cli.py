@@ -70,3 +70,39 @@ def test_errors_are_sentences_with_a_fix(case_db: Path, tmp_path: Path) -> None:
     assert code == 1 and "threadline ingest" in output
     code, output = run("--db", str(case_db), "--format", "pdf", "--out", str(tmp_path))
     assert code == 2 and "graphml" in output
+
+
+def test_the_same_export_gives_the_same_files_in_every_process(tmp_path: Path) -> None:
+    """Python orders sets of text differently in each process (hash randomization); an
+    export must not. Here two masked people share a display name (which pseudonym replaces
+    it in a subject?) and the graph falls into small parts (in what order are they laid out?)."""
+    import os
+    import subprocess
+    import sys
+
+    from ingest import ingest
+
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    letters = [
+        ("Jane Roe <jane@a.example>", "bob@a.example", "Lunch with Jane Roe"),
+        ("Jane Roe <jroe@b.example>", "sam@b.example", "Jane Roe is out"),
+        *[(f"p{n}@c{n}.example", f"q{n}@c{n}.example", f"note {n}") for n in range(6)],
+        *[(f"q{n}@c{n}.example", f"r{n}@c{n}.example", f"reply {n}") for n in range(6)],
+    ]
+    for n, (sender, to, subject) in enumerate(letters):
+        (mail / f"{n:02d}.eml").write_text(
+            f"Message-ID: <{n}@x.example>\nDate: Mon, 14 Jan 2019 10:{n:02d}:00 +0000\nFrom: {sender}\nTo: {to}\nSubject: {subject}\n\nhi\n"
+        )
+    db = tmp_path / "s.db"
+    ingest([mail], db, workers=1)
+    files: set[tuple[str, str]] = set()
+    for seed in ("1", "2", "3", "4"):
+        out = tmp_path / f"out{seed}"
+        cmd = [sys.executable, "-m", "threadline.cli", "export", "--db", str(db), "--format", "svg", "--format", "json",
+               "--mask", "jane@a.example", "--mask", "jroe@b.example", "--salt", "fixed", "--out", str(out)]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONHASHSEED": seed})
+        evidence = (out / "subgraph.evidence.csv").read_text(encoding="utf-8")
+        assert "Jane Roe" not in evidence
+        files.add((evidence, (out / "subgraph.svg").read_text(encoding="utf-8")))
+    assert len(files) == 1
