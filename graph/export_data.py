@@ -216,11 +216,18 @@ def _evidence(edges: list[dict[str, Any]], events: list[dict[str, Any]], message
               label_of: dict[str, str]) -> list[dict[str, Any]]:
     """The evidence table: each edge and event × its messages × their stored copies."""
     rows: list[dict[str, Any]] = []
+    subjects: dict[str, str] = {}  # masked once per message, however many edges cite it
 
     def cite(item: str, item_id: str, kind: str, source: str, target: str, key: str) -> None:
         msg = messages.get(key)
+        if msg:
+            subject = subjects.get(key)
+            if subject is None:
+                subject = subjects[key] = masker.text(msg["subject"])
+        else:
+            subject = "[message not in store]"
         base = {"item": item, "item_id": item_id, "kind": kind, "source": source, "target": target, "message_key": key,
-                "date": msg["date"] if msg else "", "subject": masker.text(msg["subject"]) if msg else "[message not in store]"}
+                "date": msg["date"] if msg else "", "subject": subject}
         for path, place, sha in (msg["copies"] if msg and msg["copies"] else [("", "", "")]):
             withheld = masker.safe and bool(path)
             rows.append({**base, "path": WITHHELD if withheld else path, "place": WITHHELD if withheld and place else place, "sha256": sha})
