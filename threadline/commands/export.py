@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import click
+from rich.console import Console
+from rich.status import Status
 
 from graph.errors import GraphError
 from graph.export import FORMATS, prepare_export, write_export
@@ -83,12 +85,17 @@ def export_cmd(
         store = open_store(db, readonly=True)
     except IngestError as exc:
         raise click.ClickException(str(exc)) from None
+    status: Status | None = None
     try:
         selection = Selection(
             ego=ego, hops=hops, between=(between[0], between[1]) if between else None, cascade=cascade, units=units, people=people,
             start=start, end=end, combine="any" if union else "all", view=View(min_weight=min_weight),
         )
+        status = Console(stderr=True).status("Choosing the subgraph …")
+        status.start()  # a spinner naming the step on a terminal (the biggest exports take a minute); nothing otherwise
         chosen = select(store.conn, selection)
+        cited = len({key for *_, keys in chosen.graph.edges(data="messages", default=()) for key in (keys or ())})
+        status.update(f"Reading the evidence: the {cited:,} messages on its edges, and the case events …")
         mask = MaskOptions(
             safe=safe,
             people=tuple(resolve_person(store.conn, p) for p in masked),
@@ -98,10 +105,13 @@ def export_cmd(
         )
         data = prepare_export(chosen.graph, store.conn, selection=chosen.parameters, mask=mask,
                               title=title or describe_selection(selection, _labels(chosen)), hierarchical=bool(cascade), color_by=color_by)
+        status.update(f"Writing the files into {out} …")
         paths = write_export(data, formats, out, name=name)
     except (GraphError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
+        if status is not None:
+            status.stop()
         store.close()
     counts = data.manifest["counts"]
     click.echo(f"{counts['nodes']} people, {counts['edges']} edges, {counts['events']} events, {counts['messages']} messages cited.")
