@@ -202,3 +202,16 @@ def test_a_worker_without_automatic_collection_still_frees_cycles_at_each_batch(
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=pipeline._start_worker, initargs=(0, os.getpid())) as pool:
         automatic, left_before, freed = pool.submit(_cycle_then_a_batch).result()
     assert (automatic, left_before, freed) == (False, True, True)
+
+
+def test_the_bar_names_the_step_after_reading_instead_of_a_finished_count() -> None:
+    from ingest.pipeline import IngestReport
+    from threadline.progress import fields
+
+    report = IngestReport()
+    report.files_total, report.bytes_total, report.files_done, report.bytes_done = 10, 1000, 4, 250
+    reading = fields(report)
+    assert reading["where"] == " 25%" and reading["total"] == 1000 and reading["completed"] == 250
+    report.files_done, report.bytes_done, report.stage = 10, 1000, "case"
+    case = fields(report)
+    assert case["where"] == "step 4 of 6" and case["total"] is None and case["files"] == "10/10"
