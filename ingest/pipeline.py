@@ -32,8 +32,8 @@ from .case import CaseProfile, apply_case, load_case_profile
 from .errors import SourceError
 from .identities import collect_person_stats, load_aliases, resolve_people, write_person_stats
 from .parse import parse_item, sanitize
-from .records import Message, Problem, Provenance, RawItem
-from .sources import Source, find_sources, read_source, safe_path
+from .records import Message, Problem, RawItem
+from .sources import Source, find_sources, read_source
 from .store import SCHEMA_VERSION, MessageRow, Store, connect, message_row, open_store
 from .threads import ThreadInput, thread_messages
 
@@ -445,7 +445,7 @@ def _done(value: list[Parsed]) -> Future[list[Parsed]]:
 
 def _died_on(source: Source, task: Task) -> Problem:
     """The problem recorded for an item whose parsing stopped the worker process each time."""
-    provenance = task.provenance if isinstance(task, RawItem) else Provenance(safe_path(source.path), "", safe_path(source.mailbox))
+    provenance = task.provenance if isinstance(task, RawItem) else source.provenance
     return Problem(
         provenance,
         "worker-died",

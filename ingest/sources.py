@@ -77,6 +77,11 @@ class Source:
         """The path as stored in the ``sources`` table (see :func:`safe_path`)."""
         return safe_path(self.path)
 
+    @property
+    def provenance(self) -> Provenance:
+        """Where the whole file is, as problems and items found in it are recorded."""
+        return Provenance(self.key, "", safe_path(self.mailbox))
+
 
 # --- sniffing ---------------------------------------------------------------------
 
@@ -250,7 +255,7 @@ def read_source(source: Source, force_format: str | None = None) -> Iterator[Ite
 
     ``force_format`` skips sniffing (``threadline ingest --format``).
     """
-    prov = Provenance(safe_path(source.path), "", safe_path(source.mailbox))
+    prov = source.provenance
     try:
         with open(source.path, "rb") as fh:
             # Most mail is small: one read of the whole file, whose first 4 KB are the head.
