@@ -37,7 +37,7 @@ from .sources import Source, find_sources, read_source
 from .store import SCHEMA_VERSION, MessageRow, Store, connect, message_row, open_store
 from .threads import ThreadInput, thread_messages
 
-__all__ = ["IngestReport", "ingest", "finalize", "Progress"]
+__all__ = ["IngestReport", "ingest", "finalize", "Progress", "STEPS"]
 
 BATCH_ITEMS = 200
 BATCH_BYTES = 8 * 1024 * 1024
@@ -70,6 +70,10 @@ _batches_since_full = 0
 Progress = Callable[["IngestReport"], None]
 
 
+#: The steps of a run, in order: what :attr:`IngestReport.stage` says and :attr:`IngestReport.timings` times.
+STEPS = ("reading", "indexes", "people", "case", "threads", "edges")
+
+
 @dataclass
 class IngestReport:
     """What one ingest run did; also the progress state passed to callbacks."""
@@ -88,8 +92,8 @@ class IngestReport:
     threads: int = 0
     case: str = ""
     seconds: float = 0.0
-    #: What the run is doing now: "reading" files, "indexes" (a first load builds the
-    #: indexes it put off), then the derived steps "people", "case", "threads" and "edges".
+    #: What the run is doing now (one of :data:`STEPS`): "reading" files, "indexes" (a first load
+    #: builds the indexes it put off), then the derived steps "people", "case", "threads" and "edges".
     stage: str = "reading"
     #: Seconds per step: "reading" (parse and store), "indexes", then each derived step.
     timings: dict[str, float] = field(default_factory=dict)

@@ -7,10 +7,7 @@ from contextlib import contextmanager
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from ingest.pipeline import IngestReport
-
-#: The steps of an ingest, in order (``IngestReport.stage``).
-STEPS = ("reading", "indexes", "people", "case", "threads", "edges")
+from ingest.pipeline import STEPS, IngestReport
 
 
 def fields(report: IngestReport) -> dict[str, object]:
