@@ -4,7 +4,7 @@ Everything a caller needs to catch is here, in one place:
 
 - ``IngestError``: the base class; the CLI and the app turn it into a sentence.
   - ``StoreError``: the SQLite store cannot be opened, is locked by another ingest,
-    or was written by an incompatible schema version.
+    was written by an incompatible schema version, or cannot be written (a full disk).
   - ``ProfileError``: a case profile or aliases file is malformed (names file and line).
   - ``SourceError``: an input path does not exist or cannot be read at all.
 
@@ -22,7 +22,7 @@ class IngestError(Exception):
 
 
 class StoreError(IngestError):
-    """The store cannot be used: missing, locked, corrupt or from a newer schema."""
+    """The store cannot be used: missing, locked, corrupt, from a newer schema, or unwritable (a full disk)."""
 
 
 class ProfileError(IngestError):

@@ -34,7 +34,7 @@ from .identities import collect_person_stats, load_aliases, resolve_people, writ
 from .parse import parse_item, sanitize
 from .records import Message, Problem, RawItem
 from .sources import Source, find_sources, read_source
-from .store import SCHEMA_VERSION, MessageRow, Store, connect, message_row, open_store
+from .store import SCHEMA_VERSION, MessageRow, Store, connect, message_row, open_store, storage_errors
 from .threads import ThreadInput, thread_messages
 
 __all__ = ["IngestReport", "ingest", "finalize", "Progress", "STEPS"]
@@ -237,7 +237,8 @@ def ingest(
     store = open_store(db)
     report = IngestReport()
     try:
-        with store.writer_lock():
+        # A store that cannot be written (a full disk) is a StoreError: a sentence, not a traceback.
+        with store.writer_lock(), storage_errors(db):
             sources: list[Source] = []
             for found in find_sources(inputs):
                 if isinstance(found, Problem):

@@ -13,6 +13,7 @@ Readers (the app) use WAL snapshots and never wait for a writer.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -34,7 +35,7 @@ from .parse import fingerprint
 from .records import Address, Message, Participant, Problem
 from .sources import Source, safe_path
 
-__all__ = ["Store", "MessageRow", "message_row", "SCHEMA_FILES", "SCHEMA_VERSION", "open_store"]
+__all__ = ["Store", "MessageRow", "message_row", "SCHEMA_FILES", "SCHEMA_VERSION", "open_store", "storage_errors"]
 
 def _schema_files() -> list[str]:
     """``schema.sql`` is version 1; ``schema_<n>_<topic>.sql`` files are versions n = 2, 3 …"""
@@ -543,6 +544,36 @@ class Store:
 def open_store(path: str | os.PathLike[str], *, readonly: bool = False) -> Store:
     """Open (creating and migrating if needed) the store at ``path``."""
     return Store(path, readonly=readonly)
+
+
+#: SQLite's and the system's names for a store the machine will not let us write.
+_FULL = ("SQLITE_FULL",)
+_UNWRITABLE = ("SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_BUSY")
+_OS_FULL = (errno.ENOSPC, errno.EDQUOT)
+_OS_UNWRITABLE = (errno.EIO, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+@contextmanager
+def storage_errors(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Raise :class:`StoreError`, a sentence, when the store at ``path`` cannot be written (a full
+    disk above all). What was committed stands, and the next run completes the rest. Any other
+    error is raised as it is (a bug: its traceback is the report)."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        if isinstance(exc, sqlite3.Error):
+            name = getattr(exc, "sqlite_errorname", "") or ""
+            full, unwritable = name.startswith(_FULL), name.startswith(_UNWRITABLE)
+        else:
+            full, unwritable = exc.errno in _OS_FULL, exc.errno in _OS_UNWRITABLE
+        if full:
+            raise StoreError(
+                f"The disk holding {path} is full ({exc}). What was stored is kept: free some space (a store takes up to "
+                "about 3.5 times the size of the mail it holds) and run the same command again to finish."
+            ) from exc
+        if unwritable:
+            raise StoreError(f"{path} could not be written ({exc}). What was stored is kept: run the same command again to finish.") from exc
+        raise
 
 
 # Imported late: these helpers live with their stage but the store needs them.

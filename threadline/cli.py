@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from importlib.util import find_spec
@@ -30,32 +28,6 @@ DB_OPTION = click.option(
 
 def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
-
-
-#: SQLite's and the system's names for a store that cannot be written, whatever the code does.
-_FULL = ("SQLITE_FULL",)
-_UNWRITABLE = ("SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_BUSY")
-_OS_FULL = (errno.ENOSPC, errno.EDQUOT)
-_OS_UNWRITABLE = (errno.EIO, errno.EROFS, errno.EACCES, errno.EPERM)
-
-
-def _storage_failure(exc: sqlite3.Error | OSError, db: str) -> click.ClickException | None:
-    """A sentence for a store the machine would not let us write (a full disk above all), or
-    None for any other error (a bug: its traceback is the report). What was committed stands,
-    and the next run completes the rest."""
-    if isinstance(exc, sqlite3.Error):
-        name = getattr(exc, "sqlite_errorname", "") or ""
-        full, unwritable = name.startswith(_FULL), name.startswith(_UNWRITABLE)
-    else:
-        full, unwritable = exc.errno in _OS_FULL, exc.errno in _OS_UNWRITABLE
-    if full:
-        return click.ClickException(
-            f"The disk holding {db} is full ({exc}). What was stored is kept: free some space (a store takes up to "
-            "about 3.5 times the size of the mail it holds) and run the same command again to finish."
-        )
-    if unwritable:
-        return click.ClickException(f"{db} could not be written ({exc}). What was stored is kept: run the same command again to finish.")
-    return None
 
 
 class _Commands(click.Group):
@@ -119,11 +91,6 @@ def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, workers: in
             report = ingest(paths, db, workers=workers, aliases=aliases, progress=progress, force_format=force_format, case=case)
     except IngestError as exc:
         raise _fail(exc) from None
-    except (sqlite3.Error, OSError) as exc:
-        failure = _storage_failure(exc, db)
-        if failure is None:
-            raise
-        raise failure from None
     except KeyboardInterrupt:
         click.echo("\nStopped. What was stored is kept: run the same command again to finish the ingest.", err=True)
         raise SystemExit(130) from None  # the shell's code for a run stopped by Ctrl-C
