@@ -94,8 +94,7 @@ def export_cmd(
         status = Console(stderr=True).status("Choosing the subgraph …")
         status.start()  # a spinner naming the step on a terminal (the biggest exports take a minute); nothing otherwise
         chosen = select(store.conn, selection)
-        cited = len({key for *_, keys in chosen.graph.edges(data="messages", default=()) for key in (keys or ())})
-        status.update(f"Reading the evidence: the {cited:,} messages on its edges, and the case events …")
+        status.update(f"Reading the evidence of its {chosen.graph.number_of_edges():,} edges and the case events …")
         mask = MaskOptions(
             safe=safe,
             people=tuple(resolve_person(store.conn, p) for p in masked),
