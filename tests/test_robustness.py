@@ -153,11 +153,21 @@ def _poisoned_corpus(root: Path) -> None:
         )
 
 
-def _stuck_parser(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Workers forked from this process, whose parser never finishes a POISON item (as a
-    pathological input could make it), and a time limit of a second per item."""
+def _forked_workers(monkeypatch: pytest.MonkeyPatch, **replaced: object) -> None:
+    """Worker processes forked from this test process, so that they run what it swaps in:
+    ``replaced`` names of ingest.pipeline."""
     import multiprocessing
 
+    from ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "_worker_context", lambda: multiprocessing.get_context("fork"))
+    for name, value in replaced.items():
+        monkeypatch.setattr(pipeline, name, value)
+
+
+def _stuck_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers whose parser never finishes a POISON item (as a pathological input could make
+    it), and a time limit of a second per item."""
     from ingest import pipeline
 
     real = pipeline.parse_item
@@ -171,9 +181,7 @@ def _stuck_parser(monkeypatch: pytest.MonkeyPatch) -> None:
                 continue
         return real(item)
 
-    monkeypatch.setattr(pipeline, "_worker_context", lambda: multiprocessing.get_context("fork"))
-    monkeypatch.setattr(pipeline, "parse_item", parse_item)
-    monkeypatch.setattr(pipeline, "ITEM_SECONDS", 1.0)
+    _forked_workers(monkeypatch, parse_item=parse_item, ITEM_SECONDS=1.0)
 
 
 def test_an_item_that_never_finishes_is_given_up_and_the_run_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -195,11 +203,9 @@ def test_an_item_that_never_finishes_is_given_up_and_the_run_goes_on(tmp_path: P
 
 
 def _dying_parser(monkeypatch: pytest.MonkeyPatch, once: Path | None) -> None:
-    """Workers forked from this process, whose parser kills its own process on a POISON item
-    (every time, or only the first time when ``once`` names a marker file): what the
-    out-of-memory killer or a crash in native code does."""
-    import multiprocessing
-
+    """Workers whose parser kills its own process on a POISON item (every time, or only the
+    first time when ``once`` names a marker file): what the out-of-memory killer or a crash in
+    native code does."""
     from ingest import pipeline
 
     real = pipeline.parse_item
@@ -211,8 +217,7 @@ def _dying_parser(monkeypatch: pytest.MonkeyPatch, once: Path | None) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         return real(item)
 
-    monkeypatch.setattr(pipeline, "_worker_context", lambda: multiprocessing.get_context("fork"))
-    monkeypatch.setattr(pipeline, "parse_item", parse_item)
+    _forked_workers(monkeypatch, parse_item=parse_item)
 
 
 def test_an_item_that_kills_its_worker_is_a_problem_and_the_run_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -258,17 +263,12 @@ def _killed_at_once(path: str) -> list[tuple[str, int]]:
 
 
 def test_the_threads_process_dying_costs_only_its_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import multiprocessing
-
-    from ingest import pipeline
-
     mail = tmp_path / "mail"
     _poisoned_corpus(mail)
     clean = tmp_path / "clean.db"
     ingest([mail], clean, workers=2)
 
-    monkeypatch.setattr(pipeline, "_worker_context", lambda: multiprocessing.get_context("fork"))
-    monkeypatch.setattr(pipeline, "_thread_changes_at", _killed_at_once)
+    _forked_workers(monkeypatch, _thread_changes_at=_killed_at_once)
     db = tmp_path / "s.db"
     ingest([mail], db, workers=2)
     assert _content(db) == _content(clean)
