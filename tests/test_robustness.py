@@ -153,6 +153,14 @@ def _poisoned_corpus(root: Path) -> None:
         )
 
 
+def _poisoned_and_clean(tmp_path: Path) -> tuple[Path, Path]:
+    """The poisoned corpus, and the store a normal ingest of it makes (before anything is swapped in)."""
+    mail, clean = tmp_path / "mail", tmp_path / "clean.db"
+    _poisoned_corpus(mail)
+    ingest([mail], clean, workers=2)
+    return mail, clean
+
+
 def _forked_workers(monkeypatch: pytest.MonkeyPatch, **replaced: object) -> None:
     """Worker processes forked from this test process, so that they run what it swaps in:
     ``replaced`` names of ingest.pipeline."""
@@ -221,10 +229,7 @@ def _dying_parser(monkeypatch: pytest.MonkeyPatch, once: Path | None) -> None:
 
 
 def test_an_item_that_kills_its_worker_is_a_problem_and_the_run_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    mail = tmp_path / "mail"
-    _poisoned_corpus(mail)
-    clean = tmp_path / "clean.db"
-    ingest([mail], clean, workers=2)
+    mail, clean = _poisoned_and_clean(tmp_path)
     _dying_parser(monkeypatch, once=None)
     db = tmp_path / "s.db"
     report = ingest([mail], db, workers=2)
@@ -245,10 +250,7 @@ def test_an_item_that_kills_its_worker_is_a_problem_and_the_run_goes_on(tmp_path
 
 
 def test_a_worker_killed_once_loses_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    mail = tmp_path / "mail"
-    _poisoned_corpus(mail)
-    clean = tmp_path / "clean.db"
-    ingest([mail], clean, workers=2)
+    mail, clean = _poisoned_and_clean(tmp_path)
     _dying_parser(monkeypatch, once=tmp_path / "killed-once")
     db = tmp_path / "s.db"
     report = ingest([mail], db, workers=2)
@@ -263,10 +265,7 @@ def _killed_at_once(path: str) -> list[tuple[str, int]]:
 
 
 def test_the_threads_process_dying_costs_only_its_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    mail = tmp_path / "mail"
-    _poisoned_corpus(mail)
-    clean = tmp_path / "clean.db"
-    ingest([mail], clean, workers=2)
+    mail, clean = _poisoned_and_clean(tmp_path)
 
     _forked_workers(monkeypatch, _thread_changes_at=_killed_at_once)
     db = tmp_path / "s.db"
