@@ -36,6 +36,10 @@ _REL_KEYS = {"WROTE_TO": "{role: row.props.role}", "INVITED": "", "RELATED": "{i
 BATCH = 200
 
 _SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: Printable ASCII but the quotes and the backslash: written as it is.
+_PLAIN = re.compile(r"[ !#-&(-\[\]-~]*")
+#: In ASCII text, what has to be escaped: the quotes, the backslash and the control characters.
+_ASCII_SPECIAL = re.compile(r"[\x00-\x1f\x7f'\"\\]")
 _ESCAPES = {"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
 
 
@@ -49,6 +53,20 @@ def cypher_string(text: str) -> str:
     >>> print(cypher_string("a\\\\b\\nc"))
     'a\\\\b\\nc'
     """
+    if _PLAIN.fullmatch(text):  # most ids, keys, dates and subjects: nothing to escape
+        return f"'{text}'"
+    if text.isascii():
+        return "'" + _ASCII_SPECIAL.sub(_escape_one, text) + "'"
+    return "'" + _escape_each(text) + "'"
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group()
+    return _ESCAPES.get(char) or f"\\u{ord(char):04x}"
+
+
+def _escape_each(text: str) -> str:
+    """Every character of ``text`` looked at: escapes, then control, format, private, unassigned and separator characters."""
     out = []
     for char in text:
         if char in _ESCAPES:
@@ -63,7 +81,7 @@ def cypher_string(text: str) -> str:
                 out.append(f"\\u{code:04x}")
         else:
             out.append(char)
-    return "'" + "".join(out) + "'"
+    return "".join(out)
 
 
 def _key(name: str) -> str:
@@ -132,10 +150,8 @@ def cypher_statements(data: ExportData) -> list[str]:
                  f"created: {cypher_literal(export['created'])}}}) SET x += {cypher_literal(export)};")
     people = [{k: _property_value(v) for k, v in node.items()} for node in data.nodes]
     lines += _unwind(people, "MERGE (p:Person {id: row.id}) SET p += row")
-    messages = []
-    for key, info in sorted(data.messages.items()):
-        shas = sorted({r["sha256"] for r in data.evidence if r["message_key"] == key and r["sha256"]})
-        messages.append({"key": key, "date": info.get("date", ""), "subject": info.get("subject", ""), "sha256": shas})
+    messages = [{"key": key, "date": info.get("date", ""), "subject": info.get("subject", ""), "sha256": data.copies.get(key, [])}
+                for key, info in sorted(data.messages.items())]
     lines += _unwind(messages, "MERGE (m:Message {key: row.key}) SET m += row")
     by_type: dict[str, list[dict[str, Any]]] = {}
     for edge in data.edges:

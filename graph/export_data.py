@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +22,7 @@ import networkx as nx
 from .export_store import case_events, derived_salt, message_evidence, people_names, store_fingerprint
 from .mask import Masker, MaskOptions
 
-__all__ = ["ExportData", "prepare_export", "store_fingerprint", "derived_salt", "tool_version", "EVIDENCE_COLUMNS", "WITHHELD"]
+__all__ = ["ExportData", "EvidenceRows", "prepare_export", "store_fingerprint", "derived_salt", "tool_version", "EVIDENCE_COLUMNS", "WITHHELD"]
 
 #: Columns of the evidence table, in order.
 EVIDENCE_COLUMNS = ("item", "item_id", "kind", "source", "target", "message_key", "date", "subject", "path", "place", "sha256")
@@ -37,20 +37,23 @@ class ExportData:
 
     ``nodes`` and ``edges`` are lists of flat dicts (``edges[i]["messages"]`` is the one
     list); ``events`` are dated facts with their message; ``evidence`` has one row per
-    edge or event, message and stored copy (columns :data:`EVIDENCE_COLUMNS`);
-    ``manifest`` is the manifest without the ``files`` section.
+    edge or event, message and stored copy (columns :data:`EVIDENCE_COLUMNS`), made as
+    it is read (:class:`EvidenceRows`); ``manifest`` is the manifest without the
+    ``files`` section.
     """
 
     nodes: list[dict[str, Any]]
     edges: list[dict[str, Any]]
     events: list[dict[str, Any]]
-    evidence: list[dict[str, Any]]
+    evidence: Collection[dict[str, Any]]
     manifest: dict[str, Any]
     title: str = "Threadline export"
     hierarchical: bool = False
     safe: bool = False
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     color_by: str = "organization"
+    #: Each message key's stored copies, as sha256 (what the Cypher script attaches to a message).
+    copies: dict[str, list[str]] = field(default_factory=dict)
 
     def graph(self, *, flat: bool = True) -> nx.MultiDiGraph:
         """The export as a networkx graph keyed by edge id; ``flat`` joins lists with ``;``."""
@@ -148,7 +151,10 @@ def prepare_export(
     _unify_columns(edges)
     label_of = {row["id"]: row["label"] for row in nodes}
     out_events = [_event_row(ev, masker, label_of) for ev in raw_events]
-    evidence = _evidence(edges, out_events, messages, masker, label_of)
+    shown_messages = {k: {"date": m["date"], "subject": masker.text(m["subject"])} for k, m in messages.items()}
+    copies = {k: m["copies"] for k, m in messages.items() if m["copies"]}
+    del messages  # at scale, half a million dicts with their credentials; what the rows need is kept above
+    evidence = EvidenceRows(edges, out_events, shown_messages, copies, label_of, safe=masker.safe)
     manifest = {
         "tool": "threadline",
         "version": tool_version(),
@@ -161,8 +167,8 @@ def prepare_export(
         "counts": {"nodes": len(nodes), "edges": len(edges), "edges_by_relation": dict(Counter(e["relation"] for e in edges)),
                    "events": len(out_events), "messages": len(keys), "evidence_rows": len(evidence)},
     }
-    shown_messages = {k: {"date": m["date"], "subject": masker.text(m["subject"])} for k, m in messages.items()}
-    return ExportData(nodes, edges, out_events, evidence, manifest, masker.text(title), hierarchical, masker.safe, shown_messages, color_by)
+    stored = {k: sorted({sha for *_, sha in found if sha}) for k, found in copies.items()}
+    return ExportData(nodes, edges, out_events, evidence, manifest, masker.text(title), hierarchical, masker.safe, shown_messages, color_by, stored)
 
 
 def _nodes(graph: nx.Graph, masker: Masker) -> list[dict[str, Any]]:
@@ -212,33 +218,52 @@ def _event_row(ev: dict[str, Any], masker: Masker, label_of: dict[str, str]) -> 
     }
 
 
-def _evidence(edges: list[dict[str, Any]], events: list[dict[str, Any]], messages: dict[str, dict[str, Any]], masker: Masker,
-              label_of: dict[str, str]) -> list[dict[str, Any]]:
-    """The evidence table: each edge and event × its messages × their stored copies."""
-    rows: list[dict[str, Any]] = []
-    subjects: dict[str, str] = {}  # masked once per message, however many edges cite it
+class EvidenceRows(Collection[dict[str, Any]]):
+    """The evidence table: each edge and event × its messages × their stored copies.
 
-    def cite(item: str, item_id: str, kind: str, source: str, target: str, key: str) -> None:
-        msg = messages.get(key)
-        if msg:
-            subject = subjects.get(key)
-            if subject is None:
-                subject = subjects[key] = masker.text(msg["subject"])
-        else:
-            subject = "[message not in store]"
-        base = {"item": item, "item_id": item_id, "kind": kind, "source": source, "target": target, "message_key": key,
-                "date": msg["date"] if msg else "", "subject": subject}
-        for path, place, sha in (msg["copies"] if msg and msg["copies"] else [("", "", "")]):
-            withheld = masker.safe and bool(path)
-            rows.append({**base, "path": WITHHELD if withheld else path, "place": WITHHELD if withheld and place else place, "sha256": sha})
+    The rows are made each time the table is read, not kept: the busiest ego network of
+    the 495,000-message demo cites 480,000 messages in a million rows, which as dicts
+    held 1 GB. ``len()`` is known without making them.
+    """
 
-    for edge in edges:
-        kind = edge["relation"] if edge["role"] in ("", edge["relation"]) else f"{edge['relation']}:{edge['role']}"
-        for key in edge["messages"]:
-            cite("edge", edge["id"], kind, label_of.get(edge["source"], ""), label_of.get(edge["target"], ""), key)
-    for ev in events:
-        cite("event", ev["id"], ev["kind"], ev["actors"], "", ev["message"])
-    return rows
+    def __init__(self, edges: list[dict[str, Any]], events: list[dict[str, Any]], messages: dict[str, dict[str, Any]],
+                 copies: dict[str, list[tuple[str, str, str]]], label_of: dict[str, str], *, safe: bool) -> None:
+        self._edges, self._events, self._messages, self._copies = edges, events, messages, copies
+        self._label_of, self._safe = label_of, safe
+        self._rows = sum(len(copies.get(key, ())) or 1 for _, key in self._cited())
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def __contains__(self, row: object) -> bool:
+        return any(row == mine for mine in self)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for values in self.values():
+            yield dict(zip(EVIDENCE_COLUMNS, values, strict=True))
+
+    def _cited(self) -> Iterator[tuple[tuple[str, str, str, str, str], str]]:
+        """(item, item_id, kind, source, target) and the message key, for every citation in order."""
+        label_of = self._label_of
+        for edge in self._edges:
+            kind = edge["relation"] if edge["role"] in ("", edge["relation"]) else f"{edge['relation']}:{edge['role']}"
+            item = ("edge", edge["id"], kind, label_of.get(edge["source"], ""), label_of.get(edge["target"], ""))
+            for key in edge["messages"]:
+                yield item, key
+        for ev in self._events:
+            yield ("event", ev["id"], ev["kind"], ev["actors"], ""), ev["message"]
+
+    def values(self) -> Iterator[tuple[str, ...]]:
+        """The rows as tuples in :data:`EVIDENCE_COLUMNS` order."""
+        messages, copies, safe = self._messages, self._copies, self._safe
+        none = [("", "", "")]
+        for item, key in self._cited():
+            msg = messages.get(key)
+            date, subject = (msg["date"], msg["subject"]) if msg else ("", "[message not in store]")
+            for path, place, sha in copies.get(key) or none:
+                if safe and path:
+                    path, place = WITHHELD, WITHHELD if place else place
+                yield (*item, key, date, subject, path, place, sha)
 
 
 def _shown_selection(selection: dict[str, Any], masker: Masker) -> dict[str, Any]:

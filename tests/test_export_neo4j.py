@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph.export_cypher import cypher_bytes, cypher_literal, cypher_string
+from graph.export_cypher import _escape_each, cypher_bytes, cypher_literal, cypher_string
 from graph.export_data import ExportData, prepare_export
 from graph.mask import MaskOptions
 from graph.select import Selection, select
@@ -74,6 +74,20 @@ def test_literals_are_one_line_and_escape_everything() -> None:
     assert cypher_literal([1, 2.5, True, None, {"k y": "v"}]) == "[1, 2.5, true, null, {`k y`: 'v'}]"
 
 
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=40) | st.text(max_size=20))
+def test_plain_and_ascii_text_is_escaped_as_character_by_character(text: str) -> None:
+    """The two fast paths (nothing to escape; ASCII) write what looking at every character writes."""
+    assert cypher_string(text) == "'" + _escape_each(text) + "'"
+
+
+@pytest.mark.neo4j
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=40))
+def test_any_ascii_text_round_trips_through_neo4j(neo4j_db: Any, text: str) -> None:
+    assert one(neo4j_db, f"RETURN {cypher_string(text)} AS v") == text
+
+
 @pytest.mark.neo4j
 def test_hostile_literals_round_trip_through_neo4j(neo4j_db: Any) -> None:
     for text in HOSTILE_STRINGS:
@@ -107,6 +121,11 @@ def test_script_recreates_the_subgraph(neo4j_db: Any, case_conn: sqlite3.Connect
     assert "\\" in subject  # (U+2028 is covered by the literal round trips above)
     assert one(neo4j_db, "MATCH (m:Message {key: 'slash-1@metropd.example'}) RETURN m.subject") == subject
     assert one(neo4j_db, "MATCH (x:ThreadlineExport) RETURN x.title") == CYPHER_NAME
+    # Every message carries the sha256 of each of its stored copies, as the evidence table lists them.
+    copies = one(neo4j_db, "MATCH (m:Message) RETURN collect([m.key, m.sha256])")
+    assert {key: list(shas) for key, shas in copies} == {
+        key: sorted({r["sha256"] for r in data.evidence if r["message_key"] == key and r["sha256"]}) for key in data.messages}
+    assert any(shas for _, shas in copies)
     # Every edge keeps its evidence.
     for edge in data.edges:
         got = one(neo4j_db, "MATCH (:Person {id: $s})-[r {id: $id}]->(:Person {id: $t}) RETURN r.messages", s=edge["source"], t=edge["target"], id=edge["id"])
