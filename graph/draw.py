@@ -22,8 +22,12 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.collections import PathCollection, PolyCollection  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Circle, FancyArrowPatch  # noqa: E402
+from matplotlib.patches import Circle  # noqa: E402
+from matplotlib.path import Path  # noqa: E402
 
 from .export_data import ExportData  # noqa: E402
 from .render import PALETTE, category_of  # noqa: E402
@@ -37,6 +41,8 @@ MAIL_EDGE = "#9a9a9a"
 INCHES_PER_UNIT = 1.4
 MAX_INCHES = 30.0
 INVITE_EDGE = "#222222"
+#: How far an arrow bends: the control point sits this share of its length off the straight line.
+BEND = 0.08
 
 
 def _text(value: Any, limit: int = 32) -> str:
@@ -154,6 +160,11 @@ def _draw(ax: Any, graph: nx.MultiDiGraph, data: ExportData, pos: dict[Any, tupl
     top = max(volumes.values()) or 1.0
     radius = {node: 0.07 + 0.16 * math.sqrt(volumes[node] / top) for node in graph}
 
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+    ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
+    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.6)
+
     pairs: dict[tuple[Any, Any], dict[str, Any]] = {}
     for u, v, d in graph.edges(data=True):
         if u == v:
@@ -161,16 +172,8 @@ def _draw(ax: Any, graph: nx.MultiDiGraph, data: ExportData, pos: dict[Any, tupl
         row = pairs.setdefault((u, v), {"count": 0, "invited": False})
         row["count"] += int(d.get("count") or 1)
         row["invited"] = row["invited"] or d.get("relation") == "invited"
-    heaviest = max((r["count"] for r in pairs.values()), default=1) or 1
     # Invitations drawn last (on top); in a fixed order, so the same export draws the same file.
-    for (u, v), row in sorted(pairs.items(), key=lambda kv: (kv[1]["invited"], str(kv[0][0]), str(kv[0][1]))):
-        width = 0.5 + 3.0 * math.log1p(row["count"]) / math.log1p(heaviest)
-        ax.add_patch(FancyArrowPatch(
-            pos[u], pos[v], arrowstyle="-|>", mutation_scale=8 + width * 2, linewidth=2.2 if row["invited"] else width,
-            color=INVITE_EDGE if row["invited"] else MAIL_EDGE, alpha=0.9 if row["invited"] else 0.55,
-            connectionstyle="arc3,rad=0.08", shrinkA=0, shrinkB=0, zorder=1,
-            patchA=None, patchB=Circle(pos[v], radius[v]),
-        ))
+    _draw_arrows(ax, sorted(pairs.items(), key=lambda kv: (kv[1]["invited"], str(kv[0][0]), str(kv[0][1]))), pos, radius)
     labels = MAX_LABELS if n <= 100 else MAX_LABELS // 2
     labelled = set(sorted(graph, key=lambda node: (-volumes[node], str(node)))[:labels])
     # A white box rather than a stroke path effect: path effects turn SVG text into outlines.
@@ -183,11 +186,6 @@ def _draw(ax: Any, graph: nx.MultiDiGraph, data: ExportData, pos: dict[Any, tupl
             above = data.hierarchical and i % 2 == 1
             ax.text(x, y + (radius[node] + 0.05) * (1 if above else -1), _text(d.get("label") or node, 24), ha="center",
                     va="bottom" if above else "top", fontsize=9, zorder=3, bbox=box, parse_math=False)
-    xs = [p[0] for p in pos.values()]
-    ys = [p[1] for p in pos.values()]
-    ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
-    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.6)
-
     handles = [Line2D([], [], marker="o", linestyle="", markersize=9, markerfacecolor=colors[c], markeredgecolor="#333333",
                       label=f"{_text(c, 40)} ({categories[c]})") for c in ranked[: len(PALETTE)]]
     if len(ranked) > len(PALETTE):
@@ -205,3 +203,69 @@ def _draw(ax: Any, graph: nx.MultiDiGraph, data: ExportData, pos: dict[Any, tupl
     if data.safe:
         caption += f" · publication-safe: {data.manifest['masking']['pseudonymized_people']} people under pseudonyms"
     ax.text(0.0, -0.02, _text(caption, 300), transform=ax.transAxes, fontsize=9, color="#555555", va="top", parse_math=False)
+
+
+def _draw_arrows(ax: Any, pairs: list[tuple[tuple[Any, Any], dict[str, Any]]], pos: dict[Any, tuple[float, float]],
+                 radius: dict[Any, float]) -> None:
+    """Every sender → recipient pair as one slightly bent arrow whose head touches the recipient's circle.
+
+    The arrows are worked out here, all at once, and drawn as two collections (lines, then
+    heads): one matplotlib arrow patch per pair clipped itself against its node in Python,
+    12 s for the PNG of the demo case's 2,100 pairs and minutes for an ego network at scale.
+    Widths grow with the log of the pair's messages; heads are sized as matplotlib's
+    ``-|>`` arrows were (0.4 × 0.2 of 8 + 2 × width points).
+    """
+    if not pairs:
+        return
+    heaviest = max(row["count"] for _, row in pairs) or 1
+    width = np.array([0.5 + 3.0 * math.log1p(row["count"]) / math.log1p(heaviest) for _, row in pairs])
+    invited = np.array([row["invited"] for _, row in pairs])
+    start = np.array([pos[u] for (u, _), _ in pairs], dtype=float)
+    end = np.array([pos[v] for (_, v), _ in pairs], dtype=float)
+    reach = np.array([radius[v] for (_, v), _ in pairs])
+    ax.apply_aspect()  # equal aspect: one data unit is the same length across and up
+    (x0, _), (x1, _) = ax.transData.transform([(0.0, 0.0), (1.0, 0.0)])
+    points = (x1 - x0) * 72.0 / ax.figure.dpi  # points per data unit
+    head = (8.0 + 2.0 * width) / points  # matplotlib's mutation scale, in data units
+    curves, tips, bases = _bent(start, end, reach, reach + 0.4 * head)
+    side = np.stack([-(tips - bases)[:, 1], (tips - bases)[:, 0]], axis=1)
+    side *= (0.2 * head / np.maximum(np.hypot(side[:, 0], side[:, 1]), 1e-12))[:, None]
+    colors = np.array([to_rgba(INVITE_EDGE, 0.9) if i else to_rgba(MAIL_EDGE, 0.55) for i in invited])
+    line = np.where(invited, 2.2, width)
+    codes = [Path.MOVETO, Path.CURVE3, Path.CURVE3]
+    ax.add_collection(PathCollection([Path(c, codes) for c in curves], facecolors="none", edgecolors=colors, linewidths=line,
+                                     zorder=1), autolim=False)
+    heads = np.stack([tips, bases + side, bases - side], axis=1)
+    ax.add_collection(PolyCollection(heads, facecolors=colors, edgecolors=colors, linewidths=np.minimum(line, 1.0), zorder=1),
+                      autolim=False)
+
+
+def _bent(start: np.ndarray, end: np.ndarray, tip: np.ndarray, base: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Quadratic curves from ``start`` bent towards ``end``, cut where they come within ``base`` of ``end``.
+
+    Returns the cut curves (three points each), the points where the curves come within
+    ``tip`` of ``end`` (the heads' tips) and the curves' ends (the middle of the heads' bases).
+    The bend is matplotlib's ``arc3`` connection: the control point is the chord's middle
+    moved :data:`BEND` of the chord to its right.
+    """
+    chord = end - start
+    control = (start + end) / 2 + BEND * np.stack([chord[:, 1], -chord[:, 0]], axis=1)
+
+    def at(t: np.ndarray) -> np.ndarray:
+        t = t[:, None]
+        return (1 - t) ** 2 * start + 2 * t * (1 - t) * control + t**2 * end
+
+    def cut(distance: np.ndarray) -> np.ndarray:
+        # Where the curve first comes within ``distance`` of its end (it nears the end monotonically
+        # for so slight a bend); 0 when it starts that close.
+        low, high = np.zeros(len(start)), np.ones(len(start))
+        for _ in range(30):
+            middle = (low + high) / 2
+            outside = np.hypot(*(at(middle) - end).T) > distance
+            low, high = np.where(outside, middle, low), np.where(outside, high, middle)
+        return low
+
+    t_tip, t_base = cut(tip), cut(base)
+    bases = at(t_base)
+    curves = np.stack([start, start + t_base[:, None] * (control - start), bases], axis=1)
+    return curves, at(t_tip), bases

@@ -9,10 +9,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pytest
 from PIL import Image
 
-from graph.draw import MAX_LABELS, draw_bytes, layout
+from graph.draw import MAX_LABELS, _bent, draw_bytes, layout
 from graph.export import prepare_export
 from graph.export_data import ExportData
 from graph.select import Selection, select
@@ -76,6 +77,24 @@ def test_cascade_is_drawn_top_down_with_an_invited_legend(case_conn: sqlite3.Con
     assert pos[ids["Jane Roe"]][1] > pos[ids["Ann Lee"]][1] > pos[ids["Carl Diaz"]][1]
     texts = _svg_texts(draw_bytes(data, "svg"))
     assert "invited" in texts and {"Jane Roe", "Ann Lee", "Carl Diaz"} <= set(texts)
+
+
+def test_arrow_heads_touch_the_recipients_circle() -> None:
+    """The head's tip on the circle's edge, its base a head's length further out, the line from the sender's centre.
+
+    (The pictures once clipped each arrow against a circle given in the wrong coordinates: the
+    arrows ran to the recipient's centre and every head was hidden under its node.)"""
+    start = np.array([[0.0, 0.0], [3.0, 4.0], [1.0, 1.0], [0.0, 0.0]])
+    end = np.array([[4.0, 0.0], [0.0, 0.0], [-2.0, 5.0], [0.1, 0.0]])
+    tip, base = np.array([0.2, 0.3, 0.1, 0.5]), np.array([0.35, 0.4, 0.3, 0.6])
+    curves, tips, bases = _bent(start, end, tip, base)
+    assert np.allclose(np.hypot(*(tips - end)[:3].T), tip[:3], atol=1e-6)
+    assert np.allclose(np.hypot(*(bases - end)[:3].T), base[:3], atol=1e-6)
+    assert np.allclose(curves[:, 0], start) and np.allclose(curves[:, 2], bases)
+    # Bent to the right of the way it goes, as matplotlib's arc3: the first arrow (going +x) passes below the line.
+    assert curves[0, 1, 1] < 0
+    # Nodes that overlap: no line, the head at the sender.
+    assert np.allclose(bases[3], start[3]) and np.allclose(tips[3], start[3])
 
 
 def test_large_graphs_label_only_the_busiest_and_keep_components_close() -> None:
