@@ -29,6 +29,22 @@ CREDENTIAL_RE = re.compile(
 )
 
 
+#: Every label above holds one of these (in any case): text without any of them has no credential.
+_HINTS = ("pass", "pwd", "pw", "pin", "api", "access", "token", "secret", "user", "login")
+
+
+def _may_hold(text: str) -> bool:
+    """False when ``text`` cannot match :data:`CREDENTIAL_RE`: ASCII without any label's letters.
+
+    The case-insensitive pattern scans at about 7 MB/s; this rules most text out at memory speed
+    (the exports of the 495,000-message demo read 480,000 bodies). Text that is not ASCII always
+    goes to the pattern, whose case folding knows letters (``ſ``, ``K``) that ``lower()`` does not map.
+    """
+    if not text.isascii():
+        return True
+    return any(map(text.lower().__contains__, _HINTS))
+
+
 def _looks_secret(value: str) -> bool:
     """Has a digit or a symbol: how mailed passwords look, unlike the word after "Reset password -"."""
     return any(not c.isalpha() for c in value)
@@ -52,11 +68,15 @@ def scrub_credentials(text: str, values: Iterable[str] = ()) -> str:
     """
     if not text:
         return text
-    out = CREDENTIAL_RE.sub(lambda m: m.group("label") + m.group("sep") + CREDENTIAL if _is_credential(m) else m.group(0), text)
+    out = CREDENTIAL_RE.sub(_masked, text) if _may_hold(text) else text
     for value in sorted(set(values), key=len, reverse=True):
         if value:
             out = out.replace(value, CREDENTIAL)
     return out
+
+
+def _masked(match: re.Match[str]) -> str:
+    return match.group("label") + match.group("sep") + CREDENTIAL if _is_credential(match) else match.group(0)
 
 
 def find_credentials(text: str) -> set[str]:
@@ -69,8 +89,10 @@ def find_credentials(text: str) -> set[str]:
     >>> sorted(find_credentials("PIN: 4471, password = s3cret!"))
     ['4471', 's3cret!']
     """
+    if not text or not _may_hold(text):
+        return set()
     return {
         m.group("value")
-        for m in CREDENTIAL_RE.finditer(text or "")
+        for m in CREDENTIAL_RE.finditer(text)
         if _is_credential(m) and len(m.group("value")) >= 4 and _looks_secret(m.group("value")) and not _USERNAME.match(m.group("label"))
     }

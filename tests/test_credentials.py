@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from graph import mask
-from ingest.credentials import CREDENTIAL, find_credentials, scrub_credentials
+from ingest import credentials
+from ingest.credentials import CREDENTIAL, CREDENTIAL_RE, find_credentials, scrub_credentials
 
 
 @pytest.mark.parametrize(
@@ -38,3 +41,32 @@ def test_ordinary_prose_is_untouched() -> None:
 
 def test_one_implementation() -> None:
     assert mask.scrub_credentials is scrub_credentials and mask.find_credentials is find_credentials
+
+
+_LABELS = ["password", "Passwd", "PASSCODE", "passphrase", "pwd", "PW", "pin", "API-key", "api key", "access  code", "Token",
+           "secret", "user", "User Name", "userid", "LOGIN", "login id", "Temporary Password", "one-time pin", "paſſword", "PIN"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    before=st.text(max_size=12),
+    label=st.sampled_from(_LABELS),
+    sep=st.sampled_from([":", " = ", " - ", " is ", "]: [", ":\t"]),
+    value=st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x2FF), min_size=2, max_size=12),
+    after=st.text(max_size=12),
+    swap=st.booleans(),
+)
+def test_the_quick_check_never_skips_text_the_pattern_matches(before: str, label: str, sep: str, value: str, after: str, swap: bool) -> None:
+    """Text ruled out without the pattern (ASCII, no label's letters) would have had nothing found or masked."""
+    text = before + (label.swapcase() if swap else label) + sep + value + after
+    for sample in (text, before + after, value):
+        if CREDENTIAL_RE.search(sample):
+            assert credentials._may_hold(sample)
+        if not credentials._may_hold(sample):
+            assert find_credentials(sample) == set() and scrub_credentials(sample) == sample
+
+
+def test_the_quick_check_passes_letters_that_case_folding_knows() -> None:
+    assert CREDENTIAL_RE.search("paſſword: Hunter2!")  # U+017F, LATIN SMALL LETTER LONG S, folds to s
+    assert find_credentials("paſſword: Hunter2!") == {"Hunter2!"}
+    assert not credentials._may_hold("Lunch at noon? See you there.")
