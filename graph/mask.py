@@ -41,6 +41,7 @@ __all__ = [
 
 EMAIL_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+", re.UNICODE)
 EXCHANGE_RE = re.compile(r"/o=[^\s<>\"]{1,200}", re.IGNORECASE)
+_WORD = re.compile(r"\w+")
 # North American numbers with separators, and international "+<country> …" numbers.
 # Bare digit runs (shield numbers, counts, dates) are left alone on purpose.
 PHONE_RE = re.compile(
@@ -197,8 +198,15 @@ class Masker:
                 if len(name) >= 3 and name.lower() not in pairs:
                     pairs[name.lower()] = alias
         table = []
-        for name in sorted(pairs, key=len, reverse=True):
+        self._by_word: dict[str, list[int]] = {}
+        self._always: list[int] = []
+        for index, name in enumerate(sorted(pairs, key=len, reverse=True)):
             table.append((re.compile(r"(?<!\w)" + re.escape(name).replace(r"\ ", r"\s+") + r"(?!\w)", re.IGNORECASE), pairs[name]))
+            word = _WORD.match(name)
+            if word and name.isascii():
+                self._by_word.setdefault(word.group(), []).append(index)
+            else:
+                self._always.append(index)
         return table
 
     def pseudonym(self, person_id: str) -> str:
@@ -230,7 +238,36 @@ class Masker:
             return ""
         out = scrub_credentials(value, self.credentials)
         if self.safe:
-            for pattern, alias in self._names:
-                out = pattern.sub(alias, out)
-            out = scrub_contacts(out)
+            out = scrub_contacts(self._replace_names(out))
         return out
+
+    def _replace_names(self, text: str) -> str:
+        """Each masked name, longest first, replaced by its pseudonym wherever it stands as words.
+
+        A masked release has hundreds of names and an export up to half a million subjects, so
+        in ASCII text only the names that can match are tried: a name that starts with a word
+        starts with one of the text's words, lower-cased (at 378,000 subjects and 480 names,
+        210 s → …). Text that is not ASCII tries them all, since case-insensitive matching knows
+        letters that ``lower()`` does not map (``ſ`` matches ``s``). The result is the same as
+        trying every name in turn.
+        """
+        if not text.isascii():
+            for pattern, alias in self._names:
+                text = pattern.sub(alias, text)
+            return text
+        tried = self._may_match(text, -1)
+        while tried:
+            index = tried.pop(0)
+            pattern, alias = self._names[index]
+            replaced = pattern.sub(alias, text)
+            if replaced != text:  # what can match the later names changed
+                text = replaced
+                tried = self._may_match(text, index)
+        return text
+
+    def _may_match(self, text: str, after: int) -> list[int]:
+        """Indices past ``after`` of the names that can match ASCII ``text``, in order."""
+        found = [i for i in self._always if i > after]
+        for word in set(_WORD.findall(text.lower())):
+            found.extend(i for i in self._by_word.get(word, ()) if i > after)
+        return sorted(found)

@@ -157,3 +157,33 @@ def test_every_format_is_covered_by_the_leak_checks(case_conn: sqlite3.Connectio
     checked = {name.split("/")[0].removeprefix("safe.") for name in texts}
     # Every format but the PNG (pixels, checked in test_export_draw.py) goes through the checks above.
     assert {EXPORTERS[f].extension for f in FORMATS if f != "png"} | {"evidence.csv", "manifest.json"} == checked
+
+
+_PEOPLE = {
+    "ann.lee@metropd.example": {"label": "Ann Lee", "names": ["Lee, Ann", "A. Lee"]},
+    "lee@metropd.example": {"label": "Lee Smith", "names": ["Ann Lee Smith"]},
+    "jose@metropd.example": {"label": "José Núñez", "names": ["ſam Kent"]},  # not ASCII; ſ matches s, K (Kelvin) matches k
+    "odd@metropd.example": {"label": "(Bob) O'Neil", "names": ["-dash-", "Person"]},  # no first word; a word every pseudonym holds
+    "x@metropd.example": {"label": "X_1 y", "names": ["Ann"]},
+}
+_PIECES = [*(n for info in _PEOPLE.values() for n in (info["label"], *info["names"])), *_PEOPLE, "sam kent", "SAM  KENT",
+           "ann\tlee", "lee,ann", "the", " ", ", ", "re: ", "Ännlee", "anne lee", "ANN LEE SMITH", "a.lee", "Person ABC123"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(st.sampled_from(_PIECES) | st.text(max_size=4), max_size=8), upper=st.booleans())
+def test_names_are_replaced_as_trying_every_name_in_turn_would(pieces: list[str], upper: bool) -> None:
+    """Masked names are only tried where one of the text's words can start them; the result is the same."""
+    masker = Masker(MaskOptions(people=tuple(_PEOPLE)), _PEOPLE, b"salt")
+    text = "".join(pieces)
+    text = text.upper() if upper else text
+    expected = text
+    for pattern, alias in masker._names:
+        expected = pattern.sub(alias, expected)
+    assert masker._replace_names(text) == expected
+
+
+def test_every_name_of_a_masked_person_goes_whatever_its_case() -> None:
+    masker = Masker(MaskOptions(people=tuple(_PEOPLE)), _PEOPLE, b"salt")
+    shown = masker.text("Re: ANN LEE SMITH and lee, ann met ſam kent")
+    assert "ann" not in shown.lower() and "lee" not in shown.lower() and "kent" not in shown.lower()
