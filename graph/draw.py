@@ -236,7 +236,7 @@ def _draw_arrows(ax: Any, pairs: list[tuple[tuple[Any, Any], dict[str, Any]]], p
     ax.add_collection(PathCollection([Path(c, codes) for c in curves], facecolors="none", edgecolors=colors, linewidths=line,
                                      zorder=1), autolim=False)
     heads = np.stack([tips, bases + side, bases - side], axis=1)
-    ax.add_collection(PolyCollection(heads, facecolors=colors, edgecolors=colors, linewidths=np.minimum(line, 1.0), zorder=1),
+    ax.add_collection(PolyCollection(list(heads), facecolors=colors, edgecolors=colors, linewidths=np.minimum(line, 1.0), zorder=1),
                       autolim=False)
 
 

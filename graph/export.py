@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 import networkx as nx
 
@@ -34,7 +34,7 @@ from ingest.store import connect
 from .errors import ExportError
 from .export_cypher import cypher_bytes
 from .export_data import ExportData, prepare_export
-from .export_formats import csv_zip_bytes, evidence_csv_bytes, gexf_bytes, graphml_bytes, json_bytes, zip_bytes
+from .export_formats import csv_zip_bytes, evidence_csv_bytes, gexf_bytes, graphml_bytes, json_bytes, write_evidence_csv, zip_bytes
 from .mask import MaskOptions
 
 __all__ = [
@@ -169,44 +169,113 @@ def _sha(payload: bytes) -> dict[str, Any]:
 
 def manifest_bytes(data: ExportData, files: dict[str, bytes], formats: list[str]) -> bytes:
     """The manifest JSON for ``files`` (name → bytes) written from ``data``."""
+    return _manifest(data, {name: _sha(payload) for name, payload in files.items()}, formats)
+
+
+def _manifest(data: ExportData, hashes: dict[str, dict[str, Any]], formats: list[str]) -> bytes:
     manifest = dict(data.manifest)
     manifest["formats"] = formats
-    manifest["files"] = {name: _sha(payload) for name, payload in sorted(files.items())}
+    manifest["files"] = dict(sorted(hashes.items()))
     return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _render(data: ExportData, fmt: str) -> bytes:
+    exporter = EXPORTERS[fmt]
+    try:
+        return exporter.write(data)
+    except (ValueError, TypeError, KeyError, nx.NetworkXError) as exc:
+        raise ExportError(f"could not write {exporter.label}: {exc}") from exc
 
 
 def render_files(data: ExportData, formats: Iterable[str] | str, name: str = "subgraph") -> dict[str, bytes]:
     """Every file of an export in memory: each format, the evidence table and the manifest."""
     chosen = _formats(formats)
     stem = safe_name(name)
-    files: dict[str, bytes] = {}
-    for fmt in chosen:
-        exporter = EXPORTERS[fmt]
-        try:
-            files[f"{stem}.{exporter.extension}"] = exporter.write(data)
-        except (ValueError, TypeError, KeyError, nx.NetworkXError) as exc:
-            raise ExportError(f"could not write {exporter.label}: {exc}") from exc
+    files = {f"{stem}.{EXPORTERS[fmt].extension}": _render(data, fmt) for fmt in chosen}
     files[stem + EVIDENCE_SUFFIX] = evidence_csv_bytes(data)
     files[stem + MANIFEST_SUFFIX] = manifest_bytes(data, files, chosen)
     return files
 
 
-def write_export(data: ExportData, formats: Iterable[str] | str, out: str | Path, *, name: str = "subgraph", overwrite: bool = True) -> list[Path]:
-    """Write the chosen formats plus evidence and manifest into folder ``out``; return the paths."""
+def write_export(data: ExportData, formats: Iterable[str] | str, out: str | Path, *, name: str = "subgraph", overwrite: bool = True,
+                 progress: Callable[[str, int, int], None] | None = None) -> list[Path]:
+    """Write the chosen formats plus evidence and manifest into folder ``out``; return the paths.
+
+    Each file is written as soon as it is made and let go, the evidence table row by row, so
+    the biggest export holds one file at a time (at scale: 270 MB of evidence and 115 MB of
+    Cypher, which all together in memory made 1.9 GB). ``progress(filename, k, n)`` is told
+    before each file. If one cannot be made or written, the files this call wrote are removed.
+    """
+    chosen = _formats(formats)
+    stem = safe_name(name)
     folder = Path(out)
-    files = render_files(data, formats, name)
+    names = [f"{stem}.{EXPORTERS[fmt].extension}" for fmt in chosen] + [stem + EVIDENCE_SUFFIX, stem + MANIFEST_SUFFIX]
+    if not overwrite:
+        for filename in names:
+            if (folder / filename).exists():
+                raise ExportError(f"{folder / filename} exists; choose another --out folder or --name")
+    hashes: dict[str, dict[str, Any]] = {}
+    written: list[Path] = []
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        written = []
-        for filename, payload in files.items():
+        for k, filename in enumerate(names, start=1):
+            if progress:
+                progress(filename, k, len(names))
             path = folder / filename
-            if path.exists() and not overwrite:
-                raise ExportError(f"{path} exists; choose another --out folder or --name")
-            path.write_bytes(payload)
             written.append(path)
+            if filename.endswith(EVIDENCE_SUFFIX):
+                with path.open("wb") as raw:
+                    sink = _HashingSink(raw)
+                    write_evidence_csv(data, sink)
+                    hashes[filename] = sink.close()
+                continue
+            payload = _manifest(data, hashes, chosen) if filename.endswith(MANIFEST_SUFFIX) else _render(data, chosen[k - 1])
+            path.write_bytes(payload)
+            hashes[filename] = _sha(payload)
+            del payload
     except OSError as exc:
+        _remove(written)
         raise ExportError(f"cannot write into {folder}: {exc.strerror or exc}; choose another --out folder") from exc
+    except BaseException:
+        _remove(written)
+        raise
     return written
+
+
+class _HashingSink:
+    """A text sink that writes UTF-8 into a binary file, hashing what it writes, 1 MB at a time."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw, self._sha, self._size = raw, hashlib.sha256(), 0
+        self._pending: list[str] = []
+        self._length = 0
+
+    def write(self, text: str) -> int:
+        self._pending.append(text)
+        self._length += len(text)
+        if self._length >= 1 << 20:
+            self._flush()
+        return len(text)
+
+    def _flush(self) -> None:
+        payload = "".join(self._pending).encode("utf-8")
+        self._pending, self._length = [], 0
+        self._sha.update(payload)
+        self._raw.write(payload)
+        self._size += len(payload)
+
+    def close(self) -> dict[str, Any]:
+        """Write what is left; the sha256 and size of all that was written, as the manifest records them."""
+        self._flush()
+        return {"sha256": self._sha.hexdigest(), "bytes": self._size}
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def export_bytes(data: ExportData, fmt: str, *, name: str = "subgraph", bundle: bool = True) -> ExportFile:

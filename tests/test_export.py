@@ -94,6 +94,25 @@ def test_all_writes_every_format_once(everything: ExportData, tmp_path: Path) ->
     assert manifest["formats"] == list(FORMATS) and len(manifest["files"]) == len(FORMATS) + 1
 
 
+def test_files_written_one_at_a_time_equal_the_files_made_in_memory(everything: ExportData, tmp_path: Path) -> None:
+    told = []
+    paths = write_export(everything, "all", tmp_path, name="case", progress=lambda name, k, n: told.append((name, k, n)))
+    assert {p.name: p.read_bytes() for p in paths} == render_files(everything, "all", "case")  # the manifest's hashes too
+    assert told == [(p.name, k, len(paths)) for k, p in enumerate(paths, start=1)]
+
+
+def test_a_file_that_cannot_be_made_leaves_none_of_this_export_behind(everything: ExportData, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(data: ExportData) -> bytes:
+        raise ValueError("no room on the canvas")
+
+    monkeypatch.setitem(EXPORTERS, "svg", dataclasses.replace(EXPORTERS["svg"], write=broken))
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(export.ExportError, match="could not write Picture \\(SVG\\): no room on the canvas"):
+        write_export(everything, "all", tmp_path, name="case")
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
 def test_unknown_format_is_refused_with_the_choices(everything: ExportData) -> None:
     with pytest.raises(export.ExportError, match="choose from graphml"):
         render_files(everything, ["pdf"])

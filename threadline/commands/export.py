@@ -104,8 +104,7 @@ def export_cmd(
         )
         data = prepare_export(chosen.graph, store.conn, selection=chosen.parameters, mask=mask,
                               title=title or describe_selection(selection, _labels(chosen)), hierarchical=bool(cascade), color_by=color_by)
-        status.update(f"Writing the files into {out} …")
-        paths = write_export(data, formats, out, name=name)
+        paths = write_export(data, formats, out, name=name, progress=lambda file, k, n: status.update(f"Writing {file} ({k} of {n}) into {out} …"))
     except (GraphError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
