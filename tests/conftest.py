@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,23 @@ from ingest import ingest, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
-SHARED = ROOT.parent / "shared" / "data"
+
+
+def _shared_data() -> Path:
+    """The team's real test data: $THREADLINE_SHARED_DATA, else ``../shared/data`` beside the project,
+    else beside the repository a local clone was made from (``git clone /work/main /tmp/check``)."""
+    if os.environ.get("THREADLINE_SHARED_DATA"):
+        return Path(os.environ["THREADLINE_SHARED_DATA"])
+    beside = ROOT.parent / "shared" / "data"
+    if beside.exists():
+        return beside
+    origin = subprocess.run(["git", "-C", str(ROOT), "config", "--get", "remote.origin.url"], capture_output=True, text=True).stdout.strip()
+    if origin and Path(origin).is_dir() and (Path(origin).resolve().parent / "shared" / "data").exists():
+        return Path(origin).resolve().parent / "shared" / "data"
+    return beside
+
+
+SHARED = _shared_data()
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +42,7 @@ def mail_dir() -> Path:
 def shared_data() -> Path:
     """The team's real test data; tests that need it fail loudly if it is missing."""
     if not SHARED.exists():
-        pytest.fail(f"{SHARED} is missing: the shared data folder must sit beside the project")
+        pytest.fail(f"{SHARED} is missing: the shared data folder must sit beside the project (or set THREADLINE_SHARED_DATA)")
     return SHARED
 
 

@@ -13,8 +13,11 @@ from ingest.formats.msg import parse_msg
 from ingest.records import Message, Problem, Provenance, RawItem
 from ingest.sources import sniff
 
-ROOT = Path(__file__).resolve().parent.parent
-MSG = ROOT.parent / "shared" / "data" / "msg" / "msgreader-js"
+try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
+    from conftest import SHARED
+except ImportError:
+    from tests.conftest import SHARED
+MSG = SHARED / "msg" / "msgreader-js"
 WITH_ORACLE = sorted(p for p in MSG.glob("*.msg") if p.with_suffix(".json").exists()) if MSG.exists() else []
 
 

@@ -22,9 +22,13 @@ from ingest.addresses import canonical_name
 from ingest.formats.printed import parse_printed
 from ingest.records import Message, Problem, Provenance, RawItem
 
-ROOT = Path(__file__).resolve().parent.parent
+try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
+    from conftest import SHARED
+except ImportError:
+    from tests.conftest import SHARED
+
 TRUTH = Path(__file__).resolve().parent / "printed_truth"
-DOCS = ROOT.parent / "shared" / "data" / "printed" / "state-dept-june-2015"
+DOCS = SHARED / "printed" / "state-dept-june-2015"
 
 
 def _keys_truth(text: str) -> set[str]:

@@ -13,8 +13,11 @@ from ingest.formats.quoted import _candidates, quoted_messages, split_history
 from ingest.parse import parse_item
 from ingest.records import Message, Provenance, RawItem
 
-ROOT = Path(__file__).resolve().parent.parent
-TALON = ROOT.parent / "shared" / "data" / "tricky" / "talon-replies" / "tests" / "fixtures" / "standard_replies"
+try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
+    from conftest import SHARED
+except ImportError:
+    from tests.conftest import SHARED
+TALON = SHARED / "tricky" / "talon-replies" / "tests" / "fixtures" / "standard_replies"
 
 FORWARD = b"""From: Officer Jane Roe <jane.roe@metrocity.gov>
 To: Sam Patel <sam.patel@metrocity.gov>

@@ -14,7 +14,11 @@ from ingest import ingest, open_store
 from ingest.parse import parse_item
 from ingest.records import Message, Problem, Provenance, RawItem
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "tricky"
+try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
+    from conftest import SHARED as SHARED_DATA
+except ImportError:
+    from tests.conftest import SHARED as SHARED_DATA
+SHARED = SHARED_DATA / "tricky"
 SEEDS = sorted(p for p in SHARED.rglob("*") if p.is_file() and p.stat().st_size < 200_000)[:400] if SHARED.exists() else []
 
 

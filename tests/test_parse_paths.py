@@ -11,6 +11,11 @@ from ingest.headers import _plain_fields, _stdlib_fields, fast_fields, simple_ad
 from ingest.records import Provenance, RawItem
 from ingest.sources import find_sources, read_source, strip_leading_blank_lines
 
+try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
+    from conftest import SHARED
+except ImportError:
+    from tests.conftest import SHARED
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PLAIN = [
@@ -99,7 +104,7 @@ def test_the_plain_path_takes_the_plain_mail_and_declines_the_rest() -> None:
 
 def test_the_plain_path_agrees_on_every_shared_message(tmp_path: Path) -> None:
     """Every rfc822 item of the shared tricky and threading corpora and the test fixtures."""
-    roots = [ROOT / "tests" / "data", ROOT.parent / "shared" / "data" / "tricky", ROOT.parent / "shared" / "data" / "threading"]
+    roots = [ROOT / "tests" / "data", SHARED / "tricky", SHARED / "threading"]
     seen = taken = 0
     for source in find_sources([r for r in roots if r.exists()]):
         for item in read_source(source) if not isinstance(source, parse.Problem) else ():

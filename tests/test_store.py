@@ -10,7 +10,11 @@ import pytest
 
 from ingest.store import PAGE_SIZE, SCHEMA_VERSION, Store, connect, open_store
 
-DOCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "printed" / "state-dept-june-2015"
+try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
+    from conftest import SHARED
+except ImportError:
+    from tests.conftest import SHARED
+DOCS = SHARED / "printed" / "state-dept-june-2015"
 
 
 def test_a_new_store_has_16_kb_pages_and_one_made_with_4_kb_pages_keeps_them_and_takes_mail_both_checkpointing_every_64_mb(tmp_path: Path, mail_copy: Path) -> None:
