@@ -187,13 +187,18 @@ def _render(data: ExportData, fmt: str) -> bytes:
         raise ExportError(f"could not write {exporter.label}: {exc}") from exc
 
 
+def _file_names(chosen: list[str], stem: str) -> dict[str, str]:
+    """Format (or ``evidence``, ``manifest``) → file name, in the order the files are made."""
+    return {**{fmt: f"{stem}.{EXPORTERS[fmt].extension}" for fmt in chosen}, "evidence": stem + EVIDENCE_SUFFIX, "manifest": stem + MANIFEST_SUFFIX}
+
+
 def render_files(data: ExportData, formats: Iterable[str] | str, name: str = "subgraph") -> dict[str, bytes]:
     """Every file of an export in memory: each format, the evidence table and the manifest."""
     chosen = _formats(formats)
-    stem = safe_name(name)
-    files = {f"{stem}.{EXPORTERS[fmt].extension}": _render(data, fmt) for fmt in chosen}
-    files[stem + EVIDENCE_SUFFIX] = evidence_csv_bytes(data)
-    files[stem + MANIFEST_SUFFIX] = manifest_bytes(data, files, chosen)
+    names = _file_names(chosen, safe_name(name))
+    files = {names[fmt]: _render(data, fmt) for fmt in chosen}
+    files[names["evidence"]] = evidence_csv_bytes(data)
+    files[names["manifest"]] = manifest_bytes(data, files, chosen)
     return files
 
 
@@ -207,32 +212,35 @@ def write_export(data: ExportData, formats: Iterable[str] | str, out: str | Path
     before each file. If one cannot be made or written, the files this call wrote are removed.
     """
     chosen = _formats(formats)
-    stem = safe_name(name)
+    names = _file_names(chosen, safe_name(name))
     folder = Path(out)
-    names = [f"{stem}.{EXPORTERS[fmt].extension}" for fmt in chosen] + [stem + EVIDENCE_SUFFIX, stem + MANIFEST_SUFFIX]
     if not overwrite:
-        for filename in names:
+        for filename in names.values():
             if (folder / filename).exists():
                 raise ExportError(f"{folder / filename} exists; choose another --out folder or --name")
     hashes: dict[str, dict[str, Any]] = {}
     written: list[Path] = []
+
+    def start(what: str) -> Path:
+        if progress:
+            progress(names[what], len(written) + 1, len(names))
+        written.append(folder / names[what])
+        return written[-1]
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for k, filename in enumerate(names, start=1):
-            if progress:
-                progress(filename, k, len(names))
-            path = folder / filename
-            written.append(path)
-            if filename.endswith(EVIDENCE_SUFFIX):
-                with path.open("wb") as raw:
-                    sink = _HashingSink(raw)
-                    write_evidence_csv(data, sink)
-                    hashes[filename] = sink.close()
-                continue
-            payload = _manifest(data, hashes, chosen) if filename.endswith(MANIFEST_SUFFIX) else _render(data, chosen[k - 1])
+        for fmt in chosen:
+            path = start(fmt)
+            payload = _render(data, fmt)
             path.write_bytes(payload)
-            hashes[filename] = _sha(payload)
+            hashes[path.name] = _sha(payload)
             del payload
+        path = start("evidence")
+        with path.open("wb") as raw:
+            sink = _HashingSink(raw)
+            write_evidence_csv(data, sink)
+            hashes[path.name] = sink.close()
+        start("manifest").write_bytes(_manifest(data, hashes, chosen))
     except OSError as exc:
         _remove(written)
         raise ExportError(f"cannot write into {folder}: {exc.strerror or exc}; choose another --out folder") from exc
@@ -287,11 +295,10 @@ def export_bytes(data: ExportData, fmt: str, *, name: str = "subgraph", bundle: 
     """
     chosen = _formats(fmt)
     stem = safe_name(name)
-    files = render_files(data, chosen, stem)
-    if not bundle and len(chosen) == 1:
+    if not bundle and len(chosen) == 1:  # the bare file: no evidence table or manifest to make
         exporter = EXPORTERS[chosen[0]]
-        filename = f"{stem}.{exporter.extension}"
-        return ExportFile(filename, files[filename], exporter.mime)
+        return ExportFile(f"{stem}.{exporter.extension}", _render(data, chosen[0]), exporter.mime)
+    files = render_files(data, chosen, stem)
     label = "all" if len(chosen) > 1 else chosen[0]
     return ExportFile(f"{stem}-{label}.zip", zip_bytes(files), "application/zip")
 
