@@ -185,10 +185,14 @@ class Masker:
         # A name that matched nobody (graph.spread's "name:…" nodes) could be anyone: masked.
         masked.update(pid for pid in people if pid.startswith("name:"))
         self.masked = frozenset(masked - set(options.keep)) if self.safe else frozenset()
-        self._names = self._name_table(people)
+        self._names, self._by_word, self._always = self._name_table(people)
 
-    def _name_table(self, people: Mapping[str, Mapping[str, Any]]) -> list[tuple[re.Pattern[str], str]]:
-        """Names of masked people, longest first, each with the pseudonym that replaces it."""
+    def _name_table(self, people: Mapping[str, Mapping[str, Any]]) -> tuple[list[tuple[re.Pattern[str], str]], dict[str, list[int]], list[int]]:
+        """Names of masked people, longest first, each with the pseudonym that replaces it.
+
+        Also where to look them up: the index of each ASCII name under its first word, and the
+        indices of the names that must always be tried (not ASCII, or not starting with a word).
+        """
         pairs: dict[str, str] = {}
         for pid in sorted(self.masked):  # a name two masked people share goes to the same one every time
             info = people.get(pid, {})
@@ -198,16 +202,16 @@ class Masker:
                 if len(name) >= 3 and name.lower() not in pairs:
                     pairs[name.lower()] = alias
         table = []
-        self._by_word: dict[str, list[int]] = {}
-        self._always: list[int] = []
+        by_word: dict[str, list[int]] = {}
+        always: list[int] = []
         for index, name in enumerate(sorted(pairs, key=len, reverse=True)):
             table.append((re.compile(r"(?<!\w)" + re.escape(name).replace(r"\ ", r"\s+") + r"(?!\w)", re.IGNORECASE), pairs[name]))
             word = _WORD.match(name)
             if word and name.isascii():
-                self._by_word.setdefault(word.group(), []).append(index)
+                by_word.setdefault(word.group(), []).append(index)
             else:
-                self._always.append(index)
-        return table
+                always.append(index)
+        return table, by_word, always
 
     def pseudonym(self, person_id: str) -> str:
         """The stable pseudonym of a person under this export's salt."""
