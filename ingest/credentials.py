@@ -29,8 +29,8 @@ CREDENTIAL_RE = re.compile(
 )
 
 
-#: Every label above holds one of these (in any case): text without any of them has no credential.
-_HINTS = ("pass", "pwd", "pw", "pin", "api", "access", "token", "secret", "user", "login")
+#: Every label above holds one of these (in any case; "pw" covers "pwd"): text without any of them has no credential.
+_HINTS = ("pass", "pw", "pin", "api", "access", "token", "secret", "user", "login")
 
 
 def _may_hold(text: str) -> bool:
