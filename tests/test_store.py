@@ -71,7 +71,7 @@ def test_the_full_text_index_flushes_16_mb_segments_and_merges_by_8_in_new_and_u
     store.conn.commit()
     store.close()
     store = open_store(db)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
     assert store.conn.execute(setting, ("hashsize",)).fetchone()[0] == 16 * 1024 * 1024
     assert store.conn.execute(setting, ("automerge",)).fetchone()[0] == 8
     store.close()
@@ -201,3 +201,28 @@ def test_a_connection_beside_the_writer_waits_for_its_lock_and_a_read_only_one_n
     assert not (tmp_path / "missing.db").exists()
     for conn in (beside, reader, writer):
         conn.close()
+
+
+def test_the_copies_index_answers_for_a_messages_copies_and_their_sha256_without_the_table(tmp_path: Path) -> None:
+    """Schema 8: an export's evidence and the store's fingerprint read the index alone, in order."""
+    db = tmp_path / "s.db"
+    store = open_store(db)
+    conn = store.conn
+
+    def plan(sql: str) -> str:
+        return " / ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
+
+    fingerprint = plan("SELECT m.key, c.sha256 FROM messages m LEFT JOIN copies c ON c.message_key = m.key ORDER BY m.key, c.sha256")
+    assert "COVERING INDEX copies_message" in fingerprint and "TEMP B-TREE" not in fingerprint, fingerprint
+    evidence = plan("SELECT message_key, path, place, sha256 FROM copies WHERE message_key IN ('a', 'b') ORDER BY message_key, path, place")
+    assert "COVERING INDEX copies_message" in evidence, evidence
+    # A store of schema 7 gets the wider index when a writer opens it.
+    conn.execute("DROP INDEX copies_message")
+    conn.execute("CREATE INDEX copies_message ON copies(message_key)")
+    conn.execute("PRAGMA user_version = 7")
+    conn.commit()
+    store.close()
+    store = open_store(db)
+    assert [row[2] for row in store.conn.execute("PRAGMA index_info(copies_message)")] == ["message_key", "sha256"]
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    store.close()
