@@ -224,6 +224,54 @@ def test_store_fingerprint_follows_the_messages_not_the_paths(case_conn: sqlite3
     assert store_fingerprint(copy)["sha256"] != first["sha256"]
 
 
+def test_a_stores_fingerprint_and_pseudonym_key_are_worked_out_once_per_state_of_the_store(
+    tmp_path: Path, mail_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from graph import export_store
+    from ingest.pipeline import ingest
+    from ingest.store import connect
+
+    export_store.forget_digests()
+    worked: list[str] = []
+    work_out = export_store._fingerprint
+    for name in ("_fingerprint", "_salt"):
+        real = getattr(export_store, name)
+        monkeypatch.setattr(export_store, name, lambda *args, _real=real, _name=name: worked.append(_name) or _real(*args))
+    db = tmp_path / "s.db"
+    ingest([mail_dir / "maildir"], db, workers=1)
+    conn = connect(db, readonly=True)
+    first = store_fingerprint(conn)
+    salt = export_store.derived_salt(conn, first["sha256"])
+    assert store_fingerprint(conn) == first and export_store.derived_salt(conn, first["sha256"]) == salt
+    assert worked == ["_fingerprint", "_salt"]
+    # More mail, ingested by another process's connection: a new state, worked out anew.
+    ingest([mail_dir / "maildir", mail_dir / "box.mbox"], db, workers=1)
+    second = store_fingerprint(conn)
+    assert second["messages"] > first["messages"] and second == work_out(conn)
+    assert second["sha256"] != first["sha256"] and worked == ["_fingerprint", "_salt", "_fingerprint"]
+    assert export_store.derived_salt(conn, second["sha256"]) != salt
+    # While an ingest has not finished (meta 'dirty'), nothing is remembered.
+    writer = connect(db)
+    writer.execute("UPDATE meta SET value = '1' WHERE key = 'dirty'")
+    writer.commit()
+    store_fingerprint(conn)
+    store_fingerprint(conn)
+    assert worked[-2:] == ["_fingerprint", "_fingerprint"]
+    # A copy gone (the counts change) is a new state too, even with the flag put back.
+    writer.execute("UPDATE meta SET value = '0' WHERE key = 'dirty'")
+    writer.execute("DELETE FROM copies WHERE (path, place, message_key) IN (SELECT path, place, message_key FROM copies LIMIT 1)")
+    writer.commit()
+    third = store_fingerprint(conn)
+    assert third["sha256"] != second["sha256"] and worked[-1] == "_fingerprint"
+    # A store in memory has no state to remember.
+    memory = sqlite3.connect(":memory:")
+    conn.backup(memory)
+    before = len(worked)
+    assert store_fingerprint(memory) == store_fingerprint(memory) == third and len(worked) == before + 2
+    writer.close()
+    conn.close()
+
+
 def test_credentials_never_leave_the_store_even_without_safe_mode(everything: ExportData) -> None:
     files = render_files(everything, "all", "case")
     for name, payload in files.items():
