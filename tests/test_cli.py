@@ -65,6 +65,15 @@ def test_app_listens_on_loopback_by_default() -> None:
     assert host.default == "127.0.0.1"
 
 
+def test_the_app_does_not_watch_its_source_folders() -> None:
+    """Streamlit's file watcher walks every folder below app.py (the virtualenv, mail unpacked
+    beside it) and, while it runs, each query returning many rows waits for it at every row."""
+    import tomllib
+
+    server = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
+    assert server["fileWatcherType"] == "none" and server["runOnSave"] is False
+
+
 def test_every_command_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     documented = set(re.findall(r"threadline ([a-z][a-z0-9-]*)", readme))

@@ -187,6 +187,7 @@ def app(db: str, port: int, host: str, use_neo4j: bool) -> None:
         sys.executable, "-m", "streamlit", "run", spec.origin,
         "--server.address", host, "--server.port", str(port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none", "--server.runOnSave", "false",
     ]
     click.echo(f"Threadline on http://{host}:{port}  (Ctrl+C to stop)")
     # Run from app.py's folder so the project's .streamlit/config.toml applies.
