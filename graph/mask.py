@@ -174,7 +174,7 @@ class Masker:
         self.options = options
         self.safe = options.active
         self.salt = salt
-        self.credentials = {c for c in credentials if len(c) >= 4}
+        self.credentials = frozenset(c for c in credentials if len(c) >= 4)  # frozen: scrubbing orders it once
         threshold = rank_level(options.below_rank) if options.below_rank else None
         masked = set(options.people)
         if threshold is not None:

@@ -70,3 +70,12 @@ def test_the_quick_check_passes_letters_that_case_folding_knows() -> None:
     assert CREDENTIAL_RE.search("paſſword: Hunter2!")  # U+017F, LATIN SMALL LETTER LONG S, folds to s
     assert find_credentials("paſſword: Hunter2!") == {"Hunter2!"}
     assert not credentials._may_hold("Lunch at noon? See you there.")
+
+
+def test_known_values_are_removed_longest_first_and_in_one_order_whatever_the_hash_seed() -> None:
+    # A value inside a longer one does not break the longer one.
+    assert scrub_credentials("key Xy7!pq2z and Xy7!pq", {"Xy7!pq", "Xy7!pq2z"}) == f"key {CREDENTIAL} and {CREDENTIAL}"
+    # Two of one length that overlap: alphabetical order decides, not the set's (hash-seeded) order,
+    # so the same export gives the same files in every run.
+    for values in (["ab12", "12cd"], ["12cd", "ab12"], frozenset({"ab12", "12cd"})):
+        assert scrub_credentials("x ab12cd y", values) == f"x ab{CREDENTIAL} y"
