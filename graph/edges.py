@@ -31,7 +31,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 
-__all__ = ["refresh_edges", "collect_edges", "write_edges", "mark_stale", "fresh", "edge_rows", "edge_keys", "forget_keys", "neighbours", "EDGE_SQL", "STAMP_KEY", "TOKEN_KEY", "KEYS_KEPT"]
+__all__ = ["refresh_edges", "collect_edges", "write_edges", "mark_stale", "fresh", "edge_rows", "edge_keys", "forget_keys", "store_id", "neighbours", "EDGE_SQL", "STAMP_KEY", "TOKEN_KEY", "KEYS_KEPT"]
 
 #: The ``meta`` key holding the store state the edge tables were derived from.
 STAMP_KEY = "edges_stamp"
@@ -297,8 +297,12 @@ def forget_keys() -> None:
         _kept.store, _kept.keys, _kept.size = None, {}, 0
 
 
-def _store_id(conn: sqlite3.Connection) -> tuple[str, str] | None:
-    """(file, edge-table token) of the store on ``conn``; None for a store in memory or tables without a token."""
+def store_id(conn: sqlite3.Connection) -> tuple[str, str] | None:
+    """(file, edge-table token) of the store on ``conn``; None for a store in memory or tables without a token.
+
+    The token is drawn anew at each refresh, which every ingest that changed the mail ends with,
+    so it tells states of one store file apart (with :mod:`graph.export_store`'s counts).
+    """
     path = next((str(row[2]) for row in conn.execute("PRAGMA database_list") if row[1] == "main"), "")
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (TOKEN_KEY,)).fetchone()
     return (path, str(row[0])) if path and row else None
@@ -311,7 +315,7 @@ def edge_keys(conn: sqlite3.Connection, edges: Iterable[Edge]) -> dict[Edge, tup
     same tuple each time.
     """
     wanted = set(edges)
-    store = _store_id(conn)
+    store = store_id(conn)
     found = _kept.get(store, wanted) if store else {}
     todo = wanted - found.keys() if found else wanted
     if not todo:

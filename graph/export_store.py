@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
+from .edges import store_id
 from .mask import find_credentials
 
 __all__ = ["store_fingerprint", "derived_salt", "forget_digests", "people_names", "case_events", "message_evidence"]
@@ -68,23 +69,21 @@ _remembered = _Remembered()
 
 
 def forget_digests() -> None:
-    """Forget the remembered fingerprints and keys, as a new process would (for benchmarks)."""
+    """Forget the remembered fingerprints and keys, as a new process would."""
     _remembered.forget()
 
 
 def _state(conn: sqlite3.Connection) -> tuple[Any, ...] | None:
-    path = next((str(row[2]) for row in conn.execute("PRAGMA database_list") if row[1] == "main"), "")
-    if not path:
-        return None
     try:
-        meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('dirty', 'edges_token')").fetchall())
+        store = store_id(conn)
+        dirty = conn.execute("SELECT value FROM meta WHERE key = 'dirty'").fetchone()
     except sqlite3.OperationalError:  # not a Threadline store
         return None
-    if meta.get("dirty") != "0" or not meta.get("edges_token"):
+    if store is None or dirty is None or dirty[0] != "0":
         return None
     messages, top = conn.execute("SELECT COUNT(*), MAX(rowid) FROM messages").fetchone()
     copies = conn.execute("SELECT COUNT(*) FROM copies").fetchone()[0]
-    return (path, meta["edges_token"], messages, top, copies)
+    return (*store, messages, top, copies)
 
 
 def store_fingerprint(conn: sqlite3.Connection) -> dict[str, Any]:
