@@ -5,17 +5,26 @@ Usage (from the project root, after ``bench/scale.py --scale 200 --keep`` made t
     .venv/bin/python bench/export.py                          # the busiest person's one-hop network
     .venv/bin/python bench/export.py --mask-below sergeant    # the same, publication-safe
     .venv/bin/python bench/export.py --db case.db --ego "Jane Roe"
+    .venv/bin/python bench/export.py --small                  # small subgraphs: units' months
 
 First ``threadline export --format all`` runs as a user runs it (wall time, peak RSS); then,
 in this process, the parts it is made of are timed one by one: choosing the subgraph,
 reading its evidence from the store and masking it (``prepare_export``), the evidence table
 and each format. Exports have no peer to race, so the figures to compare are those of
 earlier code (``bench/README.md``, "Exports at scale").
+
+With ``--small``, a unit's month (``--unit``, ``--month``) instead: ``threadline export
+--format png`` plain and masked below sergeant, as a user runs it; then the app's Export
+panel (:func:`graph.export.downloads`, the "Picture (PNG)" button) on that month of each
+unit in turn, in one process as the app keeps it: what the whole-store work (the store's
+fingerprint, the pseudonym key) costs a first click, and what is left once it is remembered.
+
 """
 
 from __future__ import annotations
 
 import argparse
+import calendar
 import logging
 import sqlite3
 import sys
@@ -27,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from measure import run  # noqa: E402
 
-from graph.export import EXPORTERS  # noqa: E402
+from graph.export import EXPORTERS, downloads  # noqa: E402
 from graph.export_data import prepare_export  # noqa: E402
 from graph.export_formats import evidence_csv_bytes  # noqa: E402
 from graph.mask import MaskOptions  # noqa: E402
@@ -35,6 +44,7 @@ from graph.select import Selection, select  # noqa: E402
 from ingest.store import connect  # noqa: E402
 
 STORE = Path(__file__).resolve().parent / "out" / "scale-200" / "scale.db"
+UNITS = ("67th Precinct Detective Squad", "23rd Precinct Detective Squad", "41st Precinct Detective Squad")
 
 
 def _busiest(db: Path) -> str:
@@ -50,10 +60,16 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=STORE)
     parser.add_argument("--ego", help="whose one-hop network (default: the busiest person)")
     parser.add_argument("--mask-below", help="publication-safe, everyone below this rank under a pseudonym")
+    parser.add_argument("--small", action="store_true", help="small subgraphs instead: a unit's month, from the command line and the app's Export panel")
+    parser.add_argument("--unit", action="append", help=f"with --small: the units, one month each (default: {', '.join(UNITS)})")
+    parser.add_argument("--month", default="2019-06", help="with --small: YYYY-MM (default: 2019-06)")
     args = parser.parse_args()
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     if not args.db.exists():
         sys.exit(f"{args.db}: no store; make one with: .venv/bin/python bench/scale.py --scale 200 --keep")
+    if args.small:
+        _small(args.db, args.unit or list(UNITS), args.month)
+        return
     ego = args.ego or _busiest(args.db)
     masking = ["--mask-below", args.mask_below] if args.mask_below else []
     print(f"store: {args.db}\nsubgraph: one-hop network of {ego}{', masked below ' + args.mask_below if args.mask_below else ''}\n")
@@ -87,6 +103,31 @@ def main() -> None:
         timed(name, lambda exporter=exporter: exporter.write(data), lambda b: f"{len(b) / 1e6:,.1f} MB")
     conn.close()
     print(f"  {'together':<34} {sum(r[1] for r in rows):7.2f} s")
+
+
+def _small(db: Path, units: list[str], month: str) -> None:
+    start, end = f"{month}-01", f"{month}-{calendar.monthrange(*map(int, month.split('-')))[1]:02d}"
+    window = ["--start", start, "--end", end]
+    print(f"store: {db}\nsubgraphs: {month} of {', '.join(units)}\n")
+    print(f"threadline export --format png --unit {units[0]!r} (a new process each):")
+    for masking in ([], ["--mask-below", "sergeant"]):
+        with tempfile.TemporaryDirectory() as out:
+            cli = Path(sys.executable).with_name("threadline")
+            m = run([str(cli), "export", "--db", str(db), "--out", out, "--format", "png", "--unit", units[0], *window, *masking])
+            if m.returncode:
+                sys.exit(f"threadline export failed:\n{m.stdout}")
+        print(f"  {'masked below sergeant' if masking else 'plain':<22} {m.seconds:6.1f} s wall, peak RSS {m.peak_mb:,.0f} MB")
+    print("\nthe app's Export panel, \"Picture (PNG)\", first click on each view (one process, as the app keeps it):")
+    conn = connect(db, readonly=True)
+    for mask in (None, MaskOptions(below_rank="sergeant")):
+        for unit in units:
+            chosen = select(conn, Selection(units=(unit,), start=start, end=end))
+            button = next(d for d in downloads(chosen.graph, db, selection=chosen.parameters, mask=mask) if d.format == "png")
+            started = time.perf_counter()
+            payload = button.make()
+            print(f"  {'masked' if mask else 'plain':<7} {unit:<34} {time.perf_counter() - started:6.2f} s  "
+                  f"{chosen.graph.number_of_nodes()} people, {len(payload):,} bytes", flush=True)
+    conn.close()
 
 
 if __name__ == "__main__":
