@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from measure import run  # noqa: E402
+from measure import Measurement, run  # noqa: E402
 
 from graph.export import EXPORTERS, downloads  # noqa: E402
 from graph.export_data import prepare_export  # noqa: E402
@@ -75,10 +75,7 @@ def main() -> None:
     print(f"store: {args.db}\nsubgraph: one-hop network of {ego}{', masked below ' + args.mask_below if args.mask_below else ''}\n")
 
     with tempfile.TemporaryDirectory() as out:
-        cli = Path(sys.executable).with_name("threadline")
-        whole = run([str(cli), "export", "--db", str(args.db), "--out", out, "--format", "all", "--ego", ego, *masking])
-        if whole.returncode:
-            sys.exit(f"threadline export failed:\n{whole.stdout}")
+        whole = _export_cli(args.db, out, "--format", "all", "--ego", ego, *masking)
         sizes = {p.name: p.stat().st_size for p in Path(out).iterdir()}
     print(f"threadline export --format all: {whole.seconds:.1f} s wall, peak RSS {whole.peak_mb:,.0f} MB, {sum(sizes.values()) / 1e6:,.0f} MB written\n")
 
@@ -105,6 +102,15 @@ def main() -> None:
     print(f"  {'together':<34} {sum(r[1] for r in rows):7.2f} s")
 
 
+def _export_cli(db: Path, out: str, *options: str) -> Measurement:
+    """``threadline export`` as a user runs it, in a process of its own (wall time, peak RSS)."""
+    cli = Path(sys.executable).with_name("threadline")
+    measured = run([str(cli), "export", "--db", str(db), "--out", out, *options])
+    if measured.returncode:
+        sys.exit(f"threadline export failed:\n{measured.stdout}")
+    return measured
+
+
 def _small(db: Path, units: list[str], month: str) -> None:
     start, end = f"{month}-01", f"{month}-{calendar.monthrange(*map(int, month.split('-')))[1]:02d}"
     window = ["--start", start, "--end", end]
@@ -112,10 +118,7 @@ def _small(db: Path, units: list[str], month: str) -> None:
     print(f"threadline export --format png --unit {units[0]!r} (a new process each):")
     for masking in ([], ["--mask-below", "sergeant"]):
         with tempfile.TemporaryDirectory() as out:
-            cli = Path(sys.executable).with_name("threadline")
-            m = run([str(cli), "export", "--db", str(db), "--out", out, "--format", "png", "--unit", units[0], *window, *masking])
-            if m.returncode:
-                sys.exit(f"threadline export failed:\n{m.stdout}")
+            m = _export_cli(db, out, "--format", "png", "--unit", units[0], *window, *masking)
         print(f"  {'masked below sergeant' if masking else 'plain':<22} {m.seconds:6.1f} s wall, peak RSS {m.peak_mb:,.0f} MB")
     print("\nthe app's Export panel, \"Picture (PNG)\", first click on each view (one process, as the app keeps it):")
     conn = connect(db, readonly=True)
