@@ -245,6 +245,7 @@ def ingest(
                     _record_walk_problem(store, found, report)
                 else:
                     sources.append(found)
+            sources = store.match_sources(sources)
             store.commit()
             report.files_total = len(sources)
             report.bytes_total = sum(s.size for s in sources)

@@ -65,17 +65,26 @@ def safe_path(path: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One file found under the inputs, with what we need to skip it next time."""
+    """One file found under the inputs, with what we need to skip it next time.
+
+    ``path`` opens the file and is spelled as the inputs were given. ``real`` is the
+    file's absolute path with every link followed, which tells the same file apart from
+    another whatever the spelling (``mail/1.`` from one folder, ``../mail/1.`` or
+    ``/cases/x/mail/1.`` from another). ``recorded`` is set when the store already holds
+    this file under another spelling: its rows keep that one.
+    """
 
     path: str
     size: int
     mtime_ns: int
     mailbox: str
+    real: str = ""
+    recorded: str = ""
 
     @property
     def key(self) -> str:
         """The path as stored in the ``sources`` table (see :func:`safe_path`)."""
-        return safe_path(self.path)
+        return self.recorded or safe_path(self.path)
 
     @property
     def provenance(self) -> Provenance:
@@ -183,7 +192,9 @@ def find_sources(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Source | 
     """Yield every file under the inputs (recursively), in a stable order.
 
     Symlinks that lead outside the input tree are refused (a Problem), so a planted
-    link cannot pull the reader's private files into a case.
+    link cannot pull the reader's private files into a case. Links to files inside it
+    come after the rest of the tree, so a file reached both ways is cited by its own name
+    (:meth:`ingest.store.Store.match_sources` reads it once).
     """
     for raw in inputs:
         root = Path(raw)
@@ -191,9 +202,10 @@ def find_sources(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Source | 
             raise SourceError(f"{root}: no such file or directory")
         if root.is_file():
             st = root.stat()
-            yield Source(str(root), st.st_size, st.st_mtime_ns, "")
+            yield Source(str(root), st.st_size, st.st_mtime_ns, "", safe_path(os.path.realpath(root)))
             continue
         real_root = root.resolve()
+        links: list[Source] = []
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
             dirnames.sort()
             for d in list(dirnames):
@@ -208,6 +220,7 @@ def find_sources(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Source | 
             # Per folder, not per file: the prefix (as pathlib would join it) and the mailbox.
             folder = Path(dirpath)
             prefix = "" if str(folder) == "." else str(folder).rstrip("/") + "/"
+            real_prefix = os.path.join(os.path.realpath(folder), "")
             mailbox = _mailbox_of(folder / "-", root)
             for name in sorted(filenames):
                 full = prefix + name
@@ -219,12 +232,16 @@ def find_sources(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Source | 
                             yield bad
                             continue
                         st = os.stat(full)
+                        if stat.S_ISREG(st.st_mode):
+                            links.append(Source(full, st.st_size, st.st_mtime_ns, mailbox, safe_path(os.path.realpath(full))))
+                        continue
                 except OSError as exc:
                     yield Problem(Provenance(safe_path(full)), "unreadable", "The file could not be read.", str(exc), fatal=True)
                     continue
                 if not stat.S_ISREG(st.st_mode):
                     continue
-                yield Source(full, st.st_size, st.st_mtime_ns, mailbox)
+                yield Source(full, st.st_size, st.st_mtime_ns, mailbox, safe_path(real_prefix + name))
+        yield from links
 
 
 def _outside_link(link: Path, real_root: Path) -> Problem | None:

@@ -20,7 +20,7 @@ import os
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -357,6 +357,53 @@ class Store:
 
     # -- sources -------------------------------------------------------------------
 
+    def match_sources(self, sources: Iterable[Source]) -> list[Source]:
+        """The files to read, each under the spelling of its path the store knows it by.
+
+        A file is known by its real path (:attr:`Source.real`). One the store holds under
+        another spelling keeps that spelling, so the same release given from another folder
+        or by an absolute path is recognised as read, or read again under the path its
+        evidence already cites, and its copies are not recorded twice. A file given twice in
+        one run (two spellings, or a link to a file beside it) is read once. Another file
+        that happens to share the spelling of a known one is recorded under its real path.
+
+        A row from before real paths were kept (schema 9) gets one (written with the next
+        commit) when its path, taken from the current folder or from the store's, leads to a
+        file of the recorded size and time; otherwise it is matched by its spelling, as then.
+        """
+        by_real: dict[str, str] = {}
+        older: set[str] = set()
+        fill: list[tuple[str, str]] = []
+        for path, real, size, mtime_ns in self.conn.execute("SELECT path, real_path, size, mtime_ns FROM sources ORDER BY real_path IS NULL, rowid"):
+            if real is None and size is not None:
+                real = _real_path_of(path, size, mtime_ns, self.path.parent)
+                if real is not None and real not in by_real:
+                    fill.append((real, path))
+                else:
+                    real = None
+            if real is None:
+                older.add(path)
+            else:
+                by_real[real] = path
+        taken = set(by_real.values())
+        out: list[Source] = []
+        seen: set[str] = set()
+        for source in sources:
+            if source.real:
+                if source.real in seen:
+                    continue
+                seen.add(source.real)
+                recorded = by_real.get(source.real)
+                if recorded is None and source.key in taken:
+                    recorded = source.real
+                elif recorded is None and source.key in older:
+                    fill.append((source.real, source.key))
+                if recorded is not None and recorded != source.key:
+                    source = replace(source, recorded=recorded)
+            out.append(source)
+        self.conn.executemany("UPDATE sources SET real_path = ? WHERE path = ?", fill)
+        return out
+
     def source_is_done(self, source: Source) -> bool:
         """True when this file was fully ingested and has not changed since."""
         if self._no_done_sources is None:
@@ -382,10 +429,11 @@ class Store:
 
     def _write_sources(self, rows: list[tuple[Source, str, int, str | None]]) -> None:
         self.conn.executemany(
-            "INSERT INTO sources(path, size, mtime_ns, mailbox, status, items, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "INSERT INTO sources(path, size, mtime_ns, mailbox, status, items, ingested_at, real_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, status = excluded.status, "
-            "items = excluded.items, ingested_at = COALESCE(excluded.ingested_at, ingested_at)",
-            [(source.key, source.size, source.mtime_ns, safe_path(source.mailbox), status, items, at) for source, status, items, at in rows],
+            "items = excluded.items, ingested_at = COALESCE(excluded.ingested_at, ingested_at), "
+            "real_path = COALESCE(excluded.real_path, real_path)",
+            [(source.key, source.size, source.mtime_ns, safe_path(source.mailbox), status, items, at, source.real or None) for source, status, items, at in rows],
         )
 
     # -- writes --------------------------------------------------------------------
@@ -539,6 +587,19 @@ class Store:
             "OR p.path NOT IN (SELECT path FROM sources))"
         ).fetchone()[0]
         return {"found": found, "stored": stored, "rejected": rejected}
+
+
+def _real_path_of(recorded: str, size: int, mtime_ns: int | None, store_folder: Path) -> str | None:
+    """The real path of a file recorded before schema 9, if its path leads, from the
+    current folder or else from the store's, to a file of the recorded size and time."""
+    for path in (recorded, os.path.join(store_folder, recorded)):
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            continue
+        if st.st_size == size and st.st_mtime_ns == mtime_ns:
+            return safe_path(os.path.realpath(path))
+    return None
 
 
 def open_store(path: str | os.PathLike[str], *, readonly: bool = False) -> Store:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -126,6 +127,110 @@ def test_changed_file_is_read_again_without_doubling(tmp_path: Path, mail_copy: 
     assert report.files_done - report.files_skipped == 1
     store = open_store(db, readonly=True)
     assert _one(store.conn, "SELECT COUNT(*) FROM copies WHERE path LIKE '%box.mbox'") == 4
+
+
+def _sources(db: Path) -> list[tuple[object, ...]]:
+    store = open_store(db, readonly=True)
+    rows = [tuple(r) for r in store.conn.execute("SELECT path, size, mtime_ns, mailbox, status, items, real_path FROM sources ORDER BY path")]
+    store.close()
+    return rows
+
+
+def test_the_same_files_under_other_spellings_of_their_paths_are_not_read_again(tmp_path: Path, mail_copy: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = ingest(["mail"], "case.db", workers=1)
+    snapshot, sources = _dump(tmp_path / "case.db"), _sources(tmp_path / "case.db")
+    assert all(not path.startswith("/") and real == str(tmp_path / path) for path, *_, real in sources)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    # Absolute; from another folder; and several spellings of one file in one run.
+    for inputs in ([str(mail_copy)], ["../mail"], ["../mail", str(mail_copy), "../mail/box.mbox", "../../" + tmp_path.name + "/mail"]):
+        again = ingest(inputs, "../case.db", workers=1)
+        assert (again.files_total, again.files_skipped, again.messages, again.items) == (first.files_total, first.files_total, 0, 0), inputs
+        assert _dump(tmp_path / "case.db") == snapshot and _sources(tmp_path / "case.db") == sources
+    store = open_store(tmp_path / "case.db", readonly=True)
+    counts = store.accounting()
+    store.close()
+    assert counts["found"] == first.items == counts["stored"] + counts["rejected"]
+
+
+def test_a_changed_file_under_another_spelling_is_read_again_under_the_path_its_evidence_cites(tmp_path: Path, mail_copy: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    ingest(["mail"], "case.db", workers=1)
+    box = mail_copy / "box.mbox"
+    box.write_bytes(box.read_bytes() + b"\nFrom x@y.example Tue Jan 15 09:00:00 2019\nMessage-ID: <mbox-4@metropd.example>\nFrom: x@y.example\nTo: ann.lee@metropd.example\nSubject: more\n\nhi\n")
+    report = ingest([str(mail_copy)], "case.db", workers=1)
+    assert report.files_done - report.files_skipped == 1 and report.messages == 4
+    store = open_store(tmp_path / "case.db", readonly=True)
+    assert [tuple(r) for r in store.conn.execute("SELECT path, COUNT(*) FROM copies WHERE path LIKE '%box.mbox' GROUP BY path")] == [("mail/box.mbox", 4)]
+    assert store.conn.execute("SELECT COUNT(*) FROM sources WHERE path LIKE '/%'").fetchone()[0] == 0
+    store.close()
+
+
+def test_another_file_that_shares_the_spelling_of_a_read_one_is_read_and_kept_apart(tmp_path: Path, mail_dir: Path, monkeypatch) -> None:
+    # Two releases unpacked in two folders, each as "mail"; the second's files have the
+    # same names, sizes and times (copytree keeps them), and its mbox one more message.
+    for name in ("a", "b"):
+        shutil.copytree(mail_dir, tmp_path / name / "mail")
+    box = tmp_path / "b" / "mail" / "box.mbox"
+    box.write_bytes(box.read_bytes() + b"\nFrom x@y.example Tue Jan 15 09:00:00 2019\nMessage-ID: <mbox-4@metropd.example>\nFrom: x@y.example\nTo: ann.lee@metropd.example\nSubject: more\n\nhi\n")
+    db = tmp_path / "case.db"
+    monkeypatch.chdir(tmp_path / "a")
+    first = ingest(["mail"], db, workers=1)
+    before = _sources(db)
+    monkeypatch.chdir(tmp_path / "b")
+    second = ingest(["mail"], db, workers=1)
+    assert second.files_skipped == 0 and second.files_done == first.files_total
+    after = _sources(db)
+    assert [row for row in after if not str(row[0]).startswith("/")] == before
+    b_paths = {str(row[0]) for row in after} - {str(row[0]) for row in before}
+    assert b_paths == {str(tmp_path / "b" / row[0]) for row in before}
+    store = open_store(db, readonly=True)
+    assert store.conn.execute("SELECT COUNT(*) FROM copies WHERE message_key = 'mbox-4@metropd.example'").fetchone()[0] == 1
+    a_copies = store.conn.execute("SELECT COUNT(*) FROM copies WHERE path NOT LIKE '/%'").fetchone()[0]
+    b_copies = store.conn.execute("SELECT COUNT(*) FROM copies WHERE path LIKE ?", (str(tmp_path / "b") + "/%",)).fetchone()[0]
+    counts = store.accounting()
+    store.close()
+    assert b_copies == a_copies + 1
+    assert counts["found"] == first.items + second.items == counts["stored"] + counts["rejected"]
+
+
+def test_a_link_to_a_file_beside_it_is_the_same_file_and_read_once(tmp_path: Path, mail_copy: Path) -> None:
+    files = sorted(f for f in mail_copy.rglob("*") if f.is_file())
+    (mail_copy / "zz-link.eml").symlink_to(files[-1])
+    report = ingest([mail_copy], tmp_path / "case.db", workers=1)
+    assert report.files_total == len(files)
+    store = open_store(tmp_path / "case.db", readonly=True)
+    assert store.conn.execute("SELECT COUNT(*) FROM copies WHERE path LIKE '%zz-link%'").fetchone()[0] == 0
+    store.close()
+
+
+def test_a_store_from_before_real_paths_finds_them_beside_itself_or_by_the_spelling_it_knows(tmp_path: Path, mail_copy: Path, monkeypatch) -> None:
+    def forget_real_paths() -> None:  # as a store upgraded from schema 8 has them
+        conn = sqlite3.connect(tmp_path / "case.db")
+        conn.execute("UPDATE sources SET real_path = NULL")
+        conn.commit()
+        conn.close()
+
+    monkeypatch.chdir(tmp_path)
+    first = ingest(["mail"], "case.db", workers=1)
+    real_paths = _sources(tmp_path / "case.db")
+    snapshot = _dump(tmp_path / "case.db")
+    forget_real_paths()
+    # From another folder, by another spelling: "mail/…" is found beside the store.
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    again = ingest([str(mail_copy)], "../case.db", workers=1)
+    assert again.files_skipped == first.files_total
+    assert _sources(tmp_path / "case.db") == real_paths and _dump(tmp_path / "case.db") == snapshot
+    # A changed file has no match on disk; its own spelling still names it, as before.
+    forget_real_paths()
+    box = mail_copy / "box.mbox"
+    box.write_bytes(box.read_bytes() + b"\nFrom x@y.example Tue Jan 15 09:00:00 2019\nMessage-ID: <mbox-4@metropd.example>\nFrom: x@y.example\nTo: ann.lee@metropd.example\nSubject: more\n\nhi\n")
+    monkeypatch.chdir(tmp_path)
+    changed = ingest(["mail"], "case.db", workers=1)
+    assert changed.files_done - changed.files_skipped == 1 and changed.messages == 4
+    assert [(row[0], row[-1]) for row in _sources(tmp_path / "case.db")] == [(row[0], row[-1]) for row in real_paths]
 
 
 def test_parallel_workers_give_the_same_store(tmp_path: Path, mail_dir: Path) -> None:

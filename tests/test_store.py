@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.errors import StoreError
 from ingest.store import PAGE_SIZE, SCHEMA_VERSION, Store, connect, open_store
 
 try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
@@ -67,11 +68,12 @@ def test_the_full_text_index_flushes_16_mb_segments_and_merges_by_8_in_new_and_u
     assert store.conn.execute(setting, ("automerge",)).fetchone()[0] == 8
     # A store written before schema 5 has FTS5's defaults (no rows) and gets the settings on open.
     store.conn.execute("DELETE FROM messages_fts_config WHERE k IN ('hashsize', 'automerge')")
+    _before_real_paths(store.conn)
     store.conn.execute("PRAGMA user_version = 4")
     store.conn.commit()
     store.close()
     store = open_store(db)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 9
     assert store.conn.execute(setting, ("hashsize",)).fetchone()[0] == 16 * 1024 * 1024
     assert store.conn.execute(setting, ("automerge",)).fetchone()[0] == 8
     store.close()
@@ -219,10 +221,37 @@ def test_the_copies_index_answers_for_a_messages_copies_and_their_sha256_without
     # A store of schema 7 gets the wider index when a writer opens it.
     conn.execute("DROP INDEX copies_message")
     conn.execute("CREATE INDEX copies_message ON copies(message_key)")
+    _before_real_paths(conn)
     conn.execute("PRAGMA user_version = 7")
     conn.commit()
     store.close()
     store = open_store(db)
     assert [row[2] for row in store.conn.execute("PRAGMA index_info(copies_message)")] == ["message_key", "sha256"]
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    store.close()
+
+
+def _before_real_paths(conn: sqlite3.Connection) -> None:
+    """Make a store's sources table as it was before schema 9 (no real paths)."""
+    conn.execute("DROP INDEX sources_real_path")
+    conn.execute("ALTER TABLE sources DROP COLUMN real_path")
+
+
+def test_a_store_of_schema_8_gets_a_real_path_column_and_keeps_its_sources(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = open_store(db)
+    _before_real_paths(store.conn)
+    store.conn.execute("INSERT INTO sources(path, size, mtime_ns, mailbox, status, items) VALUES ('mail/1.', 10, 5, '', 'done', 1)")
+    store.conn.execute("PRAGMA user_version = 8")
+    store.conn.commit()
+    store.close()
+    with pytest.raises(StoreError, match="schema 8 is older than 9"):
+        open_store(db, readonly=True)
+    store = open_store(db)
+    rows = store.conn.execute("SELECT path, size, status, real_path FROM sources").fetchall()
+    assert [tuple(r) for r in rows] == [("mail/1.", 10, "done", None)]
+    store.conn.execute("UPDATE sources SET real_path = '/x/mail/1.'")
+    store.conn.execute("INSERT INTO sources(path, status, real_path) VALUES ('/x/mail/1.', 'done', NULL)")
+    with pytest.raises(sqlite3.IntegrityError):
+        store.conn.execute("INSERT INTO sources(path, status, real_path) VALUES ('../mail/1.', 'done', '/x/mail/1.')")
     store.close()

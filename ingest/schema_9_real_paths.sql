@@ -1,0 +1,8 @@
+-- Threadline store, schema version 9: each file's real path beside the spelling it was first
+-- given under (issue 7). `path` stays as the inputs spelled it, and evidence cites it; the
+-- real path (absolute, links followed) tells the same file apart from another, so ingesting
+-- a release again from another folder, or by an absolute path, neither reads it anew nor
+-- records its copies twice. Rows written before this version have none until their file is
+-- met again under the same spelling.
+ALTER TABLE sources ADD COLUMN real_path TEXT;
+CREATE UNIQUE INDEX IF NOT EXISTS sources_real_path ON sources(real_path) WHERE real_path IS NOT NULL;
