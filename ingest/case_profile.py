@@ -28,6 +28,7 @@ __all__ = [
     "EventRule",
     "load_profile",
     "builtin_profile",
+    "BUILTIN_PROFILES",
     "ORG_KINDS",
     "PERSON_ROLES",
     "EVENT_KINDS",
@@ -136,9 +137,13 @@ class CaseProfile:
         return None
 
 
+#: The folder of the profiles shipped with Threadline.
+BUILTIN_PROFILES = Path(str(resources.files("ingest").joinpath("profiles")))
+
+
 def builtin_profile(name: str) -> Path:
     """Path of a profile shipped with Threadline (``generic`` or ``demo``)."""
-    path = Path(str(resources.files("ingest").joinpath("profiles", f"{name}.yaml")))
+    path = BUILTIN_PROFILES / f"{name}.yaml"
     if not path.exists():
         raise ProfileError(name, "no such built-in profile; use 'generic', 'demo' or a path to a YAML file")
     return path
@@ -157,8 +162,11 @@ def load_profile(path: str | os.PathLike[str]) -> CaseProfile:
 
 
 def _load_chain(path: Path, seen: list[Path]) -> list[tuple[_Reader, dict[str, yaml.Node], bytes]]:
-    if path.suffix == "" and not path.exists():
+    if path.suffix == "" and not path.is_file():
+        # A folder called "demo" (say, `threadline demo --out demo`) does not hide the built-in profile.
         path = builtin_profile(str(path))
+    if path.is_dir():
+        raise ProfileError(str(path), "is a folder, not a case profile; pass a YAML file, or 'generic' or 'demo' for a built-in one")
     if not path.exists():
         raise ProfileError(str(path), "no such case profile; pass a YAML file, or 'generic' or 'demo' for a built-in one")
     if path.resolve() in seen:

@@ -74,6 +74,16 @@ def test_missing_profile_file(tmp_path: Path) -> None:
         load_profile(tmp_path / "nope.yaml")
 
 
+def test_a_folder_named_like_a_built_in_profile_does_not_hide_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `threadline demo --out demo` and then `threadline ingest … --case demo` from the same folder.
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "mine.yaml").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert load_profile("demo").digest == load_profile(builtin_profile("demo")).digest
+    with pytest.raises(ProfileError, match="mine.yaml: is a folder, not a case profile"):
+        load_profile("mine.yaml")
+
+
 def test_extends_merges_and_replace_drops_inherited_sections(tmp_path: Path) -> None:
     path = _write(tmp_path, "extends: generic\nreplace: [ranks]\nranks:\n  - {name: Agent}\n")
     profile = load_profile(path)
