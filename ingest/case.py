@@ -34,7 +34,7 @@ from .case_names import NameIndex
 from .case_people import classify_people, read_labels, write_organizations, write_people
 from .case_profile import CaseProfile, builtin_profile, load_profile
 
-__all__ = ["apply_case", "CaseReport", "load_profile", "load_case_profile", "DEFAULT_PROFILE", "CASE_TABLES"]
+__all__ = ["apply_case", "remember_profile", "CaseReport", "load_profile", "load_case_profile", "DEFAULT_PROFILE", "CASE_TABLES"]
 
 #: The profile used when none is given.
 DEFAULT_PROFILE = "generic"
@@ -79,6 +79,22 @@ def load_case_profile(profile: CaseProfile | str | os.PathLike[str] | None) -> C
     return load_profile(builtin_profile(DEFAULT_PROFILE) if profile is None else profile)
 
 
+def remember_profile(conn: sqlite3.Connection, prof: CaseProfile, applied_at: str | None = None) -> None:
+    """Record in ``meta`` which profile the case tables were worked out with (not committed).
+
+    The path is made absolute, so a later ``threadline ingest`` from any folder finds it
+    (:func:`ingest.pipeline.remembered_profile`). Without ``applied_at`` the recorded time
+    is kept: the same profile, met at another path.
+    """
+    if applied_at is None:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'case_profile'").fetchone()
+        applied_at = json.loads(row[0]).get("applied_at") if row and row[0] else None
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('case_profile', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (json.dumps({"path": os.path.abspath(prof.path), "name": prof.name, "sha256": prof.digest, "applied_at": applied_at}),),
+    )
+
+
 def apply_case(conn: sqlite3.Connection, profile: CaseProfile | str | os.PathLike[str] | None = None) -> CaseReport:
     """Recompute every case table of the store behind ``conn`` from ``profile``.
 
@@ -119,10 +135,7 @@ def apply_case(conn: sqlite3.Connection, profile: CaseProfile | str | os.PathLik
                 ),
             )
             conn.executemany("INSERT OR IGNORE INTO account_events(account_id, event_id) VALUES (?, ?)", [(cur.lastrowid, ids[i]) for i in account.events])
-        conn.execute(
-            "INSERT INTO meta(key, value) VALUES ('case_profile', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (json.dumps({"path": prof.path, "name": prof.name, "sha256": prof.digest, "applied_at": datetime.now(UTC).isoformat(timespec="seconds")}),),
-        )
+        remember_profile(conn, prof, datetime.now(UTC).isoformat(timespec="seconds"))
         conn.commit()
     except BaseException:
         conn.rollback()

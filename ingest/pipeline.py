@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import multiprocessing
 import multiprocessing.context
 import os
@@ -28,8 +29,9 @@ from datetime import datetime
 from pathlib import Path
 
 from . import formats  # noqa: F401 - registers .msg, CSV/XLSX, PDF and printed formats (workers too)
-from .case import CaseProfile, apply_case, load_case_profile
-from .errors import SourceError
+from .case import CaseProfile, apply_case, load_case_profile, remember_profile
+from .case_profile import BUILTIN_PROFILES
+from .errors import ProfileError, SourceError
 from .identities import collect_person_stats, load_aliases, resolve_people, write_person_stats
 from .parse import parse_item, sanitize
 from .records import Message, Problem, RawItem
@@ -221,24 +223,34 @@ def ingest(
     progress: Progress | None = None,
     force_format: str | None = None,
     case: str | os.PathLike[str] | None = None,
+    no_aliases: bool = False,
 ) -> IngestReport:
     """Ingest every email under ``inputs`` into the store at ``db``.
 
     Re-running on the same files changes nothing; a run that was killed is completed.
     Bad files never raise: they are recorded in ``problems``. ``force_format`` (one of
     ``ingest.formats.FORMATS``) reads every input file in that format instead of sniffing.
-    ``case`` is a case profile (a YAML path, or ``"generic"``/``"demo"``; None: generic).
+    ``case`` is a case profile (a YAML path, or ``"generic"``/``"demo"``) and ``aliases``
+    an aliases file; when None, those the store was last worked out with (a new store:
+    the generic profile and no aliases). ``no_aliases`` drops the store's aliases file.
     """
     if force_format is not None and force_format not in formats.FORMATS:
         raise SourceError(f"unknown format {force_format!r}; choose one of {', '.join(formats.FORMATS)}")
+    if no_aliases and aliases is not None:
+        raise ValueError("give an aliases file or no_aliases, not both")
     started = datetime.now()
     alias_data = load_aliases(aliases)  # fail early on a malformed aliases file
-    profile = load_case_profile(case)  # and on a malformed case profile
+    profile = load_case_profile(case) if case is not None else None  # and on a malformed case profile
     store = open_store(db)
     report = IngestReport()
     try:
         # A store that cannot be written (a full disk) is a StoreError: a sentence, not a traceback.
         with store.writer_lock(), storage_errors(db):
+            if profile is None:
+                profile = load_case_profile(remembered_profile(store))
+            if aliases is None and not no_aliases:
+                aliases = _remembered_aliases(store)
+                alias_data = load_aliases(aliases)
             sources: list[Source] = []
             for found in find_sources(inputs):
                 if isinstance(found, Problem):
@@ -265,15 +277,54 @@ def ingest(
             if store.get_meta("dirty") == "0" and store.get_meta("derived_from") == signature:
                 # Nothing new since the last complete run: people, threads and case facts stand.
                 _fill_counts(store, report)
+                if case is not None:
+                    remember_profile(store.conn, profile)  # the same profile, perhaps from another place
             else:
                 finalize(store, alias_data, report, case=profile, progress=progress, workers=workers)
                 store.set_meta("derived_from", signature)
                 store.set_meta("dirty", "0")
-                store.commit()
+            # What later runs use when not told otherwise (remembered_profile, _remembered_aliases).
+            store.set_meta("aliases", str(Path(aliases).resolve()) if aliases is not None else "")
+            store.commit()
     finally:
         store.close()
     report.seconds = (datetime.now() - started).total_seconds()
     return report
+
+
+def remembered_profile(store: Store) -> str | None:
+    """The case profile the store was last worked out with (None: the generic one).
+
+    A built-in profile is named, so a store outlives the Threadline install that made it.
+    Raises :class:`ProfileError` when its file is no longer where it was.
+    """
+    raw = store.get_meta("case_profile")
+    if not raw:
+        return None
+    path = Path(json.loads(raw)["path"])
+    if path.parent.parts[-2:] == ("ingest", "profiles") and (BUILTIN_PROFILES / path.name).is_file():
+        return path.stem
+    if not path.is_absolute() and not path.is_file():  # written before paths were made absolute
+        path = store.path.parent / path
+    if not path.is_file():
+        raise ProfileError(
+            str(path),
+            f"{store.path.name} was worked out with this case profile, which is no longer there; "
+            "pass --case with where it is now (or --case generic)",
+        )
+    return str(path)
+
+
+def _remembered_aliases(store: Store) -> str | None:
+    """The aliases file the store was last worked out with, if any."""
+    path = store.get_meta("aliases") or None
+    if path is not None and not Path(path).is_file():
+        raise ProfileError(
+            path,
+            f"{store.path.name} was worked out with this aliases file, which is no longer there; "
+            "pass --aliases with where it is now (or --no-aliases)",
+        )
+    return path
 
 
 def _signature(*files: str | os.PathLike[str] | None) -> str:
@@ -715,7 +766,6 @@ class _Background:
 
 
 def _json_list(text: str | None) -> list[str]:
-    import json
 
     return json.loads(text) if text else []
 

@@ -214,7 +214,10 @@ class Store:
         if version == SCHEMA_VERSION:
             return
         if self.readonly:
-            raise StoreError(f"{self.path}: schema {version} is older than {SCHEMA_VERSION}; run `threadline ingest` once to upgrade it")
+            raise StoreError(
+                f"{self.path}: schema {version} is older than {SCHEMA_VERSION}; "
+                f"run `threadline ingest --db {self.path}` once to upgrade it (no mail is read again)"
+            )
         for number, name in enumerate(SCHEMA_FILES, start=1):
             if number <= version:
                 continue

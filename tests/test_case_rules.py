@@ -7,14 +7,18 @@ other phrasings too.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from ingest import ingest, open_store
 from ingest.case import CASE_TABLES, apply_case
+from ingest.pipeline import remembered_profile
+from threadline.cli import cli
 
 CASE_DATA = Path(__file__).resolve().parent / "data" / "case"
 PROFILE = CASE_DATA / "profile.yaml"
@@ -170,3 +174,61 @@ def test_malformed_profile_leaves_the_store_alone(conn: sqlite3.Connection, tmp_
     with pytest.raises(Exception, match=r"line 4: target is 'nobody'"):
         apply_case(conn, bad)
     assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == before
+
+
+def test_a_later_ingest_keeps_the_case_profile_and_aliases_the_store_was_worked_out_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mail").mkdir()
+    for eml in sorted(CASE_DATA.glob("*.eml"))[:-1]:
+        shutil.copy(eml, tmp_path / "mail")
+    shutil.copy(PROFILE, tmp_path / "my-case.yaml")
+    (tmp_path / "aliases.csv").write_text("person,address\nKim Tran,kim@facefind.example\nKim Tran,notifications@facefind.example\n")
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, str, dict[str, int]]:
+        result = runner.invoke(cli, ["ingest", "mail", "--db", "case.db", "--quiet", *args])
+        conn = sqlite3.connect(tmp_path / "case.db")
+        counts = {table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in ("messages", "events", "trial_accounts", "merges")}
+        conn.close()
+        return result.exit_code, result.output, counts
+
+    code, _, first = run("--case", "my-case.yaml", "--aliases", "aliases.csv")
+    assert code == 0 and first["events"] > 0 and first["trial_accounts"] > 0 and first["merges"] > 0
+    # More mail, and no options: the store's profile and aliases file work it out again.
+    shutil.copy(sorted(CASE_DATA.glob("*.eml"))[-1], tmp_path / "mail")
+    code, output, later = run()
+    assert code == 0 and f"Profile {tmp_path / 'my-case.yaml'}" in output, output
+    assert later["messages"] == first["messages"] + 1 and later["events"] >= first["events"] > 0 and later["merges"] == first["merges"]
+    fresh = tmp_path / "fresh.db"
+    ingest([tmp_path / "mail"], fresh, workers=1, case=tmp_path / "my-case.yaml", aliases=tmp_path / "aliases.csv")
+    conn = sqlite3.connect(fresh)
+    assert later == {table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in later}
+    conn.close()
+    # Said once, a different choice is kept the same way.
+    assert run("--case", "generic", "--no-aliases")[2] == dict(later, events=0, trial_accounts=0, merges=0)
+    assert run()[2] == dict(later, events=0, trial_accounts=0, merges=0)
+    # A profile that is no longer where it was stops the run with a sentence; nothing changes.
+    assert run("--case", "my-case.yaml", "--aliases", "aliases.csv")[2] == later
+    (tmp_path / "my-case.yaml").rename(tmp_path / "moved.yaml")
+    code, output, after = run()
+    assert code != 0 and "was worked out with this case profile, which is no longer there; pass --case" in output and after == later
+    code, output, after = run("--case", "moved.yaml")
+    assert code == 0 and after == later
+    (tmp_path / "aliases.csv").unlink()
+    code, output, after = run()
+    assert code != 0 and "aliases.csv: case.db was worked out with this aliases file, which is no longer there" in output and after == later
+    code, output, _ = run("--aliases", "x.csv", "--no-aliases")
+    assert code != 0
+
+
+def test_a_built_in_profile_is_remembered_by_name_whatever_the_install(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "s.db")
+    try:
+        assert remembered_profile(store) is None
+        store.set_meta("case_profile", json.dumps({"path": "/an/old/install/ingest/profiles/demo.yaml", "name": "demo"}))
+        assert remembered_profile(store) == "demo"
+        store.set_meta("case_profile", json.dumps({"path": str(tmp_path / "gone.yaml"), "name": "mine"}))
+        with pytest.raises(Exception, match="gone.yaml: s.db was worked out with this case profile"):
+            remembered_profile(store)
+    finally:
+        store.close()

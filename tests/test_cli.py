@@ -38,6 +38,36 @@ def test_missing_store_is_a_sentence_not_a_traceback(tmp_path: Path) -> None:
     assert "no such store" in result.output and "Traceback" not in result.output
 
 
+def test_ingest_without_paths_upgrades_an_older_store_and_reads_no_mail(tmp_path: Path, mail_dir: Path) -> None:
+    import sqlite3
+
+    from ingest.store import SCHEMA_VERSION
+
+    runner = CliRunner()
+    missing = runner.invoke(cli, ["ingest", "--db", str(tmp_path / "none.db")])
+    assert missing.exit_code == 2 and "none.db does not exist yet: give the mail to read" in missing.output
+    db = str(tmp_path / "case.db")
+    assert runner.invoke(cli, ["ingest", str(mail_dir), "--db", db, "-q", "--workers", "1"]).exit_code == 0
+    conn = sqlite3.connect(db)
+    # As a schema-8 store: no real paths, and derived tables worked out for schema 8.
+    conn.executescript(
+        "DROP INDEX sources_real_path; ALTER TABLE sources DROP COLUMN real_path; "
+        "UPDATE meta SET value = 'schema 8' WHERE key = 'derived_from'; PRAGMA user_version = 8;"
+    )
+    conn.close()
+    stats = runner.invoke(cli, ["stats", "--db", db])
+    assert stats.exit_code != 0 and f"run `threadline ingest --db {db}` once to upgrade it (no mail is read again)" in stats.output
+    result = runner.invoke(cli, ["ingest", "--db", db, "-q"])
+    assert result.exit_code == 0 and result.output.startswith("0 files read, 0 unchanged and skipped; 0 messages stored"), result.output
+    assert "people" in result.output and "case 0." in result.output  # worked out again for the new schema
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    # Each file is still where its recorded path says, so it gets its real path.
+    assert conn.execute("SELECT COUNT(*) FROM sources WHERE real_path IS NULL").fetchone()[0] == 0
+    conn.close()
+    assert runner.invoke(cli, ["stats", "--db", db]).exit_code == 0
+
+
 def test_malformed_aliases_is_a_sentence(tmp_path: Path, mail_dir: Path) -> None:
     bad = tmp_path / "aliases.csv"
     bad.write_text("person,address\nonly-one-column\n")

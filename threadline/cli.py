@@ -66,14 +66,18 @@ def cli() -> None:
 
 
 @cli.command("ingest")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @DB_OPTION
-@click.option("--aliases", type=click.Path(exists=True, dir_okay=False), help="CSV or YAML file naming addresses that belong to one person.")
+@click.option("--aliases", type=click.Path(exists=True, dir_okay=False), help="CSV or YAML file naming addresses that belong to one person. Default: the one this store was last worked out with.")
+@click.option("--no-aliases", is_flag=True, help="Work the store out without the aliases file it had.")
 @click.option("--workers", type=int, default=None, help="Parser processes (default: one per core).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the summary.")
 @click.option("--format", "force_format", type=click.Choice(FORMATS), default=None, help="Read every input file as this format instead of detecting it.")
-@click.option("--case", "case", default="generic", show_default=True, help="Case profile: a YAML file, or 'generic' / 'demo' (see docs/case-profiles.md).")
-def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, workers: int | None, quiet: bool, force_format: str | None, case: str) -> None:
+@click.option(
+    "--case", "case", default=None,
+    help="Case profile: a YAML file, or 'generic' / 'demo' (see docs/case-profiles.md). Default: the one this store was last worked out with; 'generic' for a new store.",
+)
+def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, no_aliases: bool, workers: int | None, quiet: bool, force_format: str | None, case: str | None) -> None:
     """Read eml, mbox, maildir, zip, Outlook .msg, Outlook CSV/XLSX exports and printed emails (PDF, OCR text).
 
     Example: threadline ingest ~/case/mail --db case.db
@@ -83,12 +87,19 @@ def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, workers: in
 
     Running it again on the same files changes nothing; a run that was interrupted is
     completed. Files that cannot be read are recorded (see `threadline problems`).
+    Without paths it reads no mail: it upgrades a store made by an earlier Threadline,
+    or works out people, threads and case facts again.
     """
     from .progress import ingest_progress
 
+    if not paths and not Path(db).is_file():
+        raise click.UsageError(f"{db} does not exist yet: give the mail to read (files or folders)")
+
+    if aliases and no_aliases:
+        raise click.UsageError("give --aliases FILE or --no-aliases, not both")
     try:
         with ingest_progress(quiet) as progress:
-            report = ingest(paths, db, workers=workers, aliases=aliases, progress=progress, force_format=force_format, case=case)
+            report = ingest(paths, db, workers=workers, aliases=aliases, progress=progress, force_format=force_format, case=case, no_aliases=no_aliases)
     except IngestError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
