@@ -19,6 +19,7 @@ import json
 import os
 import re
 import sqlite3
+import stat
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -200,7 +201,7 @@ class Store:
         self._addresses: set[str] | None = None
         self._reading: dict[str, Source] = {}  # started, not finished, not yet written
         self._finished: list[tuple[Source, int]] = []  # finished since the last commit, with their item counts
-        self._no_done_sources: bool | None = None  # the store held no finished source when first asked
+        self._known: dict[str, tuple[int | None, int | None, str]] | None = None  # size, mtime and status of each recorded file, from match_sources
         self._names: Counter[tuple[str, str]] = Counter()  # display names seen since the last commit
         self._reconstructed: set[str] | None = None  # subjects of printed/quoted messages stored
         self._side: SideIndex | None = None  # a first load's full-text index, built beside the store
@@ -375,19 +376,24 @@ class Store:
         file of the recorded size and time; otherwise it is matched by its spelling, as then.
         """
         by_real: dict[str, str] = {}
+        unknown: list[tuple[str, int | None, int | None]] = []  # in rowid order, as the table is scanned
+        self._known = {}
+        for path, real, size, mtime_ns, status in self.conn.execute("SELECT path, real_path, size, mtime_ns, status FROM sources"):
+            self._known[path] = (size, mtime_ns, status)
+            if real is None:
+                unknown.append((path, size, mtime_ns))
+            else:
+                by_real[real] = path
         older: set[str] = set()
         fill: list[tuple[str, str]] = []
-        for path, real, size, mtime_ns in self.conn.execute("SELECT path, real_path, size, mtime_ns FROM sources ORDER BY real_path IS NULL, rowid"):
-            if real is None and size is not None:
-                real = _real_path_of(path, size, mtime_ns, self.path.parent)
-                if real is not None and real not in by_real:
-                    fill.append((real, path))
-                else:
-                    real = None
-            if real is None:
+        folders: dict[str, str] = {}
+        for path, size, mtime_ns in unknown:
+            real = _real_path_of(path, size, mtime_ns, self.path.parent, folders) if size is not None else None
+            if real is None or real in by_real:
                 older.add(path)
             else:
                 by_real[real] = path
+                fill.append((real, path))
         taken = set(by_real.values())
         out: list[Source] = []
         seen: set[str] = set()
@@ -408,12 +414,13 @@ class Store:
         return out
 
     def source_is_done(self, source: Source) -> bool:
-        """True when this file was fully ingested and has not changed since."""
-        if self._no_done_sources is None:
-            # A first load asks once instead of once per file.
-            self._no_done_sources = self.conn.execute("SELECT 1 FROM sources WHERE status = 'done' LIMIT 1").fetchone() is None
-        if self._no_done_sources:
-            return False
+        """True when this file was fully ingested and has not changed since.
+
+        After :meth:`match_sources` this asks what it read, not the store once per file.
+        """
+        if self._known is not None:
+            known = self._known.get(source.key)
+            return known is not None and known == (source.size, source.mtime_ns, "done")
         row = self.conn.execute("SELECT size, mtime_ns, status FROM sources WHERE path = ?", (source.key,)).fetchone()
         return bool(row) and row["status"] == "done" and row["size"] == source.size and row["mtime_ns"] == source.mtime_ns
 
@@ -592,16 +599,28 @@ class Store:
         return {"found": found, "stored": stored, "rejected": rejected}
 
 
-def _real_path_of(recorded: str, size: int, mtime_ns: int | None, store_folder: Path) -> str | None:
+def _real_path_of(recorded: str, size: int, mtime_ns: int | None, store_folder: Path, folders: dict[str, str]) -> str | None:
     """The real path of a file recorded before schema 9, if its path leads, from the
-    current folder or else from the store's, to a file of the recorded size and time."""
+    current folder or else from the store's, to a file of the recorded size and time.
+
+    ``folders`` remembers each folder's real path, so a release of many files costs a
+    ``stat`` per file rather than a look at every part of its path.
+    """
     for path in (recorded, os.path.join(store_folder, recorded)):
         try:
-            st = os.stat(path)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                st = os.stat(path)
+                real = os.path.realpath(path)
+            else:
+                folder, name = os.path.split(path)
+                if folder not in folders:
+                    folders[folder] = os.path.realpath(folder or ".")
+                real = os.path.join(folders[folder], name)
         except (OSError, ValueError):
             continue
         if st.st_size == size and st.st_mtime_ns == mtime_ns:
-            return safe_path(os.path.realpath(path))
+            return safe_path(real)
     return None
 
 
