@@ -218,6 +218,19 @@ def _undirected(graph: nx.MultiDiGraph) -> nx.Graph:
     return simple
 
 
+def _check_units(conn: sqlite3.Connection, units: tuple[str, ...]) -> None:
+    """Raise GraphError for a unit no one in the store belongs to, naming the known ones."""
+    known = {r[0] for r in conn.execute("SELECT DISTINCT unit FROM person_case WHERE unit IS NOT NULL")} if "person_case" in _tables(conn) else set()
+    by_lower = {u.lower() for u in known}
+    unknown = [u for u in units if u.strip().lower() not in by_lower]
+    if unknown:
+        listed = ", ".join(sorted(known)[:12]) + (f" and {len(known) - 12} more" if len(known) > 12 else "")
+        raise GraphError(
+            f"no unit {unknown[0]!r} in this store; "
+            + (f"its units: {listed}" if known else "it has no units (its case profile names none; see `threadline case`)")
+        )
+
+
 def select(conn: sqlite3.Connection, selection: Selection) -> Selected:
     """Build the subgraph for ``selection`` from the store.
 
@@ -269,6 +282,7 @@ def select(conn: sqlite3.Connection, selection: Selection) -> Selected:
             extra.setdefault(pid, {})["generation"] = gen
     if selection.units:
         wanted = {u.strip().lower() for u in selection.units}
+        _check_units(conn, selection.units)
         sets.append({n for n, d in base.nodes(data=True) if str(d.get("unit") or "").lower() in wanted})
     if selection.people:
         chosen = {person(ref) for ref in selection.people}

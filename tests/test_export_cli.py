@@ -70,6 +70,18 @@ def test_errors_are_sentences_with_a_fix(case_db: Path, tmp_path: Path) -> None:
     assert code == 1 and "threadline ingest" in output
     code, output = run("--db", str(case_db), "--format", "pdf", "--out", str(tmp_path))
     assert code == 2 and "graphml" in output
+    # Not a day, or no such day: before, compared as text, they chose nothing or everything without a word.
+    for bad in ("2019-13-01", "2019-02-30", "yesterday", "2019-6-1"):
+        code, output = run("--db", str(case_db), "--start", bad, "--out", str(tmp_path))
+        assert code == 2 and f"'{bad}' is not a day; write it as YYYY-MM-DD" in output, output
+    code, output = run("--db", str(case_db), "--end", "2019-01-01", "--start", "2019-06-01", "--out", str(tmp_path))
+    assert code == 2 and "2019-01-01 is before --start 2019-06-01" in output
+    # A unit no one belongs to was an empty export; now it names the units there are (any case).
+    code, output = run("--db", str(case_db), "--unit", "Identity Theft Sqaud", "--out", str(tmp_path))
+    assert code == 1 and "no unit 'Identity Theft Sqaud' in this store; its units: Financial Crimes Unit, Identity Theft Squad," in output
+    code, output = run("--db", str(case_db), "--unit", "identity theft squad", "--format", "csv", "--out", str(tmp_path))
+    assert code == 0 and output.startswith("3 people"), output
+    assert not list(tmp_path.glob("*.gexf"))  # no export was written by the refused runs
 
 
 def test_the_same_export_gives_the_same_files_in_every_process(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
 from rich.console import Console
 from rich.status import Status
@@ -40,6 +42,19 @@ def describe_selection(selection: Selection, names: dict[str, str] | None = None
     return title
 
 
+def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A calendar day as YYYY-MM-DD, or a usage error naming the option (dates are compared as text)."""
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        day = None
+    if day is None or len(value) != 10:
+        raise click.BadParameter(f"{value!r} is not a day; write it as YYYY-MM-DD, for example 2019-06-30")
+    return value
+
+
 @click.command("export")
 @click.option("--db", type=click.Path(dir_okay=False), default="threadline.db", show_default=True, envvar="THREADLINE_DB", help="The store (one SQLite file).")
 @click.option("--format", "formats", multiple=True, type=click.Choice([*FORMATS, "all"]), default=("all",), show_default=True,
@@ -52,8 +67,8 @@ def describe_selection(selection: Selection, names: dict[str, str] | None = None
 @click.option("--cascade", metavar="INVITER", help="Keep INVITER and everyone they invited, directly or down the chain.")
 @click.option("--unit", "units", multiple=True, help="Keep the members of this unit (repeatable).")
 @click.option("--person", "people", multiple=True, metavar="PERSON", help="Keep these people (repeatable).")
-@click.option("--start", metavar="DATE", help="Only mail and events on or after DATE (YYYY-MM-DD).")
-@click.option("--end", metavar="DATE", help="Only mail and events up to and including DATE.")
+@click.option("--start", metavar="DATE", callback=_day, help="Only mail and events on or after DATE (YYYY-MM-DD).")
+@click.option("--end", metavar="DATE", callback=_day, help="Only mail and events up to and including DATE.")
 @click.option("--any", "union", is_flag=True, help="Combine several criteria by union instead of intersection.")
 @click.option("--min-weight", type=int, default=1, show_default=True, help="Drop sender→recipient pairs with fewer messages.")
 @click.option("--safe", is_flag=True, help="Publication-safe: no addresses, phone numbers or file paths; opaque ids.")
@@ -81,6 +96,8 @@ def export_cmd(
     """
     from graph.build import View
 
+    if start and end and end < start:
+        raise click.BadParameter(f"{end} is before --start {start}", param_hint="'--end'")
     try:
         store = open_store(db, readonly=True)
     except IngestError as exc:
