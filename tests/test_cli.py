@@ -30,6 +30,8 @@ def test_ingest_stats_problems(tmp_path: Path, mail_dir: Path) -> None:
     assert "bad-date (kept)" in problems.output
     only = runner.invoke(cli, ["problems", "--db", db, "--kind", "bad-date", "--json"])
     assert [json.loads(line)["kind"] for line in only.output.splitlines()] == ["bad-date"]
+    typo = runner.invoke(cli, ["problems", "--db", db, "--kind", "bad-dates"])
+    assert typo.output == "0 problem(s).\nNone of kind 'bad-dates'; this store's kinds: bad-date, not-email.\n"
 
 
 def test_missing_store_is_a_sentence_not_a_traceback(tmp_path: Path) -> None:

@@ -174,6 +174,10 @@ def problems_cmd(db: str, kind: str | None, limit: int | None, as_json: bool) ->
         click.echo(f"{where}\n  {row['kind']} ({flag}): {row['sentence']}" + (f"\n  detail: {row['detail']}" if row["detail"] else ""))
     if not as_json:
         click.echo(f"{len(rows)} problem(s).")
+        if not rows and kind:
+            kinds = [k for (k,) in store.conn.execute("SELECT DISTINCT kind FROM problems ORDER BY kind")]
+            click.echo(f"None of kind {kind!r}; this store's kinds: {', '.join(kinds)}." if kinds else "This store has no problems recorded.")
+    store.close()
 
 
 @cli.command()
