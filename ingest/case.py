@@ -62,7 +62,7 @@ class CaseReport:
 
     def summary(self) -> str:
         """Two lines for people."""
-        roles = ", ".join(f"{k} {v}" for k, v in sorted(self.roles.items()))
+        roles = ", ".join(f"{k} {v}" for k, v in sorted(self.roles.items())) or "none"
         events = ", ".join(f"{k} {v}" for k, v in sorted(self.events.items())) or "none"
         return (
             f"Profile {self.profile}: {self.organizations} organizations; people by role: {roles}; "

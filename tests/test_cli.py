@@ -70,6 +70,13 @@ def test_ingest_without_paths_upgrades_an_older_store_and_reads_no_mail(tmp_path
     assert runner.invoke(cli, ["stats", "--db", db]).exit_code == 0
 
 
+def test_an_empty_folder_is_said_to_be_empty(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(cli, ["ingest", str(tmp_path / "empty"), "--db", str(tmp_path / "case.db"), "-q", "--workers", "1"])
+    assert result.exit_code == 0 and f"No files found under {tmp_path / 'empty'}: nothing was read." in result.output
+    assert "people by role: none;" in result.output
+
+
 def test_malformed_aliases_is_a_sentence(tmp_path: Path, mail_dir: Path) -> None:
     bad = tmp_path / "aliases.csv"
     bad.write_text("person,address\nonly-one-column\n")

@@ -105,6 +105,8 @@ def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, no_aliases:
     except KeyboardInterrupt:
         click.echo("\nStopped. What was stored is kept: run the same command again to finish the ingest.", err=True)
         raise SystemExit(130) from None  # the shell's code for a run stopped by Ctrl-C
+    if paths and not report.files_total:
+        click.echo(f"No files found under {', '.join(paths)}: nothing was read.", err=True)
     rate = report.items / report.seconds if report.seconds else 0.0
     click.echo(
         f"{report.files_done - report.files_skipped} files read, {report.files_skipped} unchanged and skipped; "
