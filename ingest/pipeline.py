@@ -766,7 +766,6 @@ class _Background:
 
 
 def _json_list(text: str | None) -> list[str]:
-
     return json.loads(text) if text else []
 
 
