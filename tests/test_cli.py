@@ -77,6 +77,17 @@ def test_an_empty_folder_is_said_to_be_empty(tmp_path: Path) -> None:
     assert "people by role: none;" in result.output
 
 
+def test_numbers_out_of_range_are_usage_errors_not_tracebacks(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for args, option in ((["demo", "--out", str(tmp_path / "d"), "--scale", "0"], "--scale"),
+                         (["app", "--db", str(tmp_path / "x.db"), "--port", "99999"], "--port"),
+                         (["export", "--db", str(tmp_path / "x.db"), "--out", str(tmp_path / "e"), "--min-weight", "0"], "--min-weight"),
+                         (["export", "--db", str(tmp_path / "x.db"), "--out", str(tmp_path / "e"), "--hops", "-1"], "--hops")):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2 and f"Invalid value for '{option}'" in result.output and "Traceback" not in result.output, result.output
+    assert not (tmp_path / "d").exists()
+
+
 def test_malformed_aliases_is_a_sentence(tmp_path: Path, mail_dir: Path) -> None:
     bad = tmp_path / "aliases.csv"
     bad.write_text("person,address\nonly-one-column\n")

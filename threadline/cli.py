@@ -184,7 +184,7 @@ def problems_cmd(db: str, kind: str | None, limit: int | None, as_json: bool) ->
 
 @cli.command()
 @DB_OPTION
-@click.option("--port", type=int, default=8501, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on. Anything but 127.0.0.1 exposes the case to the network.")
 @click.option("--neo4j", "use_neo4j", is_flag=True, help="Take views from the Neo4j server in NEO4J_URI instead of the store.")
 def app(db: str, port: int, host: str, use_neo4j: bool) -> None:
@@ -214,7 +214,7 @@ def app(db: str, port: int, host: str, use_neo4j: bool) -> None:
 @cli.command()
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder to write the demo mailboxes and ground truth into.")
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--scale", type=int, default=1, show_default=True, help="Multiply the background mail (the story stays the same).")
+@click.option("--scale", type=click.IntRange(min=1), default=1, show_default=True, help="Multiply the background mail (the story stays the same).")
 def demo(out: str, seed: int, scale: int) -> None:
     """Write the fictional demo case: mailboxes plus a ground-truth JSON.
 
