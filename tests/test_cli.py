@@ -88,6 +88,18 @@ def test_numbers_out_of_range_are_usage_errors_not_tracebacks(tmp_path: Path) ->
     assert not (tmp_path / "d").exists()
 
 
+def test_the_app_on_a_port_in_use_says_so(tmp_path: Path) -> None:
+    import socket
+
+    db = tmp_path / "case.db"
+    db.touch()
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["app", "--db", str(db), "--port", str(port)])
+    assert result.exit_code == 1 and f"cannot listen on 127.0.0.1:{port} (Address already in use)" in result.output, result.output
+    assert "Threadline on http" not in result.output
+
+
 def test_malformed_aliases_is_a_sentence(tmp_path: Path, mail_dir: Path) -> None:
     bad = tmp_path / "aliases.csv"
     bad.write_text("person,address\nonly-one-column\n")

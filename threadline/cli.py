@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from importlib.util import find_spec
@@ -199,6 +200,11 @@ def app(db: str, port: int, host: str, use_neo4j: bool) -> None:
     spec = find_spec("app")
     if spec is None or spec.origin is None:
         raise click.ClickException("app.py was not found next to the threadline package; reinstall with `pip install -e .`")
+    try:
+        with socket.create_server((host, port)):
+            pass  # free: Streamlit takes it next
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port} ({os.strerror(exc.errno) if exc.errno else exc}); is Threadline already open there? Choose another with --port") from None
     env = dict(os.environ, THREADLINE_DB=str(Path(db).resolve()), THREADLINE_BACKEND="neo4j" if use_neo4j else "sqlite")
     cmd = [
         sys.executable, "-m", "streamlit", "run", spec.origin,
