@@ -88,7 +88,10 @@ def remember_profile(conn: sqlite3.Connection, prof: CaseProfile, applied_at: st
     """
     if applied_at is None:
         row = conn.execute("SELECT value FROM meta WHERE key = 'case_profile'").fetchone()
-        applied_at = json.loads(row[0]).get("applied_at") if row and row[0] else None
+        before = json.loads(row[0]) if row and row[0] else {}
+        if before.get("path") == os.path.abspath(prof.path):
+            return
+        applied_at = before.get("applied_at")
     conn.execute(
         "INSERT INTO meta(key, value) VALUES ('case_profile', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         (json.dumps({"path": os.path.abspath(prof.path), "name": prof.name, "sha256": prof.digest, "applied_at": applied_at}),),

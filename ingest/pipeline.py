@@ -283,8 +283,11 @@ def ingest(
                 finalize(store, alias_data, report, case=profile, progress=progress, workers=workers)
                 store.set_meta("derived_from", signature)
                 store.set_meta("dirty", "0")
-            # What later runs use when not told otherwise (remembered_profile, _remembered_aliases).
-            store.set_meta("aliases", str(Path(aliases).resolve()) if aliases is not None else "")
+            # What later runs use when not told otherwise (remembered_profile, _remembered_aliases);
+            # written only when it changed, so a run that found nothing new writes nothing.
+            remembered = str(Path(aliases).resolve()) if aliases is not None else ""
+            if store.get_meta("aliases", "") != remembered:
+                store.set_meta("aliases", remembered)
             store.commit()
     finally:
         store.close()

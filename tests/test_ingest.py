@@ -112,10 +112,12 @@ def test_role_addresses_are_marked(conn: sqlite3.Connection) -> None:
 def test_reingest_changes_nothing(tmp_path: Path, mail_copy: Path) -> None:
     db = tmp_path / "case.db"
     first = ingest([mail_copy], db, workers=1)
-    snapshot = _dump(db)
+    snapshot, written = _dump(db), db.stat().st_mtime_ns
     second = ingest([mail_copy], db, workers=1)
     assert first.messages == 10 and second.messages == 0 and second.files_skipped == first.files_total
     assert _dump(db) == snapshot
+    # Not a page written: what a transaction writes would be checkpointed into the file at close.
+    assert db.stat().st_mtime_ns == written
 
 
 def test_changed_file_is_read_again_without_doubling(tmp_path: Path, mail_copy: Path) -> None:
