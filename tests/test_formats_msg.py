@@ -82,6 +82,20 @@ def test_damaged_msg_is_a_problem(cut: int) -> None:
         assert results[0].kind == "unreadable-msg" and results[0].fatal  # type: ignore[union-attr]
 
 
+def test_a_small_item_naming_a_msg_file_is_not_that_file(tmp_path: Path) -> None:
+    # olefile takes bytes under 1,536 as a path: text naming a .msg elsewhere on the
+    # reader's disk, forced to this format, stored that file's message.
+    elsewhere = tmp_path / "private" / "test1.msg"
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes((MSG / "test1.msg").read_bytes())
+    results = parse_msg(RawItem(Provenance("pointer.txt"), str(elsewhere).encode(), "msg"))
+    assert [(type(r).__name__, getattr(r, "kind", None)) for r in results] == [("Problem", "unreadable-msg")]
+    (tmp_path / "case").mkdir()
+    (tmp_path / "case" / "pointer.txt").write_text(str(elsewhere))
+    report = ingest([tmp_path / "case"], tmp_path / "case.db", workers=1, force_format="msg")
+    assert (report.messages, report.rejected) == (0, 1)
+
+
 def test_msg_is_sniffed_by_magic_not_extension() -> None:
     assert sniff((MSG / "test1.msg").read_bytes()[:4096], "no-extension") == "msg"
 

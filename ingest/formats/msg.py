@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import io
 import logging
 import re
 from datetime import UTC, datetime
@@ -348,12 +349,15 @@ def parse_msg(item: RawItem) -> list[Message | Problem]:
 
     digest = hashlib.sha256(item.data).hexdigest()
     try:
-        msg = extract_msg.openMsg(item.data, strict=False, delayAttachments=False)
+        # Always a file object: olefile takes bytes shorter than 1,536 as the *path* of a file
+        # to open, so a small item forced to this format would have read whatever file its
+        # text named, outside the case.
+        msg = extract_msg.openMsg(io.BytesIO(item.data), strict=False, delayAttachments=False)
         encoding = _ansi_encoding(msg)
         if encoding is not None:
             # A non-Unicode item: read its strings in the code page it declares.
             msg.close()
-            msg = extract_msg.openMsg(item.data, strict=False, delayAttachments=False, overrideEncoding=encoding)
+            msg = extract_msg.openMsg(io.BytesIO(item.data), strict=False, delayAttachments=False, overrideEncoding=encoding)
     # extract-msg and olefile raise their own and builtin errors on damaged files;
     # any of them means the file cannot be read as an Outlook item.
     except Exception as exc:  # noqa: BLE001
