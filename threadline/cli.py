@@ -201,7 +201,7 @@ def app(db: str, port: int, host: str, use_neo4j: bool) -> None:
     if spec is None or spec.origin is None:
         raise click.ClickException("app.py was not found next to the threadline package; reinstall with `pip install -e .`")
     try:
-        with socket.create_server((host, port)):
+        with socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET):
             pass  # free: Streamlit takes it next
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port} ({os.strerror(exc.errno) if exc.errno else exc}); is Threadline already open there? Choose another with --port") from None
