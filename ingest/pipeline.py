@@ -257,7 +257,7 @@ def ingest(
                     _record_walk_problem(store, found, report)
                 else:
                     sources.append(found)
-            sources = store.match_sources(sources)
+            sources = store.match_sources(sources, force_format)
             store.commit()
             report.files_total = len(sources)
             report.bytes_total = sum(s.size for s in sources)

@@ -7,3 +7,7 @@
 -- size and time (ingest.store.Store.match_sources).
 ALTER TABLE sources ADD COLUMN real_path TEXT;
 CREATE UNIQUE INDEX IF NOT EXISTS sources_real_path ON sources(real_path) WHERE real_path IS NOT NULL;
+-- The format a file was last read in when `threadline ingest --format` forced one (NULL:
+-- detected). A file read in another format than this run's is read again, so a wrong
+-- --format can be undone by running again without it.
+ALTER TABLE sources ADD COLUMN format TEXT;

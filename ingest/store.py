@@ -201,7 +201,8 @@ class Store:
         self._addresses: set[str] | None = None
         self._reading: dict[str, Source] = {}  # started, not finished, not yet written
         self._finished: list[tuple[Source, int]] = []  # finished since the last commit, with their item counts
-        self._known: dict[str, tuple[int | None, int | None, str]] | None = None  # size, mtime and status of each recorded file, from match_sources
+        self._known: dict[str, tuple[int | None, int | None, str, str | None]] | None = None  # each recorded file's size, mtime, status and forced format (match_sources)
+        self._format: str | None = None  # the format this run forces (threadline ingest --format), if any
         self._names: Counter[tuple[str, str]] = Counter()  # display names seen since the last commit
         self._reconstructed: set[str] | None = None  # subjects of printed/quoted messages stored
         self._side: SideIndex | None = None  # a first load's full-text index, built beside the store
@@ -361,8 +362,11 @@ class Store:
 
     # -- sources -------------------------------------------------------------------
 
-    def match_sources(self, sources: Iterable[Source]) -> list[Source]:
+    def match_sources(self, sources: Iterable[Source], force_format: str | None = None) -> list[Source]:
         """The files to read, each under the spelling of its path the store knows it by.
+
+        ``force_format`` is the format this run reads every file in (None: detected); a file
+        last read in another one is not done (:meth:`source_is_done`).
 
         A file is known by its real path (:attr:`Source.real`). One the store holds under
         another spelling keeps that spelling, so the same release given from another folder
@@ -377,9 +381,9 @@ class Store:
         """
         by_real: dict[str, str] = {}
         unknown: list[tuple[str, int | None, int | None]] = []  # in rowid order, as the table is scanned
-        self._known = {}
-        for path, real, size, mtime_ns, status in self.conn.execute("SELECT path, real_path, size, mtime_ns, status FROM sources"):
-            self._known[path] = (size, mtime_ns, status)
+        self._known, self._format = {}, force_format
+        for path, real, size, mtime_ns, status, fmt in self.conn.execute("SELECT path, real_path, size, mtime_ns, status, format FROM sources"):
+            self._known[path] = (size, mtime_ns, status, fmt)
             if real is None:
                 unknown.append((path, size, mtime_ns))
             else:
@@ -414,13 +418,13 @@ class Store:
         return out
 
     def source_is_done(self, source: Source) -> bool:
-        """True when this file was fully ingested and has not changed since.
+        """True when this file was fully ingested, in this run's format, and has not changed since.
 
         After :meth:`match_sources` this asks what it read, not the store once per file.
         """
         if self._known is not None:
             known = self._known.get(source.key)
-            return known is not None and known == (source.size, source.mtime_ns, "done")
+            return known is not None and known == (source.size, source.mtime_ns, "done", self._format)
         row = self.conn.execute("SELECT size, mtime_ns, status FROM sources WHERE path = ?", (source.key,)).fetchone()
         return bool(row) and row["status"] == "done" and row["size"] == source.size and row["mtime_ns"] == source.mtime_ns
 
@@ -429,8 +433,12 @@ class Store:
 
         The ``reading`` row is written at the next commit if the file is not finished by
         then; a file started and finished in one transaction is written once, as done.
+        A file read before (changed, in another format, or left unfinished) loses the
+        problems of that reading: this one records its own.
         """
         self._reading[source.key] = source
+        if self._known and source.key in self._known:
+            self.conn.execute("DELETE FROM problems WHERE path = ?", (source.key,))
 
     def finish_source(self, source: Source, items: int) -> None:
         """Mark the file done: written at the next commit, in the transaction holding its last item."""
@@ -439,11 +447,14 @@ class Store:
 
     def _write_sources(self, rows: list[tuple[Source, str, int, str | None]]) -> None:
         self.conn.executemany(
-            "INSERT INTO sources(path, size, mtime_ns, mailbox, status, items, ingested_at, real_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "INSERT INTO sources(path, size, mtime_ns, mailbox, status, items, ingested_at, real_path, format) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, status = excluded.status, "
             "items = excluded.items, ingested_at = COALESCE(excluded.ingested_at, ingested_at), "
-            "real_path = COALESCE(excluded.real_path, real_path)",
-            [(source.key, source.size, source.mtime_ns, safe_path(source.mailbox), status, items, at, source.real or None) for source, status, items, at in rows],
+            "real_path = COALESCE(excluded.real_path, real_path), format = excluded.format",
+            [
+                (source.key, source.size, source.mtime_ns, safe_path(source.mailbox), status, items, at, source.real or None, self._format)
+                for source, status, items, at in rows
+            ],
         )
 
     # -- writes --------------------------------------------------------------------

@@ -53,7 +53,7 @@ def test_ingest_without_paths_upgrades_an_older_store_and_reads_no_mail(tmp_path
     conn = sqlite3.connect(db)
     # As a schema-8 store: no real paths, and derived tables worked out for schema 8.
     conn.executescript(
-        "DROP INDEX sources_real_path; ALTER TABLE sources DROP COLUMN real_path; "
+        "DROP INDEX sources_real_path; ALTER TABLE sources DROP COLUMN real_path; ALTER TABLE sources DROP COLUMN format; "
         "UPDATE meta SET value = 'schema 8' WHERE key = 'derived_from'; PRAGMA user_version = 8;"
     )
     conn.close()

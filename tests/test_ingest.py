@@ -235,6 +235,36 @@ def test_a_store_from_before_real_paths_finds_them_beside_itself_or_by_the_spell
     assert [(row[0], row[-1]) for row in _sources(tmp_path / "case.db")] == [(row[0], row[-1]) for row in real_paths]
 
 
+def test_a_wrong_format_is_undone_by_running_again_without_it(tmp_path: Path, mail_copy: Path) -> None:
+    db = tmp_path / "case.db"
+    wrong = ingest([mail_copy], db, workers=1, force_format="msg")
+    assert wrong.messages == 0 and wrong.rejected == wrong.items > 0
+    right = ingest([mail_copy], db, workers=1)
+    assert right.files_skipped == 0 and right.messages == 10 and right.rejected == 1
+    store = open_store(db, readonly=True)
+    assert [r[0] for r in store.conn.execute("SELECT DISTINCT kind FROM problems WHERE fatal = 1")] == ["not-email"]
+    counts = store.accounting()
+    store.close()
+    assert counts["found"] == counts["stored"] + counts["rejected"] == right.items
+    again = ingest([mail_copy], db, workers=1)
+    assert again.files_skipped == again.files_total and again.messages == 0
+    assert ingest([mail_copy], db, workers=1, force_format="rfc822").files_skipped == 0  # asked for another format: read again
+
+
+def test_a_file_mended_after_it_was_refused_loses_its_problem(tmp_path: Path, mail_copy: Path) -> None:
+    db = tmp_path / "case.db"
+    ingest([mail_copy], db, workers=1)
+    notes = mail_copy / "loose" / "notes.txt"
+    notes.write_text("From: ann.lee@metropd.example\nTo: jane.roe@metropd.example\nSubject: notes\nMessage-ID: <notes-1@metropd.example>\n\nhello\n")
+    report = ingest([mail_copy], db, workers=1)
+    assert report.files_done - report.files_skipped == 1 and report.messages == 1 and report.rejected == 0
+    store = open_store(db, readonly=True)
+    assert [r[0] for r in store.conn.execute("SELECT kind FROM problems WHERE path LIKE '%notes.txt'")] == ["missing-date"]  # not-email is gone
+    counts = store.accounting()
+    store.close()
+    assert counts["found"] == counts["stored"] + counts["rejected"]
+
+
 def test_parallel_workers_give_the_same_store(tmp_path: Path, mail_dir: Path) -> None:
     one = ingest([mail_dir], tmp_path / "a.db", workers=1)
     two = ingest([mail_dir], tmp_path / "b.db", workers=2)

@@ -232,9 +232,10 @@ def test_the_copies_index_answers_for_a_messages_copies_and_their_sha256_without
 
 
 def _before_real_paths(conn: sqlite3.Connection) -> None:
-    """Make a store's sources table as it was before schema 9 (no real paths)."""
+    """Make a store's sources table as it was before schema 9 (no real paths, no format)."""
     conn.execute("DROP INDEX sources_real_path")
     conn.execute("ALTER TABLE sources DROP COLUMN real_path")
+    conn.execute("ALTER TABLE sources DROP COLUMN format")
 
 
 def test_a_store_of_schema_8_gets_a_real_path_column_and_keeps_its_sources(tmp_path: Path) -> None:
