@@ -67,3 +67,10 @@ def mail_copy(tmp_path: Path, mail_dir: Path) -> Path:
     dst = tmp_path / "mail"
     shutil.copytree(mail_dir, dst)
     return dst
+
+
+def as_schema_8(conn) -> None:
+    """Make a store's sources table as it was before schema 9 (no real paths, no format)."""
+    conn.execute("DROP INDEX sources_real_path")
+    conn.execute("ALTER TABLE sources DROP COLUMN real_path")
+    conn.execute("ALTER TABLE sources DROP COLUMN format")

@@ -11,6 +11,11 @@ from click.testing import CliRunner
 
 from threadline.cli import cli
 
+try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
+    from conftest import as_schema_8
+except ImportError:
+    from tests.conftest import as_schema_8
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -52,10 +57,8 @@ def test_ingest_without_paths_upgrades_an_older_store_and_reads_no_mail(tmp_path
     assert runner.invoke(cli, ["ingest", str(mail_dir), "--db", db, "-q", "--workers", "1"]).exit_code == 0
     conn = sqlite3.connect(db)
     # As a schema-8 store: no real paths, and derived tables worked out for schema 8.
-    conn.executescript(
-        "DROP INDEX sources_real_path; ALTER TABLE sources DROP COLUMN real_path; ALTER TABLE sources DROP COLUMN format; "
-        "UPDATE meta SET value = 'schema 8' WHERE key = 'derived_from'; PRAGMA user_version = 8;"
-    )
+    as_schema_8(conn)
+    conn.executescript("UPDATE meta SET value = 'schema 8' WHERE key = 'derived_from'; PRAGMA user_version = 8;")
     conn.close()
     stats = runner.invoke(cli, ["stats", "--db", db])
     assert stats.exit_code != 0 and f"run `threadline ingest --db {db}` once to upgrade it (no mail is read again)" in stats.output

@@ -11,6 +11,9 @@ from pathlib import Path
 from ingest import ingest, open_store
 from ingest.queries import get_message, problems
 
+#: One more message for the fixture's box.mbox: a file changed since it was read.
+ONE_MORE = b"\nFrom x@y.example Tue Jan 15 09:00:00 2019\nMessage-ID: <mbox-4@metropd.example>\nFrom: x@y.example\nTo: ann.lee@metropd.example\nSubject: more\n\nhi\n"
+
 
 def _one(conn: sqlite3.Connection, sql: str, *args: object) -> object:
     return conn.execute(sql, args).fetchone()[0]
@@ -124,7 +127,7 @@ def test_changed_file_is_read_again_without_doubling(tmp_path: Path, mail_copy: 
     db = tmp_path / "case.db"
     ingest([mail_copy], db, workers=1)
     box = mail_copy / "box.mbox"
-    box.write_bytes(box.read_bytes() + b"\nFrom x@y.example Tue Jan 15 09:00:00 2019\nMessage-ID: <mbox-4@metropd.example>\nFrom: x@y.example\nTo: ann.lee@metropd.example\nSubject: more\n\nhi\n")
+    box.write_bytes(box.read_bytes() + ONE_MORE)
     report = ingest([mail_copy], db, workers=1)
     assert report.files_done - report.files_skipped == 1
     store = open_store(db, readonly=True)
@@ -160,7 +163,7 @@ def test_a_changed_file_under_another_spelling_is_read_again_under_the_path_its_
     monkeypatch.chdir(tmp_path)
     ingest(["mail"], "case.db", workers=1)
     box = mail_copy / "box.mbox"
-    box.write_bytes(box.read_bytes() + b"\nFrom x@y.example Tue Jan 15 09:00:00 2019\nMessage-ID: <mbox-4@metropd.example>\nFrom: x@y.example\nTo: ann.lee@metropd.example\nSubject: more\n\nhi\n")
+    box.write_bytes(box.read_bytes() + ONE_MORE)
     report = ingest([str(mail_copy)], "case.db", workers=1)
     assert report.files_done - report.files_skipped == 1 and report.messages == 4
     store = open_store(tmp_path / "case.db", readonly=True)
@@ -175,7 +178,7 @@ def test_another_file_that_shares_the_spelling_of_a_read_one_is_read_and_kept_ap
     for name in ("a", "b"):
         shutil.copytree(mail_dir, tmp_path / name / "mail")
     box = tmp_path / "b" / "mail" / "box.mbox"
-    box.write_bytes(box.read_bytes() + b"\nFrom x@y.example Tue Jan 15 09:00:00 2019\nMessage-ID: <mbox-4@metropd.example>\nFrom: x@y.example\nTo: ann.lee@metropd.example\nSubject: more\n\nhi\n")
+    box.write_bytes(box.read_bytes() + ONE_MORE)
     db = tmp_path / "case.db"
     monkeypatch.chdir(tmp_path / "a")
     first = ingest(["mail"], db, workers=1)
@@ -228,7 +231,7 @@ def test_a_store_from_before_real_paths_finds_them_beside_itself_or_by_the_spell
     # A changed file has no match on disk; its own spelling still names it, as before.
     forget_real_paths()
     box = mail_copy / "box.mbox"
-    box.write_bytes(box.read_bytes() + b"\nFrom x@y.example Tue Jan 15 09:00:00 2019\nMessage-ID: <mbox-4@metropd.example>\nFrom: x@y.example\nTo: ann.lee@metropd.example\nSubject: more\n\nhi\n")
+    box.write_bytes(box.read_bytes() + ONE_MORE)
     monkeypatch.chdir(tmp_path)
     changed = ingest(["mail"], "case.db", workers=1)
     assert changed.files_done - changed.files_skipped == 1 and changed.messages == 4

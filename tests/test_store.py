@@ -12,9 +12,9 @@ from ingest.errors import StoreError
 from ingest.store import PAGE_SIZE, SCHEMA_VERSION, Store, connect, open_store
 
 try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
-    from conftest import SHARED
+    from conftest import SHARED, as_schema_8
 except ImportError:
-    from tests.conftest import SHARED
+    from tests.conftest import SHARED, as_schema_8
 DOCS = SHARED / "printed" / "state-dept-june-2015"
 
 
@@ -68,7 +68,7 @@ def test_the_full_text_index_flushes_16_mb_segments_and_merges_by_8_in_new_and_u
     assert store.conn.execute(setting, ("automerge",)).fetchone()[0] == 8
     # A store written before schema 5 has FTS5's defaults (no rows) and gets the settings on open.
     store.conn.execute("DELETE FROM messages_fts_config WHERE k IN ('hashsize', 'automerge')")
-    _before_real_paths(store.conn)
+    as_schema_8(store.conn)
     store.conn.execute("PRAGMA user_version = 4")
     store.conn.commit()
     store.close()
@@ -221,7 +221,7 @@ def test_the_copies_index_answers_for_a_messages_copies_and_their_sha256_without
     # A store of schema 7 gets the wider index when a writer opens it.
     conn.execute("DROP INDEX copies_message")
     conn.execute("CREATE INDEX copies_message ON copies(message_key)")
-    _before_real_paths(conn)
+    as_schema_8(conn)
     conn.execute("PRAGMA user_version = 7")
     conn.commit()
     store.close()
@@ -231,17 +231,10 @@ def test_the_copies_index_answers_for_a_messages_copies_and_their_sha256_without
     store.close()
 
 
-def _before_real_paths(conn: sqlite3.Connection) -> None:
-    """Make a store's sources table as it was before schema 9 (no real paths, no format)."""
-    conn.execute("DROP INDEX sources_real_path")
-    conn.execute("ALTER TABLE sources DROP COLUMN real_path")
-    conn.execute("ALTER TABLE sources DROP COLUMN format")
-
-
 def test_a_store_of_schema_8_gets_a_real_path_column_and_keeps_its_sources(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     store = open_store(db)
-    _before_real_paths(store.conn)
+    as_schema_8(store.conn)
     store.conn.execute("INSERT INTO sources(path, size, mtime_ns, mailbox, status, items) VALUES ('mail/1.', 10, 5, '', 'done', 1)")
     store.conn.execute("PRAGMA user_version = 8")
     store.conn.commit()
