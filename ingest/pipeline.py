@@ -309,24 +309,19 @@ def remembered_profile(store: Store) -> str | None:
         return path.stem
     if not path.is_absolute() and not path.is_file():  # written before paths were made absolute
         path = store.path.parent / path
-    if not path.is_file():
-        raise ProfileError(
-            str(path),
-            f"{store.path.name} was worked out with this case profile, which is no longer there; "
-            "pass --case with where it is now (or --case generic)",
-        )
-    return str(path)
+    return _still_there(store, str(path), "case profile", "--case", "--case generic")
 
 
 def _remembered_aliases(store: Store) -> str | None:
     """The aliases file the store was last worked out with, if any."""
     path = store.get_meta("aliases") or None
-    if path is not None and not Path(path).is_file():
-        raise ProfileError(
-            path,
-            f"{store.path.name} was worked out with this aliases file, which is no longer there; "
-            "pass --aliases with where it is now (or --no-aliases)",
-        )
+    return _still_there(store, path, "aliases file", "--aliases", "--no-aliases") if path is not None else None
+
+
+def _still_there(store: Store, path: str, what: str, option: str, instead: str) -> str:
+    """``path`` if a file is still there; else a ProfileError saying which option to pass."""
+    if not Path(path).is_file():
+        raise ProfileError(path, f"{store.path.name} was worked out with this {what}, which is no longer there; pass {option} with where it is now (or {instead})")
     return path
 
 
