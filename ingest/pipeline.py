@@ -89,6 +89,13 @@ class IngestReport:
     messages: int = 0
     problems: Counter[str] = field(default_factory=Counter)
     rejected: int = 0
+    #: Messages removed because no file holds them any more: a file read again no longer does
+    #: (a message withheld from a re-issued mailbox), and no other file does except by quoting it.
+    withdrawn: int = 0
+    #: Files read once more because a message they quote was taken out (Store.read_again),
+    #: and those of them that could not be found.
+    files_again: int = 0
+    missing_again: list[str] = field(default_factory=list)
     people: int = 0
     merged_people: int = 0
     threads: int = 0
@@ -266,6 +273,7 @@ def ingest(
             store.defer_fts(niceness=WORKER_NICENESS)
             with _heap_frozen():
                 _run(store, sources, report, workers, progress, force_format)
+                _read_again(store, report, workers, progress, force_format)
             report.timings["reading"] = (datetime.now() - started).total_seconds()
             # A first load builds the indexes it put off, and copies in the full-text index
             # (which catches up on the last commit meanwhile): seconds on a big release, so
@@ -341,6 +349,27 @@ def _fill_counts(store: Store, report: IngestReport) -> None:
     report.threads = conn.execute("SELECT COUNT(*) FROM threads").fetchone()[0]
 
 
+def _read_again(store: Store, report: IngestReport, workers: int, progress: Progress | None, force_format: str | None) -> None:
+    """Read once more the files quoting a message this run took out (:meth:`Store.read_again`),
+    each in the format it was read in, so their quotes are filed as a first ingest would."""
+    for _ in range(3):  # a pass can only take out what the one before filed; two are plenty
+        again = store.read_again()
+        if not again:
+            break
+        report.files_again += len(again)
+        report.missing_again.extend(path for source, path, _fmt in again if source is None)
+        by_format: dict[str | None, list[Source]] = {}
+        for source, _path, fmt in again:
+            if source is not None:
+                by_format.setdefault(fmt, []).append(source)
+        for fmt, group in by_format.items():
+            report.files_total += len(group)
+            report.bytes_total += sum(s.size for s in group)
+            store.reading_format(fmt)
+            _run(store, group, report, workers, progress, fmt)
+        store.reading_format(force_format)
+
+
 def _record_walk_problem(store: Store, problem: Problem, report: IngestReport) -> None:
     # A refused link or unreadable file is an item found and rejected, so it is
     # entered as a finished one-item source to keep the accounting whole.
@@ -365,7 +394,7 @@ def _run(store: Store, sources: list[Source], report: IngestReport, workers: int
                 started.add(source.path)
                 counts[source.path] = 0
             if task is None:
-                store.finish_source(source, counts[source.path])
+                report.withdrawn += store.finish_source(source, counts[source.path])
                 report.files_done += 1
                 report.bytes_done += source.size
                 continue

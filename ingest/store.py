@@ -56,6 +56,17 @@ SCHEMA_FILES = _schema_files()
 SCHEMA_VERSION = len(SCHEMA_FILES)
 
 
+#: The place of a quote (``…|quoted:2``) or of a message in a printout (``page:3|msg:1``):
+#: a copy rebuilt from text, not read as mail.
+_REBUILT_PLACE = re.compile(r"(?:^|\|)(?:quoted:\d+|page:\d+\|msg:\d+)$")
+
+
+def _rebuilt_tail(place: str) -> str:
+    """Where in its item a quote or printed message is (``quoted:2``, ``page:3|msg:1``); '' for mail."""
+    found = _REBUILT_PLACE.search(place)
+    return found.group(0).lstrip("|") if found else ""
+
+
 #: Secondary indexes that no ingest-time statement reads (the dedupe probes use the
 #: subject/date, alias and copies indexes, which stay); a first load builds them at the end.
 DEFERRED_INDEXES = ("participants_address", "messages_date", "messages_sender", "messages_thread", "addresses_person")
@@ -164,6 +175,27 @@ def message_row(message: Message) -> MessageRow:
     return MessageRow(values, participants, addresses, tuple(p.address.kind for p in parts))
 
 
+class _Earlier:
+    """The copies a file held when it was last read, as it is read again (``Store._earlier``):
+    ``copies`` maps (place, message key) to the copy's SHA-256, ``places`` each key to its places.
+    About 0.3 KB a copy, held while that one file is read."""
+
+    __slots__ = ("copies", "places", "quotes")
+
+    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+        self.copies: dict[tuple[str, str], str] = {}
+        self.places: dict[str, list[str]] = {}
+        # A quote or printout, by the SHA-256 of the item it is in and its place in that item
+        # ("quoted:2"): the keys it was filed under.
+        self.quotes: dict[tuple[str, str], list[str]] = {}
+        for place, key, sha in rows:
+            self.copies[(place, key)] = sha
+            self.places.setdefault(key, []).append(place)
+            tail = _rebuilt_tail(place)
+            if tail:
+                self.quotes.setdefault((sha, tail), []).append(key)
+
+
 class Store:
     """A Threadline store on disk. Use :func:`open_store` to get one."""
 
@@ -203,9 +235,12 @@ class Store:
         self._finished: list[tuple[Source, int]] = []  # finished since the last commit, with their item counts
         self._known: dict[str, tuple[int | None, int | None, str, str | None]] | None = None  # each recorded file's size, mtime, status and forced format (match_sources)
         self._format: str | None = None  # the format this run forces (threadline ingest --format), if any
-        self._names: Counter[tuple[str, str]] = Counter()  # display names seen since the last commit
+        self._names: Counter[tuple[str, str]] = Counter()  # display names seen (or taken back) since the last commit
+        self._names_dropped = False  # some taken back: rows may have come down to nothing
         self._reconstructed: set[str] | None = None  # subjects of printed/quoted messages stored
         self._side: SideIndex | None = None  # a first load's full-text index, built beside the store
+        self._earlier: dict[str, _Earlier] = {}  # the earlier copies of each file being read again (start_source)
+        self._again: set[str] = set()  # files to read once more, for the quotes of a message taken out (read_again)
 
     # -- schema ------------------------------------------------------------------
 
@@ -439,11 +474,254 @@ class Store:
         self._reading[source.key] = source
         if self._known and source.key in self._known:
             self.conn.execute("DELETE FROM problems WHERE path = ?", (source.key,))
+            self._remember_earlier(source.key)
 
-    def finish_source(self, source: Source, items: int) -> None:
-        """Mark the file done: written at the next commit, in the transaction holding its last item."""
+    def finish_source(self, source: Source, items: int) -> int:
+        """Mark the file done: written at the next commit, in the transaction holding its last item.
+
+        For a file read before, the copies of that reading it no longer holds are removed now,
+        and the messages known from nothing else with them; returns how many such messages.
+        """
+        withdrawn = self._drop_earlier(source.key) if source.key in self._earlier else 0
+        if source.key in self._again:
+            return withdrawn  # stays unfinished: it is read once more (read_again)
         self._reading.pop(source.key, None)
         self._finished.append((source, items))
+        return withdrawn
+
+    # -- a file read again -------------------------------------------------------------
+    #
+    # A file read before (changed, left unfinished, or read in another format) is read again
+    # as it is now. Its earlier copies are listed (_Earlier); each one the new reading holds
+    # again leaves the list, and what is left when the file is finished is no longer in it:
+    # a message withheld from a re-issued mailbox, or read in a format that was wrong. Those
+    # copies go, and so does a message known from no other copy, so no evidence cites a file
+    # for a message it does not hold, and the store holds what a first ingest of the files as
+    # they are now would. Copies held again are not written again, so a mailbox with one
+    # message added costs its reading and not a rewrite of the rest.
+    #
+    # A message rebuilt from quotes or a printout is keyed by what it was rebuilt from, and a
+    # quote of a stored message is filed under it. So when a message goes but is quoted
+    # elsewhere, or a rebuilt message loses the message it was rebuilt from, it is taken out
+    # with its copies and the files holding them are read again (:meth:`read_again`): their
+    # quotes then rebuild it as a first ingest would.
+
+    def _remember_earlier(self, path: str) -> None:
+        rows = self.conn.execute("SELECT place, message_key, sha256 FROM copies WHERE path = ?", (path,)).fetchall()
+        if rows:
+            self._earlier[path] = _Earlier(rows)
+
+    def _held_again(self, message: Message, key: str) -> None:
+        """The file being read again still holds this copy (now perhaps with other bytes)."""
+        prov = message.provenance
+        sha = self._earlier[prov.path].copies.pop((prov.place, key), None)
+        if sha is not None and sha != message.raw_sha256:
+            self.conn.execute(
+                "UPDATE copies SET sha256 = ?, size = ? WHERE path = ? AND place = ? AND message_key = ?",
+                (message.raw_sha256, message.size, prov.path, prov.place, key),
+            )
+
+    def _moved(self, message: Message, key: str, item_place: str) -> None:
+        """If the file being read again held these very bytes of this message at another place
+        (a message before it in a mailbox was withheld, say), move that copy here: the same
+        copy, not one gone and one new."""
+        prov = message.provenance
+        earlier = self._earlier[prov.path]
+        if (prov.place, key) in earlier.copies:
+            return
+        # The SHA-256 is the whole item's: a quote must also be the same quote within it.
+        tail = _rebuilt_tail(prov.place)
+        for place in earlier.places.get(key, ()):
+            if earlier.copies.get((place, key)) == message.raw_sha256 and _rebuilt_tail(place) == tail:
+                self.conn.execute(
+                    "UPDATE OR IGNORE copies SET place = ?, item = ? WHERE path = ? AND place = ? AND message_key = ?",
+                    (prov.place, item_place, prov.path, place, key),
+                )
+                del earlier.copies[(place, key)]
+                return
+
+    def _filed_before(self, message: Message) -> str | None:
+        """The stored message that the earlier reading of this file filed these very bytes of a
+        quote or printout under, if it stands: where several stored messages would match (the
+        same mail sent twice in a minute), the one a first reading chose, which was whichever
+        it had met by then, stays the choice."""
+        tail = _rebuilt_tail(message.provenance.place)
+        if not tail:
+            return None
+        for key in self._earlier[message.provenance.path].quotes.get((message.raw_sha256, tail), ()):
+            if key != message.key and self.conn.execute("SELECT 1 FROM messages WHERE key = ?", (key,)).fetchone():
+                return key
+        return None
+
+    def _changed_since(self, key: str, path: str, sha256: str) -> bool:
+        """True when the file being read again held message ``key`` before, with other bytes,
+        and nothing else holds it: a message changed in place (a redaction, say)."""
+        earlier = self._earlier[path]
+        shas = {earlier.copies[(place, key)] for place in earlier.places.get(key, ()) if (place, key) in earlier.copies}
+        if not shas or sha256 in shas:
+            return False
+        held = self.conn.execute("SELECT path, place FROM copies WHERE message_key = ?", (key,))
+        return all(other == path and (place, key) in earlier.copies for other, place in held)
+
+    def _drop_earlier(self, path: str, key: str | None = None) -> int:
+        """Remove the earlier copies of ``path`` its new reading has not held again (only those
+        of message ``key``, if given); return how many messages went with them (mail now held
+        only by quotes of it included: those are rebuilt from the quotes, see _rebuild)."""
+        conn = self.conn
+        earlier = self._earlier[path] if key else self._earlier.pop(path)
+        if key:
+            left = [(place, key) for place in earlier.places.get(key, ()) if (place, key) in earlier.copies]
+            for entry in left:
+                del earlier.copies[entry]
+        else:
+            left = list(earlier.copies)
+        exists = "SELECT 1 FROM copies WHERE path = ? AND place = ? AND message_key = ?"
+        gone = [(path, place, k) for place, k in left if conn.execute(exists, (path, place, k)).fetchone()]
+        if not gone:
+            return 0
+        self._uncount_names(gone)
+        conn.executemany("DELETE FROM copies WHERE path = ? AND place = ? AND message_key = ?", gone)
+        self.set_meta("dirty", "1")
+        keys = sorted({k for _, _, k in gone})
+        orphans = [k for k in keys if conn.execute("SELECT 1 FROM copies WHERE message_key = ? LIMIT 1", (k,)).fetchone() is None]
+        # A message changed in place (key given) is stored again at once, and its quotes with it.
+        self._forget_messages(orphans, rebuild=key is None)
+        if key is not None:
+            return len(orphans)
+        quoted_only = [k for k in keys if k not in set(orphans) and self._stands_on_quotes(k)]
+        self._rebuild(quoted_only)
+        return len(orphans) + len(quoted_only)
+
+    def _stands_on_quotes(self, key: str) -> bool:
+        """True when a stored message is held now only by quotes or printouts of it filed under it."""
+        row = self.conn.execute("SELECT origin FROM messages WHERE key = ?", (key,)).fetchone()
+        if row is None or row[0] != "mail":
+            return False
+        return all(_REBUILT_PLACE.search(place) for (place,) in self.conn.execute("SELECT place FROM copies WHERE message_key = ?", (key,)))
+
+    def _rebuild(self, keys: list[str]) -> None:
+        """Take these messages out with every copy, and have the files holding those copies read
+        again (:meth:`read_again`), so their quotes and printouts are filed as a first ingest would."""
+        if not keys:
+            return
+        conn = self.conn
+        paths: set[str] = set()
+        for key in keys:
+            copies = conn.execute("SELECT path, place, message_key FROM copies WHERE message_key = ?", (key,)).fetchall()
+            paths.update(path for path, _, _ in copies)
+            self._uncount_names(copies)
+            conn.execute("DELETE FROM copies WHERE message_key = ?", (key,))
+        self._forget_messages(keys)
+        conn.executemany("UPDATE sources SET status = 'reading' WHERE path = ?", [(p,) for p in sorted(paths)])
+        self._again.update(paths)
+
+    def read_again(self) -> list[tuple[Source | None, str, str | None]]:
+        """The files that must be read again because a message they quote was taken out
+        (:meth:`_rebuild`), each as ``(source, recorded path, format)``: the source is None
+        when the file can no longer be found (it stays unfinished, and a later run reads it)."""
+        again, self._again = sorted(self._again), set()
+        out: list[tuple[Source | None, str, str | None]] = []
+        for path in again:
+            row = self.conn.execute("SELECT real_path, mailbox, format FROM sources WHERE path = ?", (path,)).fetchone()
+            if row is None:
+                continue
+            real, mailbox, fmt = row
+            if self._known is not None:
+                self._known[path] = (None, None, "reading", fmt)
+            opened = real or path
+            try:
+                st = os.stat(opened)
+            except OSError:
+                out.append((None, path, fmt))
+                continue
+            out.append((Source(opened, st.st_size, st.st_mtime_ns, mailbox or "", real or "", path), path, fmt))
+        return out
+
+    def reading_format(self, fmt: str | None) -> None:
+        """Record the files read from now on as read in format ``fmt`` (None: detected)."""
+        self._format = fmt
+
+    def _uncount_names(self, copies: list[tuple[str, str, str]]) -> None:
+        """Take back the display names counted for these copies (``path, place, key``).
+
+        A copy's names were counted when it was stored as a message of its own (not when it
+        was filed under one stored before): for mail, the names its headers give, which the
+        message's participants hold. Two copies whose headers give someone different names
+        were each counted under their own, and are taken back under the first copy's.
+        A rebuilt message's names are taken back with the message, once (_forget_messages),
+        though a quote of a message that had met it, or quoted in two copies of one mail, may
+        have counted them more. So a name seen only in quotes may keep a count too many after
+        its message goes; names read from mail headers come out as a first ingest counts them.
+        """
+        conn = self.conn
+        drop: Counter[tuple[str, str]] = Counter()
+        for _path, place, key in copies:
+            if _REBUILT_PLACE.search(place):
+                continue
+            names = conn.execute("SELECT DISTINCT address, name FROM participants WHERE message_key = ? AND name IS NOT NULL AND name != ''", (key,))
+            drop.update(names.fetchall())
+        self._take_back_names(drop)
+
+    def _take_back_names(self, drop: Counter[tuple[str, str]]) -> None:
+        """Count these display names as seen that many times fewer (written at commit)."""
+        if drop:
+            self._names.subtract(drop)
+            self._names_dropped = True
+
+    def _forget_messages(self, keys: list[str], *, rebuild: bool = True) -> None:
+        """Delete these messages (their copies gone) and what hangs on them alone: participants,
+        attachments, aliases, full-text rows, and addresses no other message uses. A rebuilt
+        message that was rebuilt from one of them goes too (:meth:`_rebuild`); a problem's
+        link to one is cleared."""
+        if not keys:
+            return
+        conn = self.conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS forget(key TEXT PRIMARY KEY) WITHOUT ROWID")
+        conn.execute("DELETE FROM temp.forget")
+        conn.executemany("INSERT OR IGNORE INTO temp.forget VALUES (?)", [(k,) for k in keys])
+        # Rebuilt messages quoted in one of them, or replying to one of them or to a quote of one
+        # (the links a first ingest would have drawn to other keys); see _rebuild.
+        found = {k for (k,) in conn.execute("SELECT key FROM messages WHERE quoted_in IN temp.forget")}
+        found.update(k for (k,) in conn.execute("SELECT key FROM messages WHERE origin IN ('printed', 'quoted') AND in_reply_to IN temp.forget"))
+        for k in keys:
+            found.update(
+                r for (r,) in conn.execute(
+                    "SELECT key FROM messages WHERE origin IN ('printed', 'quoted') AND in_reply_to >= ? AND in_reply_to < ?", (f"quoted:{k}:", f"quoted:{k};")
+                )
+            )
+        rebuilt = sorted(found.difference(keys))
+        # A message rebuilt on its own was counted once, with its own names (see _uncount_names).
+        drop: Counter[tuple[str, str]] = Counter()
+        for (key,) in conn.execute("SELECT key FROM messages WHERE key IN temp.forget AND origin IN ('printed', 'quoted')").fetchall():
+            drop.update(conn.execute("SELECT DISTINCT address, name FROM participants WHERE message_key = ? AND name IS NOT NULL AND name != ''", (key,)).fetchall())
+        self._take_back_names(drop)
+        if self._side is None and not self.get_meta("fts_side"):
+            # Rows stored since the last commit are not in the full-text index yet; the delete
+            # trigger must find them there (see ingest.formats.dedupe._unindex_safely).
+            last = int(self.get_meta("fts_rowid", "0") or 0)
+            conn.execute(
+                "INSERT INTO messages_fts(rowid, subject, body) SELECT rowid, subject, body FROM messages WHERE key IN temp.forget AND rowid > ?", (last,)
+            )
+        addresses = [r[0] for r in conn.execute("SELECT DISTINCT address FROM participants WHERE message_key IN temp.forget")]
+        for table in ("participants", "attachments"):
+            conn.execute(f"DELETE FROM {table} WHERE message_key IN temp.forget")
+        conn.execute("DELETE FROM message_aliases WHERE key IN temp.forget")
+        # The keys its quotes would have had (ingest.formats.quoted: quoted:<key>:<n>) lead nowhere now.
+        conn.executemany("DELETE FROM message_aliases WHERE alias >= ? AND alias < ?", [(f"quoted:{k}:", f"quoted:{k};") for k in keys])
+        conn.execute("UPDATE problems SET message_key = NULL WHERE message_key IN temp.forget")
+        conn.execute("DELETE FROM messages WHERE key IN temp.forget")
+        unused = [(a,) for a in addresses if conn.execute("SELECT 1 FROM participants WHERE address = ? LIMIT 1", (a,)).fetchone() is None]
+        conn.executemany("DELETE FROM addresses WHERE address = ?", unused)
+        conn.executemany("DELETE FROM display_names WHERE address = ?", unused)
+        if unused:
+            gone = {a for (a,) in unused}
+            for pending in [k for k in self._names if k[0] in gone]:
+                del self._names[pending]
+        if self._addresses is not None:
+            self._addresses.difference_update(a for (a,) in unused)
+        conn.execute("DELETE FROM temp.forget")
+        if rebuild:
+            self._rebuild(rebuilt)
 
     def _write_sources(self, rows: list[tuple[Source, str, int, str | None]]) -> None:
         self.conn.executemany(
@@ -481,9 +759,14 @@ class Store:
             if linked is not message:
                 # Its links changed, so its rows are worked out again, from the whole message.
                 message, row = (row.restore(linked) if row is not None else linked), None
-            same = same_message(conn, message, row.sender() if row is not None else sender_of(message))
+            same = self._filed_before(message) if message.provenance.path in self._earlier else None
+            if same is None:
+                same = same_message(conn, message, row.sender() if row is not None else sender_of(message))
             if same is not None:
-                return file_as_copy(conn, same, message, item_place)
+                key = file_as_copy(conn, same, message, item_place)
+                if message.provenance.path in self._earlier:
+                    self._held_again(message, key)
+                return key
         if row is None:
             row = message_row(message)
         key = message.key
@@ -491,6 +774,11 @@ class Store:
         if message.origin in RECONSTRUCTED and self._reconstructed is not None:
             self._reconstructed.add(norm_subject)
         stored = self._insert_message(key, row)
+        rereading = message.provenance.path in self._earlier
+        if stored is not None and rereading and message.origin == "mail" and self._changed_since(key, message.provenance.path, message.raw_sha256):
+            # Changed in place (a redaction, say), and held by no other file: the new bytes replace it.
+            self._drop_earlier(message.provenance.path, key)
+            stored = self._insert_message(key, row)
         if stored is None and message.origin == "mail" and message.date_utc is not None and self._may_have_copies(norm_subject):
             absorb_copies(conn, key, message, row.sender())
         if stored is not None and stored != row.fingerprint and message.origin == "mail":
@@ -506,11 +794,15 @@ class Store:
             )
             self._insert_message(key, row)
         prov = message.provenance
+        if rereading:
+            self._moved(message, key, item_place)
         cur = conn.execute(
             "INSERT OR IGNORE INTO copies(message_key, path, item, place, mailbox, sha256, size) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (key, prov.path, item_place, prov.place, prov.mailbox, message.raw_sha256, message.size),
         )
         new_copy = cur.rowcount > 0
+        if rereading:
+            self._held_again(message, key)
         known = self._known_addresses()
         new_addresses = []
         for address, kind, _name in row.addresses:
@@ -575,15 +867,22 @@ class Store:
         conn = self.conn
         if self._reading or self._finished:
             now = _now()
-            self._write_sources([(source, "reading", 0, None) for source in self._reading.values()] + [(source, "done", items, now) for source, items in self._finished])
+            # A file finished but due to be read once more (read_again) stays unfinished until it is.
+            self._write_sources(
+                [(source, "reading", 0, None) for source in self._reading.values()]
+                + [(source, "reading", 0, None) if source.key in self._again else (source, "done", items, now) for source, items in self._finished]
+            )
             self._reading.clear()
             self._finished.clear()
         if self._names:
             conn.executemany(
                 "INSERT INTO display_names(address, name, count) VALUES (?, ?, ?) ON CONFLICT(address, name) DO UPDATE SET count = count + excluded.count",
-                sorted((address, name, n) for (address, name), n in self._names.items()),
+                sorted((address, name, n) for (address, name), n in self._names.items() if n),
             )
             self._names.clear()
+        if self._names_dropped:  # some were taken back (_take_back_names)
+            conn.execute("DELETE FROM display_names WHERE count <= 0")
+            self._names_dropped = False
         if self._side is not None:
             conn.commit()
             self._side.notify()

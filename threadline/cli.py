@@ -110,10 +110,25 @@ def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, no_aliases:
         click.echo(f"No files found under {', '.join(paths)}: nothing was read.", err=True)
     rate = report.items / report.seconds if report.seconds else 0.0
     click.echo(
-        f"{report.files_done - report.files_skipped} files read, {report.files_skipped} unchanged and skipped; "
+        f"{report.files_done - report.files_skipped - report.files_again} files read, {report.files_skipped} unchanged and skipped; "
         f"{report.messages} messages stored, {report.rejected} items rejected "
         f"({report.seconds:.1f} s, {rate:,.0f} items/s)."
     )
+    if report.withdrawn:
+        one = report.withdrawn == 1
+        click.echo(
+            f"{report.withdrawn:,} {'message' if one else 'messages'} removed: no file holds {'it' if one else 'them'} any more "
+            f"(quotes of {'it' if one else 'them'} are kept, as quotes)."
+        )
+    if report.files_again:
+        click.echo(f"{report.files_again:,} {'file' if report.files_again == 1 else 'files'} quoting them read again, to file those quotes anew.")
+    if report.missing_again:
+        shown = ", ".join(report.missing_again[:3]) + (f" and {len(report.missing_again) - 3:,} more" if len(report.missing_again) > 3 else "")
+        click.echo(
+            f"Could not find {shown} to read again: its quotes of removed messages are left out until "
+            "it is given to `threadline ingest` again.",
+            err=True,
+        )
     click.echo(f"{report.people} people ({report.merged_people} merged from several addresses), {report.threads} threads.")
     if report.timings:
         click.echo("Time: " + "; ".join(f"{name} {seconds:.1f} s" for name, seconds in report.timings.items()) + ".")
