@@ -96,6 +96,8 @@ class IngestReport:
     #: and those of them that could not be found.
     files_again: int = 0
     missing_again: list[str] = field(default_factory=list)
+    #: Files read before from under the folders given, no longer there (dropped if asked to).
+    missing_files: list[str] = field(default_factory=list)
     people: int = 0
     merged_people: int = 0
     threads: int = 0
@@ -231,6 +233,7 @@ def ingest(
     force_format: str | None = None,
     case: str | os.PathLike[str] | None = None,
     no_aliases: bool = False,
+    drop_missing: bool = False,
 ) -> IngestReport:
     """Ingest every email under ``inputs`` into the store at ``db``.
 
@@ -240,12 +243,16 @@ def ingest(
     ``case`` is a case profile (a YAML path, or ``"generic"``/``"demo"``) and ``aliases``
     an aliases file; when None, those the store was last worked out with (a new store:
     the generic profile and no aliases). ``no_aliases`` drops the store's aliases file.
+
+    A file read before from under a folder given here, and no longer there, is listed in
+    ``report.missing_files``, and what it held is kept; with ``drop_missing`` it is forgotten.
     """
     if force_format is not None and force_format not in formats.FORMATS:
         raise SourceError(f"unknown format {force_format!r}; choose one of {', '.join(formats.FORMATS)}")
     if no_aliases and aliases is not None:
         raise ValueError("give an aliases file or no_aliases, not both")
     started = datetime.now()
+    inputs = list(inputs)
     alias_data = load_aliases(aliases)  # fail early on a malformed aliases file
     profile = load_case_profile(case) if case is not None else None  # and on a malformed case profile
     store = open_store(db)
@@ -265,6 +272,11 @@ def ingest(
                 else:
                     sources.append(found)
             sources = store.match_sources(sources, force_format)
+            folders = [os.path.realpath(p) for p in inputs if os.path.isdir(p)]
+            report.missing_files = store.missing_under(folders, {s.real for s in sources})
+            if drop_missing:
+                for path in report.missing_files:
+                    report.withdrawn += store.drop_source(path)
             store.commit()
             report.files_total = len(sources)
             report.bytes_total = sum(s.size for s in sources)

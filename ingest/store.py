@@ -637,6 +637,33 @@ class Store:
             out.append((Source(opened, st.st_size, st.st_mtime_ns, mailbox or "", real or "", path), path, fmt))
         return out
 
+    def missing_under(self, folders: Iterable[str], found: set[str]) -> list[str]:
+        """The recorded files whose real path lies under one of ``folders`` (real paths), that the
+        walk did not find (``found``: real paths) and that are not there any more: dropped from a
+        release, or deleted. Each as the path its evidence cites."""
+        roots = [folder.rstrip(os.sep) + os.sep for folder in folders]
+        if not roots:
+            return []
+        out = []
+        for path, real in self.conn.execute("SELECT path, real_path FROM sources WHERE real_path IS NOT NULL ORDER BY path"):
+            if real not in found and any(real.startswith(root) for root in roots) and not os.path.lexists(real):
+                out.append(path)
+        return out
+
+    def drop_source(self, path: str) -> int:
+        """Forget a recorded file as if it had never been read: its copies and problems go, with
+        the messages no other file holds (quoted ones are rebuilt from their quotes, as for a
+        file read again); returns how many messages went."""
+        self._remember_earlier(path)
+        withdrawn = self._drop_earlier(path) if path in self._earlier else 0
+        self.conn.execute("DELETE FROM problems WHERE path = ?", (path,))
+        self.conn.execute("DELETE FROM sources WHERE path = ?", (path,))
+        self._again.discard(path)
+        if self._known is not None:
+            self._known.pop(path, None)
+        self.set_meta("dirty", "1")
+        return withdrawn
+
     def reading_format(self, fmt: str | None) -> None:
         """Record the files read from now on as read in format ``fmt`` (None: detected)."""
         self._format = fmt

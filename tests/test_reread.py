@@ -300,3 +300,39 @@ def test_a_file_quoting_a_withheld_message_is_read_again_though_not_given(tmp_pa
     report = ingest([mail / "b-vendor.mbox"], db, workers=2)  # only the re-issued mailbox
     assert report.files_again == 1 and report.missing_again == []
     _same_as_fresh([mail], db, tmp_path, quotes_taken_out=True)
+
+
+def test_a_file_gone_from_a_folder_is_named_and_forgotten_only_when_asked(tmp_path: Path, mail_copy: Path) -> None:
+    from click.testing import CliRunner
+
+    from threadline.cli import cli
+
+    db = tmp_path / "case.db"
+    args = ["ingest", str(mail_copy), "--db", str(db), "-q", "--workers", "1"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    before = _tables(db)
+    gone = mail_copy / "loose" / "attachment.eml"
+    gone.unlink()
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert f"1 file read before from these folders is no longer there: {gone}. What they held is kept;" in result.output
+    assert _tables(db)["messages"] == before["messages"]
+
+    result = CliRunner().invoke(cli, [*args, "--drop-missing"])
+    assert result.exit_code == 0, result.output
+    assert f"Forgot 1 file no longer there: {gone}." in result.output
+    _same_as_fresh([mail_copy], db, tmp_path)
+    store = open_store(db, readonly=True)
+    assert store.conn.execute("SELECT COUNT(*) FROM sources WHERE path = ?", (str(gone),)).fetchone()[0] == 0
+    accounting = store.accounting()
+    assert accounting["found"] == accounting["stored"] + accounting["rejected"]
+    store.close()
+
+
+def test_a_folder_given_alone_forgets_nothing_read_from_elsewhere(tmp_path: Path, mail_copy: Path) -> None:
+    db = tmp_path / "case.db"
+    ingest([mail_copy], db, workers=1)
+    before = _tables(db)
+    report = ingest([mail_copy / "loose"], db, workers=1, drop_missing=True)  # the rest is still there, just not given
+    assert report.missing_files == [] and report.withdrawn == 0
+    assert _tables(db) == before

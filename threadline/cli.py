@@ -78,7 +78,11 @@ def cli() -> None:
     "--case", "case", default=None,
     help="Case profile: a YAML file, or 'generic' / 'demo' (see docs/case-profiles.md). Default: the one this store was last worked out with; 'generic' for a new store.",
 )
-def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, no_aliases: bool, workers: int | None, quiet: bool, force_format: str | None, case: str | None) -> None:
+@click.option("--drop-missing", is_flag=True, help="Forget files read before from under the folders given that are no longer there, and what only they held.")
+def ingest_cmd(
+    paths: tuple[str, ...], db: str, aliases: str | None, no_aliases: bool, workers: int | None, quiet: bool, force_format: str | None, case: str | None,
+    drop_missing: bool,
+) -> None:
     """Read eml, mbox, maildir, zip, Outlook .msg, Outlook CSV/XLSX exports and printed emails (PDF, OCR text).
 
     Example: threadline ingest ~/case/mail --db case.db
@@ -100,7 +104,10 @@ def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, no_aliases:
         raise click.UsageError("give --aliases FILE or --no-aliases, not both")
     try:
         with ingest_progress(quiet) as progress:
-            report = ingest(paths, db, workers=workers, aliases=aliases, progress=progress, force_format=force_format, case=case, no_aliases=no_aliases)
+            report = ingest(
+                paths, db, workers=workers, aliases=aliases, progress=progress, force_format=force_format, case=case, no_aliases=no_aliases,
+                drop_missing=drop_missing,
+            )
     except IngestError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
@@ -120,6 +127,17 @@ def ingest_cmd(paths: tuple[str, ...], db: str, aliases: str | None, no_aliases:
             f"{report.withdrawn:,} {'message' if one else 'messages'} removed: no file holds {'it' if one else 'them'} any more "
             f"(quotes of {'it' if one else 'them'} are kept, as quotes)."
         )
+    if report.missing_files:
+        n = len(report.missing_files)
+        shown = ", ".join(report.missing_files[:3]) + (f" and {n - 3:,} more" if n > 3 else "")
+        if drop_missing:
+            click.echo(f"Forgot {n:,} {'file' if n == 1 else 'files'} no longer there: {shown}.")
+        else:
+            click.echo(
+                f"{n:,} {'file' if n == 1 else 'files'} read before from these folders {'is' if n == 1 else 'are'} no longer there: {shown}. "
+                "What they held is kept; if the release no longer has them, run again with --drop-missing to forget it.",
+                err=True,
+            )
     if report.files_again:
         click.echo(f"{report.files_again:,} {'file' if report.files_again == 1 else 'files'} quoting them read again, to file those quotes anew.")
     if report.missing_again:
