@@ -178,7 +178,8 @@ def message_row(message: Message) -> MessageRow:
 class _Earlier:
     """The copies a file held when it was last read, as it is read again (``Store._earlier``):
     ``copies`` maps (place, message key) to the copy's SHA-256, ``places`` each key to its places.
-    About 0.3 KB a copy, held while that one file is read."""
+    Held while that one file is read: about 0.47 KB a copy (410 MB for the 879,590 copies of
+    the 495,000-message demo mbox, whose re-reading then peaks at 670 MB)."""
 
     __slots__ = ("copies", "places", "quotes")
 
