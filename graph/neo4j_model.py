@@ -4,8 +4,12 @@ Each :class:`Step` writes the rows of one reader in :mod:`graph.neo4j_rows` with
 parameterized ``UNWIND $rows AS row … MERGE`` statement. Steps for *derived* facts
 (people, their addresses, aggregated edges, the case) also carry a :class:`Prune`:
 keys present in Neo4j but gone from the store are deleted, so that Neo4j mirrors the
-store after people are re-resolved or the case is recomputed. Mail (messages,
-addresses, files, header relationships) only ever grows, like the store.
+store after people are re-resolved or the case is recomputed. So do files, addresses and
+copies: a file read again leaves the store holding only what it holds now (a message
+withheld from a re-issued release goes). Messages are matched by ``store_row``, the
+store's row: one gone from the store, or stored again (a redaction), is deleted with its
+relationships and written afresh (:func:`graph.neo4j_push.push_store`); a message's header
+relationships change only with it.
 
 Readers' guide to the model: docs/neo4j.md.
 """
@@ -93,13 +97,18 @@ def _header(rel: str) -> Step:
 _PERSON_TO_PERSON = "UNWIND $rows AS row MATCH (s:Person {id: row.source}) MATCH (t:Person {id: row.target}) "
 
 STEPS: tuple[Step, ...] = (
-    Step("files", "UNWIND $rows AS row MERGE (f:File {path: row.path}) SET f = row.props"),
-    Step("addresses", "UNWIND $rows AS row MERGE (a:Address {address: row.address}) SET a = row.props"),
+    Step("files", "UNWIND $rows AS row MERGE (f:File {path: row.path}) SET f = row.props", prune=_node_prune("File", "path")),
+    Step("addresses", "UNWIND $rows AS row MERGE (a:Address {address: row.address}) SET a = row.props", prune=_node_prune("Address", "address")),
     Step("messages", MESSAGE_NEW),
     Step(
         "copies",
         "UNWIND $rows AS row MATCH (m:Message {key: row.key}) MATCH (f:File {path: row.path}) MERGE (m)-[c:COPY_IN {place: row.place}]->(f) SET c = row.props",
         relationships=True,
+        prune=Prune(
+            "MATCH (m:Message)-[c:COPY_IN]->(f:File) RETURN [m.key, f.path, c.place] AS k",
+            "UNWIND $keys AS k MATCH (:Message {key: k[0]})-[c:COPY_IN {place: k[2]}]->(:File {path: k[1]}) DELETE c",
+            lambda row: (row["key"], row["path"], row["place"]),
+        ),
     ),
     Step(
         "sent",

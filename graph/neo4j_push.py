@@ -4,7 +4,8 @@ The push is idempotent (every write is a ``MERGE`` on a natural key followed by
 ``SET x = props``), so pushing twice changes nothing, pushing after more mail was
 ingested adds only what is new, and a push that was interrupted is completed by
 running it again. Message bodies are sent once: messages already in Neo4j only get
-their recomputed thread.
+their recomputed thread. What the store no longer holds (a re-issued release read
+again) is deleted from Neo4j, and a message stored again (a redaction) is written afresh.
 
 >>> from graph.neo4j import connect  # doctest: +SKIP
 >>> with connect() as neo:  # doctest: +SKIP
@@ -90,6 +91,14 @@ def _prune(neo: Neo4jConnection, step: Step, wanted: set[Hashable], batch_size: 
     return len(stale), counters
 
 
+def _delete_messages(neo: Neo4jConnection, keys: list[str], batch_size: int) -> tuple[int, dict[str, int]]:
+    counters: dict[str, int] = {}
+    for i in range(0, len(keys), batch_size):
+        for name, value in neo.write("UNWIND $keys AS k MATCH (m:Message {key: k}) DETACH DELETE m", keys=keys[i : i + batch_size]).items():
+            counters[name] = counters.get(name, 0) + value
+    return len(keys), counters
+
+
 def _limited(rows: Iterable[dict[str, Any]], limit: int | None) -> Iterator[dict[str, Any]]:
     return iter(rows) if limit is None else islice(rows, limit)
 
@@ -141,11 +150,17 @@ def _run_step(neo: Neo4jConnection, conn: Any, step: Step, *, batch_size: int, n
     t0 = time.perf_counter()
     reader = READERS[step.name]
     if step.name == "messages":
-        # Bodies travel once: split into messages new to Neo4j and ones to refresh.
-        known = _existing_keys(neo, "MATCH (m:Message) RETURN m.key AS k")
+        # Bodies travel once: split into messages new to Neo4j and ones to refresh. One gone
+        # from the store, or stored again under its key (a redaction: a new store row), is
+        # deleted with its relationships first, and the second is written as new.
+        pushed = {r["k"]: r["v"] for r in neo.read("MATCH (m:Message) RETURN m.key AS k, m.store_row AS v")}
+        current = dict(conn.execute("SELECT key, rowid FROM messages"))
+        stale = sorted(k for k, v in pushed.items() if current.get(k) != v)
+        out.pruned, deleted = _delete_messages(neo, stale, batch_size)
+        known = {k for k, v in pushed.items() if current.get(k) == v}
         rows: Iterable[dict[str, Any]] = (r for r in reader(conn) if r["key"] not in known)
         updates = [r for r in message_updates(conn) if r["key"] in known]
-        total = conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+        total = len(current)
     elif step.prune is not None:
         rows = list(reader(conn))
         total = len(rows)
@@ -166,6 +181,8 @@ def _run_step(neo: Neo4jConnection, conn: Any, step: Step, *, batch_size: int, n
 
     doing = f"pushing {step.name}"
     counters = neo.write_rows(step.query, _limited(rows, limit), batch_size=batch_size, naive=naive, on_batch=on_batch, doing=doing)
+    if step.name == "messages":
+        counters = {k: counters.get(k, 0) + deleted.get(k, 0) for k in set(counters) | set(deleted)}
     if updates and limit is None:
         more = neo.write_rows(MESSAGE_UPDATE, updates, batch_size=batch_size, naive=naive, on_batch=on_batch, doing=doing)
         counters = {k: counters.get(k, 0) + more.get(k, 0) for k in set(counters) | set(more)}

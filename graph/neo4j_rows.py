@@ -53,7 +53,7 @@ def _addresses(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
 
 _MESSAGE_SQL = (
     "SELECT key, message_id, date_utc AS date, date_offset, date_raw, subject, body, in_reply_to, refs, thread_id, "
-    "sender, origin, quoted_in, size FROM messages ORDER BY rowid"
+    "sender, origin, quoted_in, size, rowid AS store_row FROM messages ORDER BY rowid"
 )
 
 
