@@ -564,34 +564,40 @@ class Store:
         held = self.conn.execute("SELECT path, place FROM copies WHERE message_key = ?", (key,))
         return all(other == path and (place, key) in earlier.copies for other, place in held)
 
-    def _drop_earlier(self, path: str, key: str | None = None) -> int:
-        """Remove the earlier copies of ``path`` its new reading has not held again (only those
-        of message ``key``, if given); return how many messages went with them (mail now held
-        only by quotes of it included: those are rebuilt from the quotes, see _rebuild)."""
+    def _drop_earlier(self, path: str) -> int:
+        """Remove the earlier copies of ``path`` its new reading has not held again; return how
+        many messages went with them (mail now held only by quotes of it included: those are
+        rebuilt from the quotes, see _rebuild)."""
+        earlier = self._earlier.pop(path)
+        keys, orphans = self._remove_copies(path, list(earlier.copies))
+        self._forget_messages(orphans)
+        quoted_only = [k for k in keys if k not in set(orphans) and self._stands_on_quotes(k)]
+        self._rebuild(quoted_only)
+        return len(orphans) + len(quoted_only)
+
+    def _replace(self, path: str, key: str) -> None:
+        """Take out message ``key``, changed in place in the file being read again, so its new
+        bytes are stored under its key (with its quotes, which follow it)."""
+        earlier = self._earlier[path]
+        left = [(place, key) for place in earlier.places.get(key, ()) if (place, key) in earlier.copies]
+        for entry in left:
+            del earlier.copies[entry]
+        _keys, orphans = self._remove_copies(path, left)
+        self._forget_messages(orphans, rebuild=False)
+
+    def _remove_copies(self, path: str, left: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+        """Delete the copies (place, key) of ``path`` that are still stored; return the keys they
+        were of, and those of them no copy holds any more."""
         conn = self.conn
-        earlier = self._earlier[path] if key else self._earlier.pop(path)
-        if key:
-            left = [(place, key) for place in earlier.places.get(key, ()) if (place, key) in earlier.copies]
-            for entry in left:
-                del earlier.copies[entry]
-        else:
-            left = list(earlier.copies)
         exists = "SELECT 1 FROM copies WHERE path = ? AND place = ? AND message_key = ?"
         gone = [(path, place, k) for place, k in left if conn.execute(exists, (path, place, k)).fetchone()]
         if not gone:
-            return 0
+            return [], []
         self._uncount_names(gone)
         conn.executemany("DELETE FROM copies WHERE path = ? AND place = ? AND message_key = ?", gone)
         self.set_meta("dirty", "1")
         keys = sorted({k for _, _, k in gone})
-        orphans = [k for k in keys if conn.execute("SELECT 1 FROM copies WHERE message_key = ? LIMIT 1", (k,)).fetchone() is None]
-        # A message changed in place (key given) is stored again at once, and its quotes with it.
-        self._forget_messages(orphans, rebuild=key is None)
-        if key is not None:
-            return len(orphans)
-        quoted_only = [k for k in keys if k not in set(orphans) and self._stands_on_quotes(k)]
-        self._rebuild(quoted_only)
-        return len(orphans) + len(quoted_only)
+        return keys, [k for k in keys if conn.execute("SELECT 1 FROM copies WHERE message_key = ? LIMIT 1", (k,)).fetchone() is None]
 
     def _stands_on_quotes(self, key: str) -> bool:
         """True when a stored message is held now only by quotes or printouts of it filed under it."""
@@ -681,14 +687,18 @@ class Store:
         have counted them more. So a name seen only in quotes may keep a count too many after
         its message goes; names read from mail headers come out as a first ingest counts them.
         """
-        conn = self.conn
         drop: Counter[tuple[str, str]] = Counter()
         for _path, place, key in copies:
             if _REBUILT_PLACE.search(place):
                 continue
-            names = conn.execute("SELECT DISTINCT address, name FROM participants WHERE message_key = ? AND name IS NOT NULL AND name != ''", (key,))
-            drop.update(names.fetchall())
+            drop.update(self._names_of(key))
         self._take_back_names(drop)
+
+    def _names_of(self, key: str) -> list[tuple[str, str]]:
+        """The (address, display name) pairs a message's headers give: what a copy of it counted."""
+        return self.conn.execute(
+            "SELECT DISTINCT address, name FROM participants WHERE message_key = ? AND name IS NOT NULL AND name != ''", (key,)
+        ).fetchall()
 
     def _take_back_names(self, drop: Counter[tuple[str, str]]) -> None:
         """Count these display names as seen that many times fewer (written at commit)."""
@@ -721,7 +731,7 @@ class Store:
         # A message rebuilt on its own was counted once, with its own names (see _uncount_names).
         drop: Counter[tuple[str, str]] = Counter()
         for (key,) in conn.execute("SELECT key FROM messages WHERE key IN temp.forget AND origin IN ('printed', 'quoted')").fetchall():
-            drop.update(conn.execute("SELECT DISTINCT address, name FROM participants WHERE message_key = ? AND name IS NOT NULL AND name != ''", (key,)).fetchall())
+            drop.update(self._names_of(key))
         self._take_back_names(drop)
         if self._side is None and not self.get_meta("fts_side"):
             # Rows stored since the last commit are not in the full-text index yet; the delete
@@ -781,18 +791,19 @@ class Store:
         and a problem says so, so neither copy is lost.
         """
         conn = self.conn
+        rereading = message.provenance.path in self._earlier  # a file read before (_Earlier)
         if message.origin in RECONSTRUCTED:
             # A printed or quoted copy of a stored message becomes a copy of it (ingest.formats.dedupe).
             linked = resolve_links(conn, message)
             if linked is not message:
                 # Its links changed, so its rows are worked out again, from the whole message.
                 message, row = (row.restore(linked) if row is not None else linked), None
-            same = self._filed_before(message) if message.provenance.path in self._earlier else None
+            same = self._filed_before(message) if rereading else None
             if same is None:
                 same = same_message(conn, message, row.sender() if row is not None else sender_of(message))
             if same is not None:
                 key = file_as_copy(conn, same, message, item_place)
-                if message.provenance.path in self._earlier:
+                if rereading:
                     self._held_again(message, key)
                 return key
         if row is None:
@@ -802,10 +813,9 @@ class Store:
         if message.origin in RECONSTRUCTED and self._reconstructed is not None:
             self._reconstructed.add(norm_subject)
         stored = self._insert_message(key, row)
-        rereading = message.provenance.path in self._earlier
         if stored is not None and rereading and message.origin == "mail" and self._changed_since(key, message.provenance.path, message.raw_sha256):
             # Changed in place (a redaction, say), and held by no other file: the new bytes replace it.
-            self._drop_earlier(message.provenance.path, key)
+            self._replace(message.provenance.path, key)
             stored = self._insert_message(key, row)
         if stored is None and message.origin == "mail" and message.date_utc is not None and self._may_have_copies(norm_subject):
             absorb_copies(conn, key, message, row.sender())
