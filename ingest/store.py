@@ -234,6 +234,7 @@ class Store:
         self._addresses: set[str] | None = None
         self._reading: dict[str, Source] = {}  # started, not finished, not yet written
         self._finished: list[tuple[Source, int]] = []  # finished since the last commit, with their item counts
+        self._by_real: dict[str, str] | None = None  # each recorded file's real path: its recorded path (match_sources)
         self._known: dict[str, tuple[int | None, int | None, str, str | None]] | None = None  # each recorded file's size, mtime, status and forced format (match_sources)
         self._format: str | None = None  # the format this run forces (threadline ingest --format), if any
         self._names: Counter[tuple[str, str]] = Counter()  # display names seen (or taken back) since the last commit
@@ -434,6 +435,7 @@ class Store:
             else:
                 by_real[real] = path
                 fill.append((real, path))
+        self._by_real = by_real  # for missing_under, which would otherwise read the table again
         taken = set(by_real.values())
         out: list[Source] = []
         seen: set[str] = set()
@@ -651,11 +653,12 @@ class Store:
         roots = [folder.rstrip(os.sep) + os.sep for folder in folders]
         if not roots:
             return []
-        out = []
-        for path, real in self.conn.execute("SELECT path, real_path FROM sources WHERE real_path IS NOT NULL ORDER BY path"):
-            if real not in found and any(real.startswith(root) for root in roots) and not os.path.lexists(real):
-                out.append(path)
-        return out
+        if self._by_real is None:
+            self._by_real = {real: path for path, real in self.conn.execute("SELECT path, real_path FROM sources WHERE real_path IS NOT NULL")}
+        return sorted(
+            path for real, path in self._by_real.items()
+            if real not in found and any(real.startswith(root) for root in roots) and not os.path.lexists(real)
+        )
 
     def drop_source(self, path: str) -> int:
         """Forget a recorded file as if it had never been read: its copies and problems go, with
