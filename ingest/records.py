@@ -7,12 +7,16 @@ store writes them. Nothing here knows about files, SQLite or mail-parser.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 __all__ = [
     "ROLES",
     "Provenance",
+    "quoted_part",
+    "printed_part",
+    "rebuilt_tail",
     "RawItem",
     "Address",
     "Participant",
@@ -74,6 +78,31 @@ class Provenance:
     def label(self) -> str:
         """Return ``path`` or ``path [place]`` for messages shown to people."""
         return f"{self.path} [{self.place}]" if self.place else self.path
+
+    def within(self, part: str) -> Provenance:
+        """Where ``part`` of this copy is: its place joined on with ``"|"``."""
+        return Provenance(self.path, f"{self.place}|{part}" if self.place else part, self.mailbox)
+
+
+def quoted_part(n: int) -> str:
+    """The place, within its message, of the ``n``-th message quoted in it (1-based)."""
+    return f"quoted:{n}"
+
+
+def printed_part(page: int, n: int) -> str:
+    """The place, within a printout, of its ``n``-th message (0-based), which starts on ``page``."""
+    return f"page:{page}|msg:{n}"
+
+
+#: The end of a place that :func:`quoted_part` or :func:`printed_part` made.
+_REBUILT_TAIL = re.compile(r"(?:^|\|)(quoted:\d+|page:\d+\|msg:\d+)$")
+
+
+def rebuilt_tail(place: str) -> str:
+    """Where in its item a quoted or printed message is (``quoted:2``, ``page:3|msg:1``): a copy
+    rebuilt from text, not read as mail. ``""`` for mail."""
+    found = _REBUILT_TAIL.search(place)
+    return found.group(1) if found else ""
 
 
 @_pickles_as_tuple

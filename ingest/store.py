@@ -33,7 +33,7 @@ from .errors import StoreError
 from .formats.dedupe import RECONSTRUCTED, SENDER_ROLES, absorb_copies, file_as_copy, resolve_links, same_message, sender_of
 from .fts_side import SideIndex, remove_side_files
 from .parse import fingerprint
-from .records import Address, Message, Participant, Problem
+from .records import Address, Message, Participant, Problem, rebuilt_tail
 from .sources import Source, safe_path
 
 __all__ = ["Store", "MessageRow", "message_row", "SCHEMA_FILES", "SCHEMA_VERSION", "open_store", "storage_errors"]
@@ -54,17 +54,6 @@ def _schema_files() -> list[str]:
 #: were applied, so adding a numbered file is a migration.
 SCHEMA_FILES = _schema_files()
 SCHEMA_VERSION = len(SCHEMA_FILES)
-
-
-#: The place of a quote (``…|quoted:2``) or of a message in a printout (``page:3|msg:1``):
-#: a copy rebuilt from text, not read as mail.
-_REBUILT_PLACE = re.compile(r"(?:^|\|)(?:quoted:\d+|page:\d+\|msg:\d+)$")
-
-
-def _rebuilt_tail(place: str) -> str:
-    """Where in its item a quote or printed message is (``quoted:2``, ``page:3|msg:1``); '' for mail."""
-    found = _REBUILT_PLACE.search(place)
-    return found.group(0).lstrip("|") if found else ""
 
 
 #: Secondary indexes that no ingest-time statement reads (the dedupe probes use the
@@ -192,7 +181,7 @@ class _Earlier:
         for place, key, sha in rows:
             self.copies[(place, key)] = sha
             self.places.setdefault(key, []).append(place)
-            tail = _rebuilt_tail(place)
+            tail = rebuilt_tail(place)
             if tail:
                 self.quotes.setdefault((sha, tail), []).append(key)
 
@@ -533,9 +522,9 @@ class Store:
         if (prov.place, key) in earlier.copies:
             return
         # The SHA-256 is the whole item's: a quote must also be the same quote within it.
-        tail = _rebuilt_tail(prov.place)
+        tail = rebuilt_tail(prov.place)
         for place in earlier.places.get(key, ()):
-            if earlier.copies.get((place, key)) == message.raw_sha256 and _rebuilt_tail(place) == tail:
+            if earlier.copies.get((place, key)) == message.raw_sha256 and rebuilt_tail(place) == tail:
                 self.conn.execute(
                     "UPDATE OR IGNORE copies SET place = ?, item = ? WHERE path = ? AND place = ? AND message_key = ?",
                     (prov.place, item_place, prov.path, place, key),
@@ -548,7 +537,7 @@ class Store:
         quote or printout under, if it stands: where several stored messages would match (the
         same mail sent twice in a minute), the one a first reading chose, which was whichever
         it had met by then, stays the choice."""
-        tail = _rebuilt_tail(message.provenance.place)
+        tail = rebuilt_tail(message.provenance.place)
         if not tail:
             return None
         for key in self._earlier[message.provenance.path].quotes.get((message.raw_sha256, tail), ()):
@@ -606,7 +595,7 @@ class Store:
         row = self.conn.execute("SELECT origin FROM messages WHERE key = ?", (key,)).fetchone()
         if row is None or row[0] != "mail":
             return False
-        return all(_REBUILT_PLACE.search(place) for (place,) in self.conn.execute("SELECT place FROM copies WHERE message_key = ?", (key,)))
+        return all(rebuilt_tail(place) for (place,) in self.conn.execute("SELECT place FROM copies WHERE message_key = ?", (key,)))
 
     def _rebuild(self, keys: list[str]) -> None:
         """Take these messages out with every copy, and have the files holding those copies read
@@ -692,7 +681,7 @@ class Store:
         """
         drop: Counter[tuple[str, str]] = Counter()
         for _path, place, key in copies:
-            if _REBUILT_PLACE.search(place):
+            if rebuilt_tail(place):
                 continue
             drop.update(self._names_of(key))
         self._take_back_names(drop)

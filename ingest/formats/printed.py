@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from ..records import Message, Problem, Provenance, RawItem
+from ..records import Message, Problem, RawItem, printed_part
 from .dates import parse_printed_date, to_utc_fields
 from .quoted import participants_for, split_history, subject_of
 
@@ -142,8 +142,7 @@ def parse_printed_text(text: str, item: RawItem, digest: str) -> list[Message | 
     results: list[Message | Problem] = []
     for n, seg in enumerate(segments):
         page = pages[seg.line] if seg.line < len(pages) else 1
-        place = f"page:{page}|msg:{n}"
-        msg_prov = Provenance(prov.path, f"{prov.place}|{place}" if prov.place else place, prov.mailbox)
+        msg_prov = prov.within(printed_part(page, n))
         date_raw = seg.fields.get("date", "").strip() or None
         found = parse_printed_date(date_raw)
         date_utc, offset = to_utc_fields(found)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..addresses import normalize_address, normalize_name
-from ..records import Address, Message, Participant, Problem, Provenance
+from ..records import Address, Message, Participant, Problem, quoted_part
 from .dates import parse_printed_date, to_utc_fields
 from .headers import AddressEntry, is_from_line, parse_address_field, read_block, strip_margin_codes
 
@@ -257,7 +257,7 @@ def quoted_messages(message: Message) -> list[Message | Problem]:
         out.append(
             Message(
                 key=key,
-                provenance=Provenance(prov.path, f"{prov.place}|quoted:{n}" if prov.place else f"quoted:{n}", prov.mailbox),
+                provenance=prov.within(quoted_part(n)),
                 raw_sha256=message.raw_sha256,
                 size=len(body),
                 date_utc=date_utc,
