@@ -66,6 +66,11 @@ def cli() -> None:
     """Threadline: turn released emails into a graph of who wrote to, and invited, whom."""
 
 
+def _first_few(paths: list[str]) -> str:
+    """Up to three paths, and how many more."""
+    return ", ".join(paths[:3]) + (f" and {len(paths) - 3:,} more" if len(paths) > 3 else "")
+
+
 @cli.command("ingest")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @DB_OPTION
@@ -129,7 +134,7 @@ def ingest_cmd(
         )
     if report.missing_files:
         n = len(report.missing_files)
-        shown = ", ".join(report.missing_files[:3]) + (f" and {n - 3:,} more" if n > 3 else "")
+        shown = _first_few(report.missing_files)
         if drop_missing:
             click.echo(f"Forgot {n:,} {'file' if n == 1 else 'files'} no longer there: {shown}.")
         else:
@@ -141,7 +146,7 @@ def ingest_cmd(
     if report.files_again:
         click.echo(f"{report.files_again:,} {'file' if report.files_again == 1 else 'files'} quoting them read again, to file those quotes anew.")
     if report.missing_again:
-        shown = ", ".join(report.missing_again[:3]) + (f" and {len(report.missing_again) - 3:,} more" if len(report.missing_again) > 3 else "")
+        shown = _first_few(report.missing_again)
         click.echo(
             f"Could not find {shown} to read again: its quotes of removed messages are left out until "
             "it is given to `threadline ingest` again.",
