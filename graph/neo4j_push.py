@@ -83,20 +83,16 @@ def _existing_keys(neo: Neo4jConnection, query: str) -> set[Hashable]:
 def _prune(neo: Neo4jConnection, step: Step, wanted: set[Hashable], batch_size: int) -> tuple[int, dict[str, int]]:
     assert step.prune is not None
     stale = sorted(_existing_keys(neo, step.prune.existing) - wanted, key=repr)
-    counters: dict[str, int] = {}
-    for i in range(0, len(stale), batch_size):
-        keys = [list(k) if isinstance(k, tuple) else k for k in stale[i : i + batch_size]]
-        for name, value in neo.write(step.prune.delete, keys=keys).items():
-            counters[name] = counters.get(name, 0) + value
-    return len(stale), counters
+    return len(stale), _delete(neo, step.prune.delete, [list(k) if isinstance(k, tuple) else k for k in stale], batch_size)
 
 
-def _delete_messages(neo: Neo4jConnection, keys: list[str], batch_size: int) -> tuple[int, dict[str, int]]:
+def _delete(neo: Neo4jConnection, statement: str, keys: list[Any], batch_size: int) -> dict[str, int]:
+    """Run a delete reading ``$keys`` over ``keys``, a batch at a time; Neo4j's counters summed."""
     counters: dict[str, int] = {}
     for i in range(0, len(keys), batch_size):
-        for name, value in neo.write("UNWIND $keys AS k MATCH (m:Message {key: k}) DETACH DELETE m", keys=keys[i : i + batch_size]).items():
+        for name, value in neo.write(statement, keys=keys[i : i + batch_size]).items():
             counters[name] = counters.get(name, 0) + value
-    return len(keys), counters
+    return counters
 
 
 def _limited(rows: Iterable[dict[str, Any]], limit: int | None) -> Iterator[dict[str, Any]]:
@@ -156,7 +152,7 @@ def _run_step(neo: Neo4jConnection, conn: Any, step: Step, *, batch_size: int, n
         pushed = {r["k"]: r["v"] for r in neo.read("MATCH (m:Message) RETURN m.key AS k, m.store_row AS v")}
         current = dict(conn.execute("SELECT key, rowid FROM messages"))
         stale = sorted(k for k, v in pushed.items() if current.get(k) != v)
-        out.pruned, deleted = _delete_messages(neo, stale, batch_size)
+        out.pruned, deleted = len(stale), _delete(neo, "UNWIND $keys AS k MATCH (m:Message {key: k}) DETACH DELETE m", stale, batch_size)
         known = {k for k, v in pushed.items() if current.get(k) == v}
         rows: Iterable[dict[str, Any]] = (r for r in reader(conn) if r["key"] not in known)
         updates = [r for r in message_updates(conn) if r["key"] in known]
