@@ -50,13 +50,33 @@ def _day(value: str | None) -> date | None:
         return None
 
 
-def _keep(name: str, allowed: list[Any] | tuple[Any, ...], *, many: bool = False) -> None:
-    """Drop URL values a widget cannot show (a domain not in this store, a typo'd kind)."""
+#: What each filter is called where the page names values a link asked for that this store
+#: lacks, in the sidebar's order.
+_FILTER_NAMES = {
+    "org": "organization",
+    "unit": "unit",
+    "person_role": "role",
+    "kind": "kind of sender",
+    "role": "header role",
+    "color": "colouring",
+}
+
+
+def _keep(name: str, allowed: list[Any] | tuple[Any, ...], *, many: bool = False, default: Any = None) -> None:
+    """Drop URL values a widget cannot show (a domain not in this store, a typo'd kind), and say so.
+
+    A link to a unit this store does not have would otherwise show everyone, unnarrowed,
+    as if it were that unit (:func:`state.left_out_note`).
+    """
     value = st.session_state.get(key(name))
     if many:
+        dropped = [v for v in (value or []) if v not in allowed]
         st.session_state[key(name)] = [v for v in (value or []) if v in allowed]
-    elif value is not None and value not in allowed:
-        st.session_state[key(name)] = None
+    else:
+        dropped = [value] if value is not None and value not in allowed else []
+        if dropped or value is None:
+            st.session_state[key(name)] = default
+    state.left_out(name, dropped)
 
 
 def _clamp(name: str, low: int, high: int) -> None:
@@ -80,13 +100,11 @@ def _filters(ctx: Context) -> None:
     _keep("org", list(domain_counts), many=True)
     _keep("kind", KINDS, many=True)
     _keep("role", EDGE_ROLES, many=True)
-    _keep("color", COLOR_BY)
+    _keep("color", COLOR_BY, default="organization")
     case = data.case_choices(ctx.db, ctx.version)
     unit_counts, role_counts = dict(case["units"]), dict(case["roles"])
     _keep("unit", list(unit_counts), many=True)
     _keep("person_role", list(role_counts), many=True)
-    if st.session_state.get(key("color")) is None:
-        st.session_state[key("color")] = "organization"
     _clamp("min", 1, 100_000)
     _clamp("hops", 1, 3)
     _clamp("cap", 10, 5000)
@@ -246,6 +264,7 @@ def render(ctx: Context) -> None:
     _filters(ctx)
     view = view_from_state()
     st.header("Network")
+    state.left_out_note(_FILTER_NAMES)
     if not view.kinds:
         st.info("Pick at least one kind of sender in the sidebar.")
         return

@@ -29,7 +29,7 @@ import streamlit as st
 from graph.render import COLOR_BY, category_of, network_html
 from graph.spread import UNRESOLVED_PREFIX, Spread
 
-from . import data
+from . import data, state
 from . import spread_parts as parts
 from .export_panel import export_panel
 from .shell import Context
@@ -168,8 +168,10 @@ def _take_step(months: list[str]) -> None:
 
 
 def _controls(months: list[str]) -> str:
-    if st.session_state.get(key("until")) not in months:
+    asked = st.session_state.get(key("until"))
+    if asked not in months:
         _set_month(months[-1])
+        state.left_out("until", [asked] if asked is not None else [])
     month = str(st.session_state[key("until")])
     left, right = st.columns([1, 7], vertical_alignment="bottom")
     playing = bool(st.session_state.get(_PLAYING))
@@ -209,7 +211,9 @@ def _root_choice(s: Spread) -> str | None:
     chosen = st.session_state.get(key("tree"))
     if chosen not in names:
         st.session_state.pop("spread_tree_pick", None)
-        chosen = st.session_state[key("tree")] = None
+        st.session_state[key("tree")] = None
+        state.left_out("tree", [chosen] if chosen is not None else [])
+        chosen = None
     options = list(names)
     st.selectbox(
         "Tree",
@@ -230,9 +234,11 @@ def _vendor(ctx: Context) -> tuple[str, str] | None:
     if not found:
         return None
     names = {v: f"{name} ({n} accounts)" for v, name, n in found}
-    if st.session_state.get(key("vendor")) not in names:  # None: the vendor with the most accounts, nothing in the URL
+    asked = st.session_state.get(key("vendor"))
+    if asked not in names:  # None: the vendor with the most accounts, nothing in the URL
         st.session_state.pop("spread_vendor_pick", None)
         st.session_state[key("vendor")] = None
+        state.left_out("vendor", [asked] if asked is not None else [])
     vendor = str(st.session_state[key("vendor")] or found[0][0])
     if len(found) > 1:
         options = list(names)
@@ -248,9 +254,20 @@ def _vendor(ctx: Context) -> tuple[str, str] | None:
     return vendor, next(name for v, name, _ in found if v == vendor)
 
 
+#: What the page calls each value a link can give, where it names those this store lacks.
+_LINK_NAMES = {"vendor": "vendor", "until": "month", "tree": "tree", "tree_color": "colouring"}
+
+
 def render(ctx: Context) -> None:
     """The cascade tree with its replay, the curves, and the tables of accounts, units and unexplained adopters."""
     st.header("Spread")
+    note = st.empty()  # filled last, once every value from the link has been checked
+    _render(ctx)
+    with note.container():
+        state.left_out_note(_LINK_NAMES)
+
+
+def _render(ctx: Context) -> None:
     chosen = _vendor(ctx)
     if chosen is None:
         st.info("No trial accounts in this store. Apply a case profile that names the vendor: `threadline case --db FILE --case PROFILE`.")
@@ -267,8 +284,10 @@ def render(ctx: Context) -> None:
     shown = shown_until(s, until)
     st.text(f"Trial accounts with {one_line(vendor_name, 60)}: who invited whom, one level per generation.")
     parts.counter(s, shown, month)
-    if st.session_state.get(key("tree_color")) not in COLOR_BY:
+    asked = st.session_state.get(key("tree_color"))
+    if asked not in COLOR_BY:
         st.session_state[key("tree_color")] = "unit"
+        state.left_out("tree_color", [asked] if asked is not None else [])
     color = str(st.session_state[key("tree_color")])
     note, pick_tree, pick_color = st.columns([4, 2, 1], vertical_alignment="bottom")
     note.caption(

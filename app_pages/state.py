@@ -9,6 +9,11 @@ Moving to another page with values (open a message, focus a person in the networ
 goes through :func:`goto`: it parks the request and reruns, and :func:`apply_goto`
 applies it at the top of the next run, before any widget exists, which is the only
 moment Streamlit lets a widget's value be changed from code.
+
+A link can ask for what this store lacks (a unit of another case, a typo'd domain, a
+month past its last). A page drops such values and records them with :func:`left_out`;
+:func:`left_out_note` then says so, so that a view that could not be narrowed as the link
+asked is never taken for the one it asked for.
 """
 
 from __future__ import annotations
@@ -21,10 +26,14 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-__all__ = ["Param", "PAGE_KEY", "key", "seed", "publish", "goto", "request", "apply_goto", "link"]
+from .text import one_line
+
+__all__ = ["Param", "PAGE_KEY", "key", "seed", "publish", "goto", "request", "apply_goto", "link", "left_out", "left_out_note"]
 
 PAGE_KEY = "page"
 _PENDING = "_threadline_goto"
+#: {parameter: (values dropped from the link, the parameter's value after)}.
+_LEFT_OUT = "_threadline_left_out"
 
 
 @dataclass(frozen=True)
@@ -123,3 +132,29 @@ def link(page: str, **values: str | None) -> str:
     """
     params = {"page": page, **{k: v for k, v in values.items() if v}}
     return "?" + urlencode(params)
+
+
+def left_out(name: str, dropped: list[Any]) -> None:
+    """Record that the link's ``dropped`` values of ``name`` could not be shown (call after setting its value)."""
+    if dropped:
+        st.session_state.setdefault(_LEFT_OUT, {})[name] = (dropped, st.session_state.get(key(name)))
+
+
+def left_out_note(labels: dict[str, str]) -> None:
+    """Name the link's values this store lacks, for the parameters in ``labels`` ({name: what the page calls it}).
+
+    A parameter's note lasts until its value is changed.
+    """
+    recorded = st.session_state.get(_LEFT_OUT) or {}
+    for name in [n for n, (_, after) in recorded.items() if st.session_state.get(key(n)) != after]:
+        del recorded[name]
+    lines = [f"{label}: {one_line(v, 200)}" for name, label in labels.items() if name in recorded for v in recorded[name][0]]
+    if not lines:
+        return
+    one = len(lines) == 1
+    st.warning(
+        f"This link asks for {'something' if one else 'things'} this store does not have, so the view is not narrowed by "
+        f"{'it' if one else 'them'}. Check the link, or pick from the sidebar and the page."
+    )
+    # As text, never markdown: the values come from the URL.
+    st.code("\n".join(lines), language=None, wrap_lines=True)

@@ -136,6 +136,24 @@ def test_unknown_focus_from_a_link_is_reported_as_text(open_app) -> None:
     assert not any(HOSTILE_NAME in m for m in markdown_sources(at))
 
 
+def test_link_values_this_store_lacks_are_named_not_dropped_in_silence(open_app) -> None:
+    plain = texts(open_app(page="network", org="metropd.example"))[0]
+    at = open_app(page="network", org=["metropd.example", "nowhere.example"], unit=HOSTILE_NAME, color="shoe size")
+    # The view is what the values it can show give, and the page says what it left out.
+    assert texts(at)[0] == plain
+    assert "does not have, so the view is not narrowed by them" in at.warning[0].value
+    assert codes(at)[0] == f"organization: nowhere.example\nunit: {HOSTILE_NAME}\ncolouring: shoe size"
+    assert not any(HOSTILE_NAME in m for m in markdown_sources(at))
+    # The note stays over reruns until the filter it is about changes.
+    at.number_input(key="qp.min").set_value(2).run()
+    assert "organization: nowhere.example" in codes(at)[0]
+    at.multiselect(key="qp.org").set_value(["evil.example"]).run()
+    assert codes(at)[0] == f"unit: {HOSTILE_NAME}\ncolouring: shoe size"
+    at.selectbox(key="qp.color").set_value("role").run()
+    assert codes(at)[0] == f"unit: {HOSTILE_NAME}"
+    assert "does not have, so the view is not narrowed by it." in at.warning[0].value
+
+
 def test_person_page_shows_merges_with_rule_and_evidence(open_app) -> None:
     at = open_app(page="person", person=ANN)
     assert "Ann Lee" in texts(at)
@@ -318,6 +336,25 @@ def test_spread_slider_replays_the_accounts(open_demo, demo_spread: Spread) -> N
     at.select_slider[0].set_value("2019-03").run()
     assert {m.label: m.value for m in at.metric}["Accounts"] == f"{accounts_by(demo_spread, '2019-03')} of {total}"
     assert at.query_params["until"] == "2019-03"
+
+
+def test_spread_link_to_what_this_store_lacks_says_so(open_demo, demo_spread: Spread) -> None:
+    total = len(demo_spread.adopters)
+    at = open_demo(page="spread", until="2031-01", tree=HOSTILE_NAME, vendor="acme.example")
+    assert "does not have, so the view is not narrowed by them" in at.warning[0].value
+    assert codes(at)[0] == f"vendor: acme.example\nmonth: 2031-01\ntree: {HOSTILE_NAME}"
+    assert not any(HOSTILE_NAME in m for m in markdown_sources(at))
+    assert {m.label: m.value for m in at.metric}["Accounts"] == f"{total} of {total}"  # every month, every tree
+    at.select_slider[0].set_value("2019-03").run()
+    assert codes(at)[0] == f"vendor: acme.example\ntree: {HOSTILE_NAME}"
+    at = open_demo(page="spread", until="2019-03")
+    assert not at.warning and not any("2019-03" in c for c in codes(at))
+
+
+def test_overview_link_to_an_unknown_kind_of_problem_says_so(open_app) -> None:
+    at = open_app(problem_kind="no-such-kind")
+    assert "does not have, so the view is not narrowed by it." in at.warning[0].value
+    assert "kind of problem: no-such-kind" in codes(at)
 
 
 def test_spread_play_steps_through_the_months(open_demo, monkeypatch: pytest.MonkeyPatch, demo_spread: Spread) -> None:
