@@ -98,6 +98,10 @@ class IngestReport:
     missing_again: list[str] = field(default_factory=list)
     #: Files read before from under the folders given, no longer there (dropped if asked to).
     missing_files: list[str] = field(default_factory=list)
+    #: Messages the store held before this run, and after it (a message read again, or filed
+    #: as one more copy of one stored, is read but adds none).
+    held_before: int = 0
+    held: int = 0
     people: int = 0
     merged_people: int = 0
     threads: int = 0
@@ -265,6 +269,7 @@ def ingest(
             if aliases is None and not no_aliases:
                 aliases = _remembered_aliases(store)
                 alias_data = load_aliases(aliases)
+            report.held_before = _held(store)
             sources: list[Source] = []
             for found in find_sources(inputs):
                 if isinstance(found, Problem):
@@ -309,6 +314,7 @@ def ingest(
             if store.get_meta("aliases", "") != remembered:
                 store.set_meta("aliases", remembered)
             store.commit()
+            report.held = _held(store)
     finally:
         store.close()
     report.seconds = (datetime.now() - started).total_seconds()
@@ -352,6 +358,10 @@ def _signature(*files: str | os.PathLike[str] | None) -> str:
     for path in files:
         digest.update(b"\0" + (Path(path).read_bytes() if path else b"-"))
     return digest.hexdigest()
+
+
+def _held(store: Store) -> int:
+    return store.conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
 
 
 def _fill_counts(store: Store, report: IngestReport) -> None:

@@ -24,7 +24,7 @@ def test_ingest_stats_problems(tmp_path: Path, mail_dir: Path) -> None:
     db = str(tmp_path / "case.db")
     result = runner.invoke(cli, ["ingest", str(mail_dir), "--db", db, "--quiet", "--workers", "1"])
     assert result.exit_code == 0, result.output
-    assert "10 messages stored, 1 items rejected" in result.output
+    assert "10 messages read, 1 item rejected" in result.output and "The store holds 9 messages." in result.output
     stats = runner.invoke(cli, ["stats", "--db", db, "--json"])
     data = json.loads(stats.output)
     assert data["messages"] == 9 and data["copies"] == 10 and data["problems_by_kind"]["not-email"] == 1
@@ -63,7 +63,8 @@ def test_ingest_without_paths_upgrades_an_older_store_and_reads_no_mail(tmp_path
     stats = runner.invoke(cli, ["stats", "--db", db])
     assert stats.exit_code != 0 and f"run `threadline ingest --db {db}` once to upgrade it (no mail is read again)" in stats.output
     result = runner.invoke(cli, ["ingest", "--db", db, "-q"])
-    assert result.exit_code == 0 and result.output.startswith("0 files read, 0 unchanged and skipped; 0 messages stored"), result.output
+    assert result.exit_code == 0 and result.output.startswith("0 files read, 0 unchanged and skipped; 0 messages read"), result.output
+    assert "The store holds 9 messages, as before." in result.output
     assert "people" in result.output and "case 0." in result.output  # worked out again for the new schema
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
@@ -163,7 +164,7 @@ def test_an_ingest_stopped_with_ctrl_c_says_how_to_finish(tmp_path: Path, mail_d
     monkeypatch.setattr(ingest.pipeline, "apply_case", real)
     again = CliRunner().invoke(cli, ["ingest", str(mail_dir), "--db", db, "--quiet", "--workers", "1"])
     assert again.exit_code == 0, again.output
-    assert "0 files read" in again.output and "10 messages stored" not in again.output
+    assert "0 files read" in again.output and "10 messages read" not in again.output and "The store holds 9 messages, as before." in again.output
     stats = json.loads(CliRunner().invoke(cli, ["stats", "--db", db, "--json"]).output)
     assert stats["messages"] == 9 and stats["threads"] > 0
 

@@ -217,6 +217,6 @@ def test_cli_format_option(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["ingest", str(path), "--db", str(tmp_path / "c.db"), "-q", "--workers", "1", "--format", "outlook-csv"])
     assert result.exit_code == 0, result.output
-    assert "3 messages stored" in result.output
+    assert "3 messages read" in result.output and "The store holds 3 messages." in result.output
     bad = runner.invoke(cli, ["ingest", str(path), "--db", str(tmp_path / "d.db"), "--format", "outlook-row"])
     assert bad.exit_code != 0 and "outlook-csv" in bad.output

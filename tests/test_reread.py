@@ -289,7 +289,8 @@ def test_the_command_line_says_what_was_removed_and_read_again(tmp_path: Path) -
     (mail / "b-vendor.mbox").write_bytes(OTHER)
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert "1 files read, 1 unchanged and skipped;" in result.output
+    assert "1 file read, 1 unchanged and skipped; 3 messages read" in result.output
+    assert "The store holds 3 messages, as before." in result.output  # the withheld mail gave way to its quote
     assert "1 message removed: no file holds it any more (quotes of it are kept, as quotes)." in result.output
     assert "1 file quoting them read again, to file those quotes anew." in result.output
 

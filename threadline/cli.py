@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ingest import IngestError, ingest, open_store, queries
+from ingest import IngestError, IngestReport, ingest, open_store, queries
 from ingest.formats import FORMATS
 
 from . import __version__
@@ -64,6 +64,21 @@ def _command_modules() -> list[str]:
 @click.version_option(__version__, prog_name="threadline")
 def cli() -> None:
     """Threadline: turn released emails into a graph of who wrote to, and invited, whom."""
+
+
+def _count(n: int, word: str) -> str:
+    """``"1 file"``, ``"2,000 files"``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _held(report: IngestReport) -> str:
+    """What the store holds after the run, next to what it held before."""
+    held, change = _count(report.held, "message"), report.held - report.held_before
+    if not report.held_before:
+        return f"The store holds {held}."
+    if not change:
+        return f"The store holds {held}, as before."
+    return f"The store holds {held}, {abs(change):,} {'more' if change > 0 else 'fewer'} than before."
 
 
 def _first_few(paths: list[str]) -> str:
@@ -122,9 +137,9 @@ def ingest_cmd(
         click.echo(f"No files found under {', '.join(paths)}: nothing was read.", err=True)
     rate = report.items / report.seconds if report.seconds else 0.0
     click.echo(
-        f"{report.files_done - report.files_skipped - report.files_again} files read, {report.files_skipped} unchanged and skipped; "
-        f"{report.messages} messages stored, {report.rejected} items rejected "
-        f"({report.seconds:.1f} s, {rate:,.0f} items/s)."
+        f"{_count(report.files_done - report.files_skipped - report.files_again, 'file')} read, {report.files_skipped:,} unchanged and skipped; "
+        f"{_count(report.messages, 'message')} read, {_count(report.rejected, 'item')} rejected "
+        f"({report.seconds:.1f} s, {rate:,.0f} items/s). {_held(report)}"
     )
     if report.withdrawn:
         one = report.withdrawn == 1
