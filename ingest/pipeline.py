@@ -393,15 +393,10 @@ def _read_again(store: Store, report: IngestReport, workers: int, progress: Prog
 
 
 def _record_walk_problem(store: Store, problem: Problem, report: IngestReport) -> None:
-    # A refused link or unreadable file is an item found and rejected, so it is
-    # entered as a finished one-item source to keep the accounting whole.
-    store.conn.execute(
-        "INSERT INTO sources(path, status, items) VALUES (?, 'done', 1) ON CONFLICT(path) DO UPDATE SET status = 'done', items = 1",
-        (problem.provenance.path,),
-    )
-    store.add_problem(problem)
-    report.problems[problem.kind] += 1
-    report.rejected += 1
+    # Counted in this run's rejects when new, as an unchanged file is not counted when skipped.
+    if store.add_walk_problem(problem):
+        report.problems[problem.kind] += 1
+        report.rejected += 1
 
 
 def _run(store: Store, sources: list[Source], report: IngestReport, workers: int, progress: Progress | None, force_format: str | None = None) -> None:

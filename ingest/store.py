@@ -767,12 +767,35 @@ class Store:
 
     # -- writes --------------------------------------------------------------------
 
-    def add_problem(self, problem: Problem) -> None:
-        """Record a problem (idempotent on file, place and kind)."""
-        self.conn.execute(
+    def add_problem(self, problem: Problem) -> bool:
+        """Record a problem (idempotent on file, place and kind); False when it was recorded before."""
+        cur = self.conn.execute(
             "INSERT OR IGNORE INTO problems(path, place, kind, sentence, detail, fatal, message_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (problem.provenance.path, problem.provenance.place, problem.kind, problem.sentence, problem.detail, int(problem.fatal), problem.message_key),
         )
+        return cur.rowcount > 0
+
+    def add_walk_problem(self, problem: Problem) -> bool:
+        """Record what walking the inputs refused (a link leading out, an unreadable file); False when recorded before.
+
+        It is an item found and rejected, so it is entered as a finished one-item source, to
+        keep the accounting whole. Like a file read, it is known by its real place: the real
+        path of its folder and its own name (a link's, not its target's). Given again under
+        another spelling of that folder, it is recorded once, under the spelling first used.
+        """
+        given = problem.provenance.path
+        folder, name = os.path.split(given)
+        real = safe_path(os.path.join(os.path.realpath(folder or "."), name))
+        known = self.conn.execute("SELECT path FROM sources WHERE real_path = ?", (real,)).fetchone()
+        if known is not None and known[0] != given:
+            problem = replace(problem, provenance=replace(problem.provenance, path=known[0]))
+        else:
+            self.conn.execute(
+                "INSERT INTO sources(path, real_path, status, items) VALUES (?, ?, 'done', 1) "
+                "ON CONFLICT(path) DO UPDATE SET status = 'done', items = 1, real_path = COALESCE(sources.real_path, excluded.real_path)",
+                (given, real),
+            )
+        return self.add_problem(problem)
 
     def add_message(self, message: Message, item_place: str, row: MessageRow | None = None) -> str:
         """Store one copy of a message and return the key it was stored under.

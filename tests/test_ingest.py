@@ -159,6 +159,28 @@ def test_the_same_files_under_other_spellings_of_their_paths_are_not_read_again(
     assert counts["found"] == first.items == counts["stored"] + counts["rejected"]
 
 
+def test_what_the_walk_refused_is_recorded_once_whatever_the_spelling(tmp_path: Path, mail_copy: Path, monkeypatch) -> None:
+    secret = tmp_path / "private.eml"
+    secret.write_bytes(b"From: me@home.example\n\nnot for the case\n")
+    (mail_copy / "link.eml").symlink_to(secret)
+    monkeypatch.chdir(tmp_path)
+    first = ingest(["mail"], "case.db", workers=1)
+    assert first.problems["symlink-outside"] == 1
+    snapshot, sources = _dump(tmp_path / "case.db"), _sources(tmp_path / "case.db")
+    assert ("mail/link.eml", None, None, None, "done", 1, str(mail_copy / "link.eml")) in sources
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    for inputs in (["../mail"], [str(mail_copy)], ["../mail/"]):
+        again = ingest(inputs, "../case.db", workers=1)
+        # Found again, and already on record: not a reject of this run, not a second row.
+        assert (again.rejected, sum(again.problems.values())) == (0, 0), inputs
+        assert _dump(tmp_path / "case.db") == snapshot and _sources(tmp_path / "case.db") == sources, inputs
+    store = open_store(tmp_path / "case.db", readonly=True)
+    counts = store.accounting()
+    store.close()
+    assert counts["found"] == first.items + 1 == counts["stored"] + counts["rejected"]
+
+
 def test_a_changed_file_under_another_spelling_is_read_again_under_the_path_its_evidence_cites(tmp_path: Path, mail_copy: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     ingest(["mail"], "case.db", workers=1)
