@@ -63,6 +63,30 @@ def safe_path(path: str) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
+#: What safe_path makes of a byte that is not UTF-8: only bytes from 0x80 up can be.
+_ESCAPED_BYTE = re.compile(r"\\x([89a-f][0-9a-f])")
+
+
+def path_to_open(stored: str) -> str:
+    r"""A path stored by :func:`safe_path` as a path that opens its file.
+
+    Its ``\xff`` escapes become the bytes they stand for again; a name that holds a
+    backslash and an ``x`` of its own, and so exists as stored, is kept as it is.
+
+    >>> path_to_open(r"mail/caf\xe9.eml") == os.fsdecode(b"mail/caf\xe9.eml")
+    True
+    """
+    if "\\x" not in stored or os.path.lexists(stored):
+        return stored
+    raw, at = bytearray(), 0
+    for m in _ESCAPED_BYTE.finditer(stored):
+        raw += stored[at : m.start()].encode("utf-8", "surrogateescape")
+        raw.append(int(m.group(1), 16))
+        at = m.end()
+    raw += stored[at:].encode("utf-8", "surrogateescape")
+    return os.fsdecode(bytes(raw))
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     """One file found under the inputs, with what we need to skip it next time.

@@ -34,7 +34,7 @@ from .formats.dedupe import RECONSTRUCTED, SENDER_ROLES, absorb_copies, file_as_
 from .fts_side import SideIndex, remove_side_files
 from .parse import fingerprint
 from .records import Address, Message, Participant, Problem, rebuilt_tail
-from .sources import Source, safe_path
+from .sources import Source, path_to_open, safe_path
 
 __all__ = ["Store", "MessageRow", "message_row", "SCHEMA_FILES", "SCHEMA_VERSION", "open_store", "storage_errors"]
 
@@ -626,7 +626,7 @@ class Store:
             real, mailbox, fmt = row
             if self._known is not None:
                 self._known[path] = (None, None, "reading", fmt)
-            opened = real or path
+            opened = path_to_open(real or path)  # a name with bytes that are not UTF-8 was stored escaped
             try:
                 st = os.stat(opened)
             except OSError:

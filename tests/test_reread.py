@@ -7,6 +7,7 @@ changed in between, and compared, table by table, with a fresh store of the chan
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sqlite3
@@ -299,6 +300,21 @@ def test_a_file_quoting_a_withheld_message_is_read_again_though_not_given(tmp_pa
     mail, db = _forwarded_release(tmp_path)
     (mail / "b-vendor.mbox").write_bytes(OTHER)
     report = ingest([mail / "b-vendor.mbox"], db, workers=2)  # only the re-issued mailbox
+    assert report.files_again == 1 and report.missing_again == []
+    _same_as_fresh([mail], db, tmp_path, quotes_taken_out=True)
+
+
+def test_a_quoting_file_whose_name_is_not_utf8_is_read_again(tmp_path: Path) -> None:
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    quoting = os.path.join(os.fsencode(mail), b"a-forward-caf\xe9.eml")  # a byte that is not UTF-8
+    with open(quoting, "wb") as f:
+        f.write(QUOTED)
+    (mail / "b-vendor.mbox").write_bytes(ORIGINAL + OTHER)
+    db = tmp_path / "case.db"
+    ingest([mail], db, workers=1)
+    (mail / "b-vendor.mbox").write_bytes(OTHER)
+    report = ingest([mail / "b-vendor.mbox"], db, workers=1)  # only the re-issued mailbox
     assert report.files_again == 1 and report.missing_again == []
     _same_as_fresh([mail], db, tmp_path, quotes_taken_out=True)
 

@@ -12,7 +12,7 @@ import pytest
 from ingest import ingest, open_store
 from ingest.errors import SourceError
 from ingest.records import Problem, Provenance, RawItem
-from ingest.sources import find_sources, read_source, sniff, split_mbox
+from ingest.sources import find_sources, path_to_open, read_source, safe_path, sniff, split_mbox
 
 EML = b"Message-ID: <z1@x.example>\nFrom: a@x.example\nTo: b@x.example\nSubject: hi\nDate: Mon, 14 Jan 2019 10:00:00 +0000\n\nbody\n"
 
@@ -135,3 +135,15 @@ def test_empty_and_binary_files_become_problems(tmp_path: Path) -> None:
     (tmp_path / "in" / "binary.eml").write_bytes(os.urandom(2048).replace(b":", b"."))
     report = ingest([tmp_path / "in"], tmp_path / "s.db", workers=1)
     assert report.messages == 0 and report.problems["not-email"] == 2
+
+
+def test_a_stored_path_with_bytes_that_are_not_utf8_opens_its_file(tmp_path: Path) -> None:
+    # An undecodable byte, a backslash-x of the name's own, and an accented letter in UTF-8.
+    name = os.path.join(os.fsencode(tmp_path), "caf\xe9 \\x41 é-".encode() + b"\xe9.eml")
+    with open(name, "wb") as f:
+        f.write(EML)
+    real = os.fsdecode(name)
+    stored = safe_path(real)
+    assert stored.isprintable() and stored.endswith("\\xe9.eml")
+    assert path_to_open(stored) == real and os.path.exists(path_to_open(stored))
+    assert path_to_open(str(tmp_path / "plain.eml")) == str(tmp_path / "plain.eml")
