@@ -76,7 +76,7 @@ def _keep(name: str, allowed: list[Any] | tuple[Any, ...], *, many: bool = False
         dropped = [value] if value is not None and value not in allowed else []
         if dropped or value is None:
             st.session_state[key(name)] = default
-    state.left_out(name, dropped)
+    state.left_out(name, *dropped)
 
 
 def _clamp(name: str, low: int, high: int) -> None:

@@ -88,7 +88,7 @@ def _problems(ctx: Context, stats: dict) -> None:
     asked = st.session_state.get(state.key("problem_kind"))
     if asked not in kinds:
         st.session_state[state.key("problem_kind")] = None
-        state.left_out("problem_kind", [asked] if asked is not None else [])
+        state.left_out("problem_kind", asked)
     state.left_out_note({"problem_kind": "kind of problem"})
     st.selectbox(
         "Kind of problem",

@@ -171,7 +171,7 @@ def _controls(months: list[str]) -> str:
     asked = st.session_state.get(key("until"))
     if asked not in months:
         _set_month(months[-1])
-        state.left_out("until", [asked] if asked is not None else [])
+        state.left_out("until", asked)
     month = str(st.session_state[key("until")])
     left, right = st.columns([1, 7], vertical_alignment="bottom")
     playing = bool(st.session_state.get(_PLAYING))
@@ -212,7 +212,7 @@ def _root_choice(s: Spread) -> str | None:
     if chosen not in names:
         st.session_state.pop("spread_tree_pick", None)
         st.session_state[key("tree")] = None
-        state.left_out("tree", [chosen] if chosen is not None else [])
+        state.left_out("tree", chosen)
         chosen = None
     options = list(names)
     st.selectbox(
@@ -238,7 +238,7 @@ def _vendor(ctx: Context) -> tuple[str, str] | None:
     if asked not in names:  # None: the vendor with the most accounts, nothing in the URL
         st.session_state.pop("spread_vendor_pick", None)
         st.session_state[key("vendor")] = None
-        state.left_out("vendor", [asked] if asked is not None else [])
+        state.left_out("vendor", asked)
     vendor = str(st.session_state[key("vendor")] or found[0][0])
     if len(found) > 1:
         options = list(names)
@@ -287,7 +287,7 @@ def _render(ctx: Context) -> None:
     asked = st.session_state.get(key("tree_color"))
     if asked not in COLOR_BY:
         st.session_state[key("tree_color")] = "unit"
-        state.left_out("tree_color", [asked] if asked is not None else [])
+        state.left_out("tree_color", asked)
     color = str(st.session_state[key("tree_color")])
     note, pick_tree, pick_color = st.columns([4, 2, 1], vertical_alignment="bottom")
     note.caption(

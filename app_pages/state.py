@@ -134,10 +134,14 @@ def link(page: str, **values: str | None) -> str:
     return "?" + urlencode(params)
 
 
-def left_out(name: str, dropped: list[Any]) -> None:
-    """Record that the link's ``dropped`` values of ``name`` could not be shown (call after setting its value)."""
-    if dropped:
-        st.session_state.setdefault(_LEFT_OUT, {})[name] = (dropped, st.session_state.get(key(name)))
+def left_out(name: str, *dropped: Any) -> None:
+    """Record that the link's ``dropped`` values of ``name`` could not be shown (None: nothing was asked).
+
+    Call it after setting the value shown instead.
+    """
+    asked = [v for v in dropped if v is not None]
+    if asked:
+        st.session_state.setdefault(_LEFT_OUT, {})[name] = (asked, st.session_state.get(key(name)))
 
 
 def left_out_note(labels: dict[str, str]) -> None:

@@ -167,7 +167,7 @@ def ingest_cmd(
             "it is given to `threadline ingest` again.",
             err=True,
         )
-    click.echo(f"{report.people} people ({report.merged_people} merged from several addresses), {report.threads} threads.")
+    click.echo(f"{report.people:,} people ({report.merged_people:,} merged from several addresses), {_count(report.threads, 'thread')}.")
     if report.timings:
         click.echo("Time: " + "; ".join(f"{name} {seconds:.1f} s" for name, seconds in report.timings.items()) + ".")
     if report.case:
