@@ -142,6 +142,19 @@ class Neo4jConnection:
             raise self.error(exc, "reading") from None
         return [record.data() for record in records]
 
+    def values(self, query: str, **params: Any) -> Iterator[Any]:
+        """Run a read query returning one column and yield its values as they arrive.
+
+        For results too big to hold at once (every copy's key, on a big store): the driver
+        fetches them a batch at a time, and nothing keeps the records read.
+        """
+        try:
+            with self._driver.session(database=self.settings.database, default_access_mode=neo4j.READ_ACCESS) as session:
+                for record in session.run(cast(LiteralString, query), params):
+                    yield record[0]
+        except (Neo4jError, DriverError, OSError) as exc:
+            raise self.error(exc, "reading") from None
+
     def write(self, query: str, *, autocommit: bool = False, **params: Any) -> dict[str, int]:
         """Run one write statement in its own transaction; return its change counters.
 

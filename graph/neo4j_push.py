@@ -76,14 +76,26 @@ class PushReport:
         return self.relationship_rows / self.relationship_seconds if self.relationship_seconds else 0.0
 
 
-def _existing_keys(neo: Neo4jConnection, query: str) -> set[Hashable]:
-    return {tuple(r["k"]) if isinstance(r["k"], list) else r["k"] for r in neo.read(query)}
+def _prune(neo: Neo4jConnection, conn: Any, step: Step, wanted: set[Hashable] | None, batch_size: int) -> tuple[int, dict[str, int]]:
+    """Delete what Neo4j holds of this step's kind and the store no longer does.
 
-
-def _prune(neo: Neo4jConnection, step: Step, wanted: set[Hashable], batch_size: int) -> tuple[int, dict[str, int]]:
-    assert step.prune is not None
-    stale = sorted(_existing_keys(neo, step.prune.existing) - wanted, key=repr)
-    return len(stale), _delete(neo, step.prune.delete, [list(k) if isinstance(k, tuple) else k for k in stale], batch_size)
+    The keys in Neo4j are read as they come, and each is looked for in ``wanted`` (the keys
+    the push wrote) or, for a kind that grows with the mail, in the store (``Prune.held``).
+    """
+    prune = step.prune
+    assert prune is not None
+    stale: list[Any] = []
+    for k in neo.values(prune.existing):
+        parts = tuple(k) if isinstance(k, list) else k
+        if wanted is not None:
+            gone = parts not in wanted
+        else:
+            assert prune.held is not None
+            gone = conn.execute(prune.held, parts if isinstance(parts, tuple) else (parts,)).fetchone() is None
+        if gone:
+            stale.append(k)
+    stale.sort(key=repr)
+    return len(stale), _delete(neo, prune.delete, stale, batch_size)
 
 
 def _delete(neo: Neo4jConnection, statement: str, keys: list[Any], batch_size: int) -> dict[str, int]:
@@ -145,26 +157,37 @@ def _run_step(neo: Neo4jConnection, conn: Any, step: Step, *, batch_size: int, n
     out = StepReport()
     t0 = time.perf_counter()
     reader = READERS[step.name]
+    updates: Iterable[dict[str, Any]] = ()
+    wanted: set[Hashable] | None = None
     if step.name == "messages":
         # Bodies travel once: split into messages new to Neo4j and ones to refresh. One gone
         # from the store, or stored again under its key (a redaction: a new store row), is
-        # deleted with its relationships first, and the second is written as new.
-        pushed = {r["k"]: r["v"] for r in neo.read("MATCH (m:Message) RETURN m.key AS k, m.store_row AS v")}
-        current = dict(conn.execute("SELECT key, rowid FROM messages"))
-        stale = sorted(k for k, v in pushed.items() if current.get(k) != v)
+        # deleted with its relationships first, and the second is written as new. Neo4j's
+        # keys are read as they come and looked up in the store one by one, so only the
+        # keys of the messages already there are held.
+        known: set[str] = set()
+        stale: list[str] = []
+        for key, row in neo.values("MATCH (m:Message) RETURN [m.key, m.store_row] AS k"):
+            found = conn.execute("SELECT rowid FROM messages WHERE key = ?", (key,)).fetchone()
+            if found is not None and found[0] == row:
+                known.add(key)
+            else:
+                stale.append(key)
+        stale.sort()
         out.pruned, deleted = len(stale), _delete(neo, "UNWIND $keys AS k MATCH (m:Message {key: k}) DETACH DELETE m", stale, batch_size)
-        known = {k for k, v in pushed.items() if current.get(k) == v}
         rows: Iterable[dict[str, Any]] = (r for r in reader(conn) if r["key"] not in known)
-        updates = [r for r in message_updates(conn) if r["key"] in known]
-        total = len(current)
+        updates = (r for r in message_updates(conn) if r["key"] in known)
+        total = conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+    elif step.prune is not None and step.prune.count is not None:
+        rows = reader(conn)
+        total = conn.execute(step.prune.count).fetchone()[0]
     elif step.prune is not None:
         rows = list(reader(conn))
         total = len(rows)
-        updates = []
+        wanted = {step.prune.key(r) for r in rows}
     else:
         rows = reader(conn)
         total = -1
-        updates = []
     if limit is not None:
         total = min(total, limit) if total >= 0 else limit
     if total < 0:
@@ -179,12 +202,11 @@ def _run_step(neo: Neo4jConnection, conn: Any, step: Step, *, batch_size: int, n
     counters = neo.write_rows(step.query, _limited(rows, limit), batch_size=batch_size, naive=naive, on_batch=on_batch, doing=doing)
     if step.name == "messages":
         counters = {k: counters.get(k, 0) + deleted.get(k, 0) for k in set(counters) | set(deleted)}
-    if updates and limit is None:
+    if step.name == "messages" and known and limit is None:
         more = neo.write_rows(MESSAGE_UPDATE, updates, batch_size=batch_size, naive=naive, on_batch=on_batch, doing=doing)
         counters = {k: counters.get(k, 0) + more.get(k, 0) for k in set(counters) | set(more)}
     if step.prune is not None and limit is None:
-        assert isinstance(rows, list)
-        out.pruned, deleted = _prune(neo, step, {step.prune.key(r) for r in rows}, batch_size)
+        out.pruned, deleted = _prune(neo, conn, step, wanted, batch_size)
         counters = {k: counters.get(k, 0) + deleted.get(k, 0) for k in set(counters) | set(deleted)}
     out.counters = counters
     out.seconds = time.perf_counter() - t0
