@@ -98,6 +98,27 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path: Path
     assert first["mbox/metropd-release.mbox"] != second["mbox/metropd-release.mbox"]
 
 
+def test_writing_the_demo_again_over_itself_keeps_what_is_the_same(tmp_path: Path) -> None:
+    from ingest import ingest
+
+    out = tmp_path / "demo"
+    write_demo(out, seed=7)
+    mail = [p for p in sorted(out.rglob("*")) if p.is_file() and p.parts[len(out.parts)] in ("eml", "mbox")]
+    times = {p: p.stat().st_mtime_ns for p in mail}
+    db = tmp_path / "case.db"
+    first = ingest([out / "eml", out / "mbox"], db, workers=1)
+    write_demo(out, seed=7)
+    # The same bytes again: every file keeps its time, so ingesting it again reads nothing.
+    assert {p: p.stat().st_mtime_ns for p in mail} == times
+    again = ingest([out / "eml", out / "mbox"], db, workers=1)
+    assert (again.files_skipped, again.messages) == (first.files_total, 0)
+    # Another seed and scale over it: the same tree as a fresh write, an earlier file not rewritten gone.
+    write_demo(out, seed=8, scale=2)
+    assert _tree(out) == _tree(write_demo(tmp_path / "fresh", seed=8, scale=2).out)
+    write_demo(out, seed=8, formats=("mbox",))
+    assert not (out / "eml").exists() and _tree(out) == _tree(write_demo(tmp_path / "mbox-only", seed=8, formats=("mbox",)).out)
+
+
 def test_counts_at_scale_one(demo: tuple[Path, DemoSummary, dict]) -> None:
     out, summary, truth = demo
     rows = _manifest(out)

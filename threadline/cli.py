@@ -278,6 +278,9 @@ def demo(out: str, seed: int, scale: int) -> None:
     """Write the fictional demo case: mailboxes plus a ground-truth JSON.
 
     Example: threadline demo --out demo-data --seed 7
+
+    Written again over an earlier demo, files that come out the same are left as they
+    are, so ingesting them again reads nothing.
     """
     from ingest.demo import count_messages, write_demo
 

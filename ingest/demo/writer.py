@@ -7,6 +7,7 @@ rendered; the manifest line for it follows immediately.
 
 from __future__ import annotations
 
+import filecmp
 import hashlib
 import heapq
 import json
@@ -77,9 +78,11 @@ class _Sinks:
         self.mbox: BinaryIO | None = None
         if "mbox" in formats:
             (out / "mbox").mkdir(parents=True, exist_ok=True)
-            self.mbox = open(out / MBOX_FILE, "wb", buffering=1 << 20)  # noqa: SIM115 - closed in close()
+            # Written beside the old one, which it replaces only if it differs (_keep_or_replace).
+            self.mbox = open(out / (MBOX_FILE + _NEW), "wb", buffering=1 << 20)  # noqa: SIM115 - closed in close()
         self.offset = 0
         self.folders: dict[tuple[str, str], int] = {}
+        self.written: set[str] = set()  # the eml files of this run, so those of an earlier one can go
         self.manifest: TextIO = open(out / "manifest.tsv", "w", encoding="utf-8", newline="\n", buffering=1 << 20)  # noqa: SIM115
         self.manifest.write("key\tmessage_id\tdate\tkind\tfile\toffset\tsha256\tflags\n")
 
@@ -107,18 +110,56 @@ class _Sinks:
             (self.out / "eml" / custodian / folder).mkdir(parents=True, exist_ok=True)
         if custodian in CRLF_CUSTODIANS:
             data = data.replace(b"\n", b"\r\n")
-        _write_file(f"{self.root}/{name}", data)
+        path = f"{self.root}/{name}"
+        _write_file(path, data)
+        self.written.add(path)
         return {"file": name, "custodian": custodian, "folder": folder, "sha256": hashlib.sha256(data).hexdigest()}
 
-    def close(self) -> None:
-        """Flush and close."""
+    def close(self, complete: bool) -> None:
+        """Flush and close. A complete new mbox replaces the old one if it differs; an incomplete one goes."""
         if self.mbox is not None:
             self.mbox.close()
+            if complete:
+                _keep_or_replace(self.out / MBOX_FILE)
+            else:
+                (self.out / (MBOX_FILE + _NEW)).unlink(missing_ok=True)
         self.manifest.close()
+
+    def drop_earlier(self) -> None:
+        """Remove the eml files an earlier demo wrote here and this one did not (another seed or scale)."""
+        root = self.out / "eml"
+        if not root.is_dir():
+            return
+        for dirpath, _dirs, files in os.walk(root, topdown=False):
+            for name in files:
+                path = f"{dirpath}/{name}"
+                if path not in self.written:
+                    os.unlink(path)
+            if dirpath != str(root) and not os.listdir(dirpath):
+                os.rmdir(dirpath)
+
+
+#: The suffix of an mbox being written beside the one an earlier run left.
+_NEW = ".new"
 
 
 def _write_file(path: str, data: bytes) -> None:
-    """Create one file with os-level calls (pathlib costs more than the write itself here)."""
+    """Write one file with os-level calls (pathlib costs more than the write itself here).
+
+    A file already holding exactly these bytes (the same demo written again) is left as it
+    is, time included, so that ingesting it again finds nothing changed.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        pass
+    else:
+        try:
+            same = os.fstat(fd).st_size == len(data) and os.read(fd, len(data) + 1) == data
+        finally:
+            os.close(fd)
+        if same:
+            return
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         os.write(fd, data)
@@ -126,19 +167,30 @@ def _write_file(path: str, data: bytes) -> None:
         os.close(fd)
 
 
-def _prepare(out: Path) -> None:
-    """Create ``out``; replace a previous demo there, but never anything else."""
+def _keep_or_replace(path: Path) -> None:
+    """Put the file written at ``path`` + :data:`_NEW` in place, unless ``path`` holds the same bytes."""
+    new = path.with_name(path.name + _NEW)
+    if path.is_file() and path.stat().st_size == new.stat().st_size and filecmp.cmp(path, new, shallow=False):
+        new.unlink()
+    else:
+        new.replace(path)
+
+
+def _prepare(out: Path, formats: tuple[str, ...]) -> None:
+    """Create ``out``; make way for a new demo where an earlier one was, but never touch anything else.
+
+    The files of an earlier demo stay while this one is written: those it writes again with
+    the same bytes keep their times (:func:`_write_file`), the rest are replaced or removed.
+    A format this run does not write is removed whole.
+    """
     out.mkdir(parents=True, exist_ok=True)
     ours = ("eml", "mbox", "manifest.tsv", "ground_truth.json")
     if any((out / name).exists() for name in ours):
         if not (out / "ground_truth.json").exists():
             raise FileExistsError(f"{out} already holds eml/, mbox/ or manifest.tsv that a demo run did not write; choose an empty directory")
-        for name in ours:
-            path = out / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
+        for fmt in FORMATS:
+            if fmt not in formats and (out / fmt).is_dir():
+                shutil.rmtree(out / fmt)
 
 
 def write_demo(out: Path, seed: int = 7, scale: int = 1, formats: tuple[str, ...] = FORMATS, progress: Callable[[int], None] | None = None) -> DemoSummary:
@@ -157,10 +209,11 @@ def write_demo(out: Path, seed: int = 7, scale: int = 1, formats: tuple[str, ...
     if not formats or any(f not in FORMATS for f in formats):
         raise ValueError(f"formats must be a non-empty selection of {FORMATS}, got {formats!r}")
     formats = tuple(f for f in FORMATS if f in formats)
-    _prepare(out)
+    _prepare(out, formats)
     story = build_story(seed)
     tally = _Tally()
     sinks = _Sinks(out, formats)
+    complete = False
     try:
         pending = 0
         for mail in _merged(story, Background(seed, scale)):
@@ -171,8 +224,10 @@ def write_demo(out: Path, seed: int = 7, scale: int = 1, formats: tuple[str, ...
                 pending = 0
         if progress is not None and pending:
             progress(pending)
+        complete = True
     finally:
-        sinks.close()
+        sinks.close(complete)
+    sinks.drop_earlier()
     truth = ground_truth(story, seed, scale, formats, tally)
     truth_path = out / "ground_truth.json"
     truth_path.write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
