@@ -144,22 +144,22 @@ def ingest_cmd(
     if report.withdrawn:
         one = report.withdrawn == 1
         click.echo(
-            f"{report.withdrawn:,} {'message' if one else 'messages'} removed: no file holds {'it' if one else 'them'} any more "
+            f"{_count(report.withdrawn, 'message')} removed: no file holds {'it' if one else 'them'} any more "
             f"(quotes of {'it' if one else 'them'} are kept, as quotes)."
         )
     if report.missing_files:
         n = len(report.missing_files)
         shown = _first_few(report.missing_files)
         if drop_missing:
-            click.echo(f"Forgot {n:,} {'file' if n == 1 else 'files'} no longer there: {shown}.")
+            click.echo(f"Forgot {_count(n, 'file')} no longer there: {shown}.")
         else:
             click.echo(
-                f"{n:,} {'file' if n == 1 else 'files'} read before from these folders {'is' if n == 1 else 'are'} no longer there: {shown}. "
+                f"{_count(n, 'file')} read before from these folders {'is' if n == 1 else 'are'} no longer there: {shown}. "
                 "What they held is kept; if the release no longer has them, run again with --drop-missing to forget it.",
                 err=True,
             )
     if report.files_again:
-        click.echo(f"{report.files_again:,} {'file' if report.files_again == 1 else 'files'} quoting them read again, to file those quotes anew.")
+        click.echo(f"{_count(report.files_again, 'file')} quoting them read again, to file those quotes anew.")
     if report.missing_again:
         shown = _first_few(report.missing_again)
         click.echo(
