@@ -87,6 +87,13 @@ def path_to_open(stored: str) -> str:
     return os.fsdecode(bytes(raw))
 
 
+def real_place(stored: str) -> str:
+    """Where a path stored by :func:`safe_path` is, without following it: its folder's real
+    path and its own name (a link's place, not its target's), stored the same way."""
+    folder, name = os.path.split(path_to_open(stored))
+    return safe_path(os.path.join(os.path.realpath(folder or "."), name))
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     """One file found under the inputs, with what we need to skip it next time.

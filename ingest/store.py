@@ -34,7 +34,7 @@ from .formats.dedupe import RECONSTRUCTED, SENDER_ROLES, absorb_copies, file_as_
 from .fts_side import SideIndex, remove_side_files
 from .parse import fingerprint
 from .records import Address, Message, Participant, Problem, rebuilt_tail
-from .sources import Source, path_to_open, safe_path
+from .sources import Source, path_to_open, real_place, safe_path
 
 __all__ = ["Store", "MessageRow", "message_row", "SCHEMA_FILES", "SCHEMA_VERSION", "open_store", "storage_errors"]
 
@@ -784,8 +784,7 @@ class Store:
         another spelling of that folder, it is recorded once, under the spelling first used.
         """
         given = problem.provenance.path
-        folder, name = os.path.split(given)
-        real = safe_path(os.path.join(os.path.realpath(folder or "."), name))
+        real = real_place(given)
         known = self.conn.execute("SELECT path FROM sources WHERE real_path = ?", (real,)).fetchone()
         if known is not None and known[0] != given:
             problem = replace(problem, provenance=replace(problem.provenance, path=known[0]))
