@@ -62,23 +62,6 @@ _FILTER_NAMES = {
 }
 
 
-def _keep(name: str, allowed: list[Any] | tuple[Any, ...], *, many: bool = False, default: Any = None) -> None:
-    """Drop URL values a widget cannot show (a domain not in this store, a typo'd kind), and say so.
-
-    A link to a unit this store does not have would otherwise show everyone, unnarrowed,
-    as if it were that unit (:func:`state.left_out_note`).
-    """
-    value = st.session_state.get(key(name))
-    if many:
-        dropped = [v for v in (value or []) if v not in allowed]
-        st.session_state[key(name)] = [v for v in (value or []) if v in allowed]
-    else:
-        dropped = [value] if value is not None and value not in allowed else []
-        if dropped or value is None:
-            st.session_state[key(name)] = default
-    state.left_out(name, *dropped)
-
-
 def _clamp(name: str, low: int, high: int) -> None:
     value = st.session_state.get(key(name))
     st.session_state[key(name)] = min(max(int(value), low), high) if isinstance(value, int) else low
@@ -97,14 +80,14 @@ def _filters(ctx: Context) -> None:
     focus = st.session_state.get(key("focus"))
     if focus and focus not in choices:
         choices[focus] = focus
-    _keep("org", list(domain_counts), many=True)
-    _keep("kind", KINDS, many=True)
-    _keep("role", EDGE_ROLES, many=True)
-    _keep("color", COLOR_BY, default="organization")
+    state.keep_known("org", domain_counts, many=True)
+    state.keep_known("kind", KINDS, many=True)
+    state.keep_known("role", EDGE_ROLES, many=True)
+    state.keep_known("color", COLOR_BY, default="organization")
     case = data.case_choices(ctx.db, ctx.version)
     unit_counts, role_counts = dict(case["units"]), dict(case["roles"])
-    _keep("unit", list(unit_counts), many=True)
-    _keep("person_role", list(role_counts), many=True)
+    state.keep_known("unit", unit_counts, many=True)
+    state.keep_known("person_role", role_counts, many=True)
     _clamp("min", 1, 100_000)
     _clamp("hops", 1, 3)
     _clamp("cap", 10, 5000)

@@ -85,10 +85,7 @@ def _problems(ctx: Context, stats: dict) -> None:
     st.text("Files in = messages stored + problems: nothing that could not be read is dropped silently.")
     by_kind = stats["problems_by_kind"]
     kinds = list(by_kind)
-    asked = st.session_state.get(state.key("problem_kind"))
-    if asked not in kinds:
-        st.session_state[state.key("problem_kind")] = None
-        state.left_out("problem_kind", asked)
+    state.keep_known("problem_kind", kinds)
     state.left_out_note({"problem_kind": "kind of problem"})
     st.selectbox(
         "Kind of problem",

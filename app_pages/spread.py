@@ -284,10 +284,7 @@ def _render(ctx: Context) -> None:
     shown = shown_until(s, until)
     st.text(f"Trial accounts with {one_line(vendor_name, 60)}: who invited whom, one level per generation.")
     parts.counter(s, shown, month)
-    asked = st.session_state.get(key("tree_color"))
-    if asked not in COLOR_BY:
-        st.session_state[key("tree_color")] = "unit"
-        state.left_out("tree_color", asked)
+    state.keep_known("tree_color", COLOR_BY, default="unit")
     color = str(st.session_state[key("tree_color")])
     note, pick_tree, pick_color = st.columns([4, 2, 1], vertical_alignment="bottom")
     note.caption(

@@ -28,7 +28,7 @@ import streamlit as st
 
 from .text import one_line
 
-__all__ = ["Param", "PAGE_KEY", "key", "seed", "publish", "goto", "request", "apply_goto", "link", "left_out", "left_out_note"]
+__all__ = ["Param", "PAGE_KEY", "key", "seed", "publish", "goto", "request", "apply_goto", "link", "keep_known", "left_out", "left_out_note"]
 
 PAGE_KEY = "page"
 _PENDING = "_threadline_goto"
@@ -132,6 +132,21 @@ def link(page: str, **values: str | None) -> str:
     """
     params = {"page": page, **{k: v for k, v in values.items() if v}}
     return "?" + urlencode(params)
+
+
+def keep_known(name: str, allowed: Iterable[Any], *, many: bool = False, default: Any = None) -> None:
+    """Drop the URL values of ``name`` a widget cannot show (a domain not in this store, a
+    typo'd kind), with ``default`` for a single value dropped or missing, and say so (:func:`left_out`)."""
+    allowed = set(allowed)
+    value = st.session_state.get(key(name))
+    if many:
+        dropped = [v for v in (value or []) if v not in allowed]
+        st.session_state[key(name)] = [v for v in (value or []) if v in allowed]
+    else:
+        dropped = [value] if value is not None and value not in allowed else []
+        if dropped or value is None:
+            st.session_state[key(name)] = default
+    left_out(name, *dropped)
 
 
 def left_out(name: str, *dropped: Any) -> None:
