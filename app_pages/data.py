@@ -39,7 +39,8 @@ from graph.errors import BackendError
 from graph.render import COLOR_BY, network_html
 from graph.select import person_attributes
 from graph.spread import Spread, spread
-from ingest import open_store, queries
+from ingest import IngestError, open_store, queries
+from ingest.run_state import RunState, run_state
 
 __all__ = [
     "BACKENDS",
@@ -128,6 +129,17 @@ def store_version(db: str) -> str:
             info = path.stat()
             parts.append(f"{info.st_mtime_ns}:{info.st_size}")
     return "/".join(parts)
+
+
+def ingest_state(db: str) -> RunState | None:
+    """A run writing to the store now, or one that stopped unfinished (None: neither). Not
+    cached: it is what changes while the page is open (:mod:`ingest.run_state`). A store the
+    app cannot read (an older schema) has nothing to say here: its page says why."""
+    try:
+        with _conn(db) as conn:
+            return run_state(db, conn)
+    except IngestError:
+        return None
 
 
 def graph_for_view(db: str, view: View, backend: str | None = None, *, group_rest: str | None = None) -> nx.MultiDiGraph:

@@ -16,6 +16,7 @@ from graph.render import COLOR_BY
 
 from . import data, state
 from .export_panel import export_panel
+from .run_note import UNTIL_DONE
 from .shell import Context
 from .state import Param, key
 from .text import cell, one_line, person_option
@@ -262,6 +263,8 @@ def render(ctx: Context) -> None:
     page = data.view_html(ctx.db, ctx.version, ctx.backend, view, color, HEIGHT)
     st.iframe(page, height=HEIGHT + 16)
     if g.number_of_nodes() == 0:
+        if ctx.run is not None:
+            st.info(f"The network joins people, who are {UNTIL_DONE}.")
         return
     case = {"units": st.session_state.get(key("unit")) or [], "roles": st.session_state.get(key("person_role")) or []}
     export_panel(ctx.db, g, selection={"view": asdict(view), "backend": ctx.backend, **case}, name="network", title=_title(view), color_by=color)

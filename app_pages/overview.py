@@ -5,7 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from ingest.run_state import RunState
+
 from . import data, state
+from .run_note import UNTIL_DONE
 from .shell import Context
 from .text import one_line
 from .widgets import table
@@ -28,8 +31,12 @@ def _metrics(stats: dict) -> None:
     ]
     for column, (label, value) in zip(st.columns(len(cells)), cells, strict=True):
         column.metric(label, f"{value:,}")
-    first, last = (stats["first_date"] or "?")[:10], (stats["last_date"] or "?")[:10]
-    st.text(f"Dated mail from {first} to {last}; {stats['undated']:,} messages have no usable date.")
+    if not stats["messages"]:
+        st.text("No mail stored yet.")
+    elif not stats["first_date"]:
+        st.text(f"No message has a usable date ({stats['undated']:,} without one).")
+    else:
+        st.text(f"Dated mail from {stats['first_date'][:10]} to {stats['last_date'][:10]}; {stats['undated']:,} messages have no usable date.")
 
 
 def headline(case: dict) -> str:
@@ -52,17 +59,17 @@ def _case(ctx: Context) -> None:
         state.goto("spread")
 
 
-def _months(ctx: Context) -> None:
+def _months(ctx: Context, stats: dict) -> None:
     rows = data.months(ctx.db, ctx.version)
     st.subheader("Messages per month")
     if not rows:
-        st.info("No message has a plausible date.")
+        st.info("No mail stored yet." if not stats["messages"] else "No message has a plausible date.")
         return
     frame = pd.DataFrame(rows)
     st.bar_chart(frame, x="month", y="messages", height=260)
 
 
-def _top_senders(stats: dict) -> None:
+def _top_senders(stats: dict, run: RunState | None) -> None:
     st.subheader("Top senders")
     frame = pd.DataFrame(
         [
@@ -71,7 +78,7 @@ def _top_senders(stats: dict) -> None:
         ]
     )
     if frame.empty:
-        st.info("Nobody has sent mail yet.")
+        st.info(f"People are {UNTIL_DONE}." if run is not None else "Nobody has sent mail yet.")
         return
     ids = [r["id"] for r in stats["top_senders"]]
     table(frame, key="top_senders", links=("open",), pick=lambda i: state.request("person", person=ids[i]))
@@ -80,7 +87,12 @@ def _top_senders(stats: dict) -> None:
 def _problems(ctx: Context, stats: dict) -> None:
     st.subheader("Problems")
     if not stats["problems"]:
-        st.success("Every file was read completely.")
+        if ctx.run is not None:
+            st.info("No problem recorded so far: the ingest has not finished (see the note above).")
+        elif not stats["sources"]:
+            st.info("No file read yet.")
+        else:
+            st.success("Every file was read completely.")
         return
     st.text("Files in = messages stored + problems: nothing that could not be read is dropped silently.")
     by_kind = stats["problems_by_kind"]
@@ -125,7 +137,7 @@ def render(ctx: Context) -> None:
     _case(ctx)
     left, right = st.columns([3, 2])
     with left:
-        _months(ctx)
+        _months(ctx, stats)
     with right:
-        _top_senders(stats)
+        _top_senders(stats, ctx.run)
     _problems(ctx, stats)

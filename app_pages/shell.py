@@ -16,8 +16,9 @@ import streamlit as st
 
 from graph.errors import GraphError
 from ingest import IngestError
+from ingest.run_state import RunState
 
-from . import data, state
+from . import data, run_note, state
 
 __all__ = ["Context", "Page", "run"]
 
@@ -29,6 +30,8 @@ class Context:
     db: str
     version: str
     backend: str
+    #: A run writing to the store now, or one that stopped unfinished (:mod:`app_pages.run_note`).
+    run: RunState | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ def _context() -> Context:
         st.error("The store named by THREADLINE_DB does not exist. Create it with `threadline ingest PATH --db FILE`.")
         st.text(db)
         st.stop()
-    return Context(db=db, version=data.store_version(db), backend=data.backend_name())
+    return Context(db=db, version=data.store_version(db), backend=data.backend_name(), run=data.ingest_state(db))
 
 
 def _sidebar(ctx: Context) -> None:
@@ -91,6 +94,8 @@ def run(pages: Sequence[Page]) -> None:
     _sidebar(ctx)
     page = by_slug[st.session_state[state.PAGE_KEY]]
     state.seed(page.params)
+    if ctx.run is not None:
+        run_note.draw(ctx.db, ctx.run)
     try:
         page.render(ctx)
     except (GraphError, IngestError) as exc:

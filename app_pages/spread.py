@@ -32,6 +32,7 @@ from graph.spread import UNRESOLVED_PREFIX, Spread
 from . import data, state
 from . import spread_parts as parts
 from .export_panel import export_panel
+from .run_note import UNTIL_DONE
 from .shell import Context
 from .spread_parts import NO_INVITER, NO_UNIT, month_label, shown_until
 from .state import Param, key
@@ -269,6 +270,9 @@ def render(ctx: Context) -> None:
 
 def _render(ctx: Context) -> None:
     chosen = _vendor(ctx)
+    if chosen is None and ctx.run is not None:
+        st.info(f"Trial accounts are {UNTIL_DONE}.")
+        return
     if chosen is None:
         st.info("No trial accounts in this store. Apply a case profile that names the vendor: `threadline case --db FILE --case PROFILE`.")
         return

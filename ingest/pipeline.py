@@ -35,6 +35,7 @@ from .errors import ProfileError, SourceError
 from .identities import collect_person_stats, load_aliases, resolve_people, write_person_stats
 from .parse import parse_item, sanitize
 from .records import Message, Problem, RawItem
+from .run_state import Teller
 from .sources import Source, find_sources, read_source
 from .store import SCHEMA_VERSION, MessageRow, Store, connect, message_row, open_store, storage_errors
 from .threads import ThreadInput, thread_messages
@@ -264,6 +265,8 @@ def ingest(
     try:
         # A store that cannot be written (a full disk) is a StoreError: a sentence, not a traceback.
         with store.writer_lock(), storage_errors(db):
+            # The run's progress goes to the lock file too, for the app to show (run_state).
+            progress = Teller(store.run_file, store.run_started, progress)
             if profile is None:
                 profile = load_case_profile(remembered_profile(store))
             if aliases is None and not no_aliases:
@@ -285,6 +288,7 @@ def ingest(
             store.commit()
             report.files_total = len(sources)
             report.bytes_total = sum(s.size for s in sources)
+            progress(report)
             workers = workers if workers is not None else (os.cpu_count() or 1)
             store.defer_indexes()
             store.defer_fts(niceness=WORKER_NICENESS)

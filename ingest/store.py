@@ -20,6 +20,7 @@ import os
 import re
 import sqlite3
 import stat
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -27,8 +28,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
+from . import run_state
 from .errors import StoreError
 from .formats.dedupe import RECONSTRUCTED, SENDER_ROLES, absorb_copies, file_as_copy, resolve_links, same_message, sender_of
 from .fts_side import SideIndex, remove_side_files
@@ -219,7 +221,9 @@ class Store:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a Threadline store or damaged ({exc})") from exc
-        self._lock_fh: object | None = None
+        #: The writer's lock file while :meth:`writer_lock` holds it, and when that run started.
+        self.run_file: IO[str] | None = None
+        self.run_started = ""
         self._addresses: set[str] | None = None
         self._reading: dict[str, Source] = {}  # started, not finished, not yet written
         self._finished: list[tuple[Source, int]] = []  # finished since the last commit, with their item counts
@@ -255,22 +259,37 @@ class Store:
         self.conn.commit()
 
     @contextmanager
-    def writer_lock(self) -> Iterator[None]:
-        """Hold the single-writer lock for the duration of an ingest."""
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        fh = open(lock_path, "a+")
+    def writer_lock(self, command: str = "ingest") -> Iterator[None]:
+        """Hold the single-writer lock for the duration of an ingest (or of ``command``).
+
+        Its file holds the run's line for readers (:mod:`ingest.run_state`): written here with
+        ``command`` and the start, then by the run's progress (:attr:`run_file`), and emptied when
+        the block ends without an exception. A run that fails or is killed leaves its last line.
+        """
+        # Not "a+": in append mode every write lands at the end, and the run's line is rewritten in place.
+        fh = os.fdopen(os.open(run_state.lock_path(self.path), os.O_RDWR | os.O_CREAT, 0o644), "r+")
+        for attempt in range(run_state.LOCK_TRIES):
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if attempt + 1 == run_state.LOCK_TRIES:
+                    fh.close()
+                    raise StoreError(
+                        f"{self.path}: another ingest is writing to this store right now; wait for it to finish, then run again"
+                    ) from None
+                time.sleep(0.02)  # a reader asking whether a run is going on holds it for a moment
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.close()
-            raise StoreError(
-                f"{self.path}: another ingest is writing to this store right now; wait for it to finish, then run again"
-            ) from None
-        try:
+            self.run_started = run_state.now_utc()
+            run_state.clear(fh)
+            run_state.tell(fh, {"command": command, "pid": os.getpid(), "started": self.run_started})
+            self.run_file = fh
             self.restore_indexes()  # left dropped by a first load that was killed
             self.restore_fts()  # left empty by a first load that was killed
             yield
+            run_state.clear(fh)
         finally:
+            self.run_file = None
             fcntl.flock(fh, fcntl.LOCK_UN)
             fh.close()
 

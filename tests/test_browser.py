@@ -24,7 +24,8 @@ import pytest
 
 from graph.render import MAX_EDGES
 from graph.spread import spread
-from ingest import ingest, open_store
+from ingest import IngestReport, ingest, open_store
+from ingest.run_state import Teller
 
 try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
     from test_app import build_demo_store
@@ -210,6 +211,32 @@ def test_every_page_stays_local(page, app_url: str) -> None:
         page.goto(f"{app_url}/{query}")
         page.get_by_text(expect).first.wait_for(timeout=60_000)
         page.wait_for_timeout(1000)
+    assert page.dialogs == []
+    assert_stayed_local(page.requests)
+
+
+def test_the_app_follows_a_run_live_and_reloads_when_it_ends(page, tmp_path: Path) -> None:
+    """The note above the page moves with the run without a reload, and goes when the run ends."""
+    db = tmp_path / "live.db"
+    ingest([FIXTURES / "mail"], db, workers=1)
+    store = open_store(db)
+    try:
+        with serve(db) as url:
+            with store.writer_lock():
+                tell = Teller(store.run_file, store.run_started, None)
+                report = IngestReport(files_total=10, files_done=3, bytes_total=1000, bytes_done=300, messages=42)
+                tell(report)
+                page.goto(f"{url}/?page=overview")
+                page.get_by_text("Reading mail: 3 of 10 files, 42 messages so far (30% of the bytes).").wait_for(timeout=60_000)
+                page.evaluate("() => { window.notReloaded = true; }")
+                report.stage = "case"
+                tell(report)
+                page.get_by_text("Step 4 of 6: applying the case profile (42 messages read).").wait_for(timeout=20_000)
+            page.get_by_text("An ingest is writing to this store now").wait_for(state="detached", timeout=20_000)
+            page.get_by_text("Top senders").wait_for(timeout=20_000)
+            assert page.evaluate("() => window.notReloaded === true"), "the browser reloaded the page: the note should follow the run by itself"
+    finally:
+        store.close()
     assert page.dialogs == []
     assert_stayed_local(page.requests)
 

@@ -44,7 +44,7 @@ def case_cmd(db: str, profile: str, truth: str | None, as_json: bool) -> None:
     try:
         if store.conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0:
             raise click.ClickException(f"{db}: the store holds no mail yet; run `threadline ingest PATH --db {db}` first")
-        with store.writer_lock():
+        with store.writer_lock("case"):
             report = apply_case(store.conn, profile)
         scores = score_case(store.conn, load_truth(truth)) if truth else None
     except IngestError as exc:

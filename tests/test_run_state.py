@@ -1,0 +1,209 @@
+"""A run writing to a store tells readers how far it has got, and the app says so.
+
+Real parts throughout: the writer's ``flock``, its lock file, ingests in this process and
+in a process killed with SIGKILL, and app.py under AppTest. The browser follows a run live
+in ``test_browser.py``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from app_pages.run_note import STEP_NAMES
+from ingest import IngestReport, StoreError, ingest, open_store
+from ingest.run_state import LINE_BYTES, RunState, Teller, lock_path, run_state
+
+try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
+    from test_app import app_runner, markdown_sources
+    from test_robustness import _write_mbox
+except ImportError:
+    from tests.test_app import app_runner, markdown_sources
+    from tests.test_robustness import _write_mbox
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "data" / "app"
+
+
+def state_of(db: Path) -> RunState | None:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return run_state(db, conn)
+    finally:
+        conn.close()
+
+
+def test_an_ingest_tells_readers_its_step_and_leaves_nothing_when_it_ends(tmp_path: Path) -> None:
+    db = tmp_path / "case.db"
+    seen: list[RunState | None] = []
+
+    def look(report: IngestReport) -> None:
+        if report.stage not in {s.stage for s in seen if s is not None}:
+            seen.append(state_of(db))
+
+    report = ingest([FIXTURES / "mail"], db, workers=1, progress=look)
+    assert report.messages == 6
+    steps = [s.stage for s in seen if s is not None]
+    assert steps == ["reading", "indexes", "people", "case", "threads", "edges"]
+    for s in seen:
+        assert s is not None and s.running, s
+        assert s.line["command"] == "ingest" and s.line["pid"] == os.getpid()
+        assert s.number("files_total") == 7, s.line  # the files of tests/data/app/mail
+    assert seen[-1].number("files_done") == 7 and seen[-1].number("messages") == 6
+    # Ended: no line, no run, and the store's derived tables are current.
+    assert lock_path(db).read_bytes() == b""
+    assert state_of(db) is None
+
+
+def test_a_reader_asking_does_not_turn_a_writer_away(tmp_path: Path) -> None:
+    db = tmp_path / "case.db"
+    open_store(db).close()
+    lock_path(db).touch()
+    fd = os.open(lock_path(db), os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_SH)  # a reader asking, caught at its moment (here, 0.15 s long)
+    threading.Timer(0.15, lambda: os.close(fd)).start()
+    assert ingest([FIXTURES / "mail"], db, workers=1).messages == 6
+    # A writer is still refused, with a sentence, after the same tries.
+    store = open_store(db)
+    try:
+        with store.writer_lock():
+            assert state_of(db) is not None and state_of(db).running
+            started = time.monotonic()
+            with pytest.raises(StoreError, match="another ingest is writing"):
+                ingest([FIXTURES / "mail"], db, workers=1)
+            assert time.monotonic() - started < 5
+    finally:
+        store.close()
+
+
+def test_a_killed_ingest_leaves_its_last_line_and_the_app_says_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    for k in range(4):
+        _write_mbox(mail / f"box{k}.mbox", 4000)
+    db = tmp_path / "killed.db"
+    cmd = [sys.executable, "-m", "threadline.cli", "ingest", str(mail), "--db", str(db), "--quiet", "--workers", "1", "--case", "demo"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        # Killed after its reading was committed (a first load commits every 20,000 messages
+        # or 30 s, and at the end of the reading): the store waits for its derived steps.
+        now = state_of(db) if db.exists() else None
+        if now is not None and now.unfinished and now.stage in STEP_NAMES and now.stage not in ("reading", "indexes"):
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the ingest ended before it could be killed in a derived step"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stopped = state_of(db)
+    assert stopped is not None and not stopped.running and stopped.unfinished
+    assert stopped.number("files_total") == 4 and stopped.number("messages") == 16000
+
+    run = app_runner(db, monkeypatch)
+    at = run()
+    note = at.warning[0].value
+    assert f"stopped before it finished** (while {STEP_NAMES[stopped.stage]}; last heard from at " in note, note
+    assert "Run the same `threadline ingest` command again" in note
+    # Killed before its people step committed, the store has nobody yet, and the overview says why.
+    conn = sqlite3.connect(db)
+    nobody = conn.execute("SELECT COUNT(*) FROM people").fetchone()[0] == 0
+    conn.close()
+    assert ("People are worked out at the end of the ingest" in " ".join(markdown_sources(at))) == nobody
+    assert not at.success, "a run cut short must not say every file was read"
+    at = run(page="spread")
+    assert "Trial accounts are worked out at the end of the ingest" in at.info[0].value
+    at = run(page="network")
+    assert any("The network joins people, who are worked out" in i.value for i in at.info) == nobody
+
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert state_of(db) is None
+    at = run()
+    assert not at.warning and "The last ingest" not in " ".join(markdown_sources(at))
+
+
+def test_the_app_shows_a_run_going_on_and_never_renders_its_line(store_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = app_runner(store_copy, monkeypatch)
+    store = open_store(store_copy)
+    try:
+        with store.writer_lock():
+            report = IngestReport(files_total=10, files_done=3, bytes_total=1000, bytes_done=250, messages=42)
+            Teller(store.run_file, store.run_started, None)(report)
+            at = run()
+            sources = " ".join(markdown_sources(at))
+            assert "An ingest is writing to this store now" in sources
+            assert at.get("progress")[0].value == 25  # the share of the bytes, in percent
+            assert "Reading mail: 3 of 10 files, 42 messages so far (25% of the bytes)." in at.get("progress")[0].proto.text
+            report.stage = "case"
+            Teller(store.run_file, store.run_started, None)(report)
+            at = run(page="spread")
+            assert "Step 4 of 6: applying the case profile (42 messages read)." in at.get("progress")[0].proto.text
+            # A line planted by someone else is data: nothing of it reaches the page but checked numbers and steps.
+            os.pwrite(
+                store.run_file.fileno(),
+                json.dumps({"command": "ingest", "stage": "<script>alert(1)</script>", "started": "**now**", "files_total": "10"}).encode().ljust(LINE_BYTES),
+                0,
+            )
+            at = run()
+            shown = " ".join(markdown_sources(at)) + " ".join(p.proto.text for p in at.get("progress"))
+            assert "script" not in shown and "**now**" not in shown
+            assert "Starting: finding the files to read." in shown
+    finally:
+        store.close()
+    at = run()
+    assert "An ingest is writing" not in " ".join(markdown_sources(at))
+
+
+def test_a_run_that_failed_while_reading_is_named_with_how_far_it_got(store_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = open_store(store_copy)
+    try:
+        with pytest.raises(RuntimeError), store.writer_lock():
+            Teller(store.run_file, store.run_started, None)(IngestReport(files_total=12, files_done=5, messages=1234))
+            store.set_meta("dirty", "1")  # what the first new message of a run writes
+            store.commit()
+            raise RuntimeError("the disk filled up")  # an ingest ended by an error keeps its line
+    finally:
+        store.close()
+    at = app_runner(store_copy, monkeypatch)()
+    note = at.warning[0].value
+    assert "stopped before it finished** (while reading mail: 5 of 12 files, 1,234 messages; last heard from at " in note, note
+
+
+@pytest.fixture
+def store_copy(tmp_path: Path) -> Path:
+    db = tmp_path / "case.db"
+    ingest([FIXTURES / "mail"], db, workers=1, aliases=FIXTURES / "aliases.yaml")
+    return db
+
+
+def test_threadline_case_holding_the_store_is_named(store_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = app_runner(store_copy, monkeypatch)
+    store = open_store(store_copy)
+    try:
+        with store.writer_lock("case"):
+            at = run()
+            assert "`threadline case` is re-applying the case profile" in " ".join(markdown_sources(at))
+            assert not at.get("progress")
+    finally:
+        store.close()
+
+
+def test_an_app_on_a_store_it_cannot_read_has_no_note(tmp_path: Path) -> None:
+    db = tmp_path / "not-a-store.db"
+    sqlite3.connect(db).close()
+    assert state_of(db) is None
+
+
+def test_a_planted_fifo_for_a_lock_file_does_not_hang_the_reader(store_copy: Path) -> None:
+    lock_path(store_copy).unlink()  # the ingest left an empty one
+    os.mkfifo(lock_path(store_copy))
+    assert state_of(store_copy) is None
