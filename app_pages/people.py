@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from . import data, state
+from .run_note import UNTIL_DONE
 from .shell import Context
 from .state import Param, key
 from .text import cell, one_line, person_option
@@ -28,7 +29,7 @@ def _pick(ctx: Context) -> str | None:
         known = data.person(ctx.db, ctx.version, current)
         options = {current: person_option(current, known["label"] if known else None), **options}
     if text and not found:
-        st.info("Nobody matches that text.")
+        st.info(f"Nobody matches that text: people are {UNTIL_DONE}." if ctx.run is not None else "Nobody matches that text.")
     if not options:
         st.text("Type part of a name or an address; people are listed busiest first.")
         return None

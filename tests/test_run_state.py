@@ -143,6 +143,8 @@ def test_the_app_shows_a_run_going_on_and_never_renders_its_line(store_copy: Pat
             assert "An ingest is writing to this store now" in sources
             assert at.get("progress")[0].value == 25  # the share of the bytes, in percent
             assert "Reading mail: 3 of 10 files, 42 messages so far (25% of the bytes)." in at.get("progress")[0].proto.text
+            at = run(page="person", who="nobody-by-this-name")
+            assert "Nobody matches that text: people are worked out at the end of the ingest" in at.info[0].value
             report.stage = "case"
             Teller(store.run_file, store.run_started, None)(report)
             at = run(page="spread")
