@@ -209,3 +209,20 @@ def test_a_planted_fifo_for_a_lock_file_does_not_hang_the_reader(store_copy: Pat
     lock_path(store_copy).unlink()  # the ingest left an empty one
     os.mkfifo(lock_path(store_copy))
     assert state_of(store_copy) is None
+
+
+def test_the_bytes_of_an_mbox_count_as_its_messages_are_written(tmp_path: Path) -> None:
+    """One big mbox is one file: its bar moves with its messages, not from 0% to 100% at its end."""
+    _write_mbox(tmp_path / "box.mbox", 2000)
+    size = (tmp_path / "box.mbox").stat().st_size
+    inside: list[int] = []
+
+    def look(report: IngestReport) -> None:
+        assert report.bytes_done <= report.bytes_total == size
+        if report.stage == "reading" and report.files_done == 0:
+            inside.append(report.bytes_done)
+
+    report = ingest([tmp_path / "box.mbox"], tmp_path / "s.db", workers=1, progress=look)
+    assert report.messages == 2000 and report.bytes_done == size
+    assert inside == sorted(inside) and len(set(inside)) > 10, inside[:20]
+    assert 0.9 * size < max(inside) < size  # the "From " lines are not in the messages' bytes
