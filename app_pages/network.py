@@ -260,11 +260,13 @@ def render(ctx: Context) -> None:
     color = st.session_state[key("color")]
     g = data.view_graph(ctx.db, ctx.version, ctx.backend, view, color)
     _summary(data.view_summary(ctx.db, ctx.version, ctx.backend, view, color))
+    if g.number_of_nodes() == 0 and ctx.run is not None:
+        # Not the drawing's "widen the window or relax the filters": no filter is the reason.
+        st.info(f"The network joins people, who are {UNTIL_DONE}.")
+        return
     page = data.view_html(ctx.db, ctx.version, ctx.backend, view, color, HEIGHT)
     st.iframe(page, height=HEIGHT + 16)
     if g.number_of_nodes() == 0:
-        if ctx.run is not None:
-            st.info(f"The network joins people, who are {UNTIL_DONE}.")
         return
     case = {"units": st.session_state.get(key("unit")) or [], "roles": st.session_state.get(key("person_role")) or []}
     export_panel(ctx.db, g, selection={"view": asdict(view), "backend": ctx.backend, **case}, name="network", title=_title(view), color_by=color)

@@ -124,6 +124,7 @@ def test_a_killed_ingest_leaves_its_last_line_and_the_app_says_what_to_run(tmp_p
     assert "Trial accounts are worked out at the end of the ingest" in at.info[0].value
     at = run(page="network")
     assert any("The network joins people, who are worked out" in i.value for i in at.info) == nobody
+    assert (not at.get("iframe")) == nobody  # no empty drawing saying "relax the filters"
 
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert state_of(db) is None
@@ -226,3 +227,28 @@ def test_the_bytes_of_an_mbox_count_as_its_messages_are_written(tmp_path: Path) 
     assert report.messages == 2000 and report.bytes_done == size
     assert inside == sorted(inside) and len(set(inside)) > 10, inside[:20]
     assert 0.9 * size < max(inside) < size  # the "From " lines are not in the messages' bytes
+
+
+def test_a_first_load_going_on_leaves_no_page_claiming_the_store_has_nobody(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "first.db"
+    store = open_store(db)
+    run = app_runner(db, monkeypatch)
+    try:
+        with store.writer_lock():
+            Teller(store.run_file, store.run_started, None)(IngestReport(files_total=3, bytes_total=10))
+            at = run()
+            sources = " ".join(markdown_sources(at))
+            assert "People are worked out at the end of the ingest" in sources and "Nobody has sent mail yet" not in sources
+            assert "No problem recorded so far" in sources and not at.success
+            at = run(page="network")
+            assert "The network joins people, who are worked out at the end of the ingest" in at.info[0].value
+            assert not at.get("iframe"), "an empty drawing would tell the reader to relax the filters"
+            at = run(page="spread")
+            assert "Trial accounts are worked out" in at.info[0].value and "threadline case" not in at.info[0].value
+    finally:
+        store.close()
+    # With no run and no mail, the pages say the store is empty, as before.
+    at = run()
+    sources = " ".join(markdown_sources(at))
+    assert "Nobody has sent mail yet" in sources and "No file read yet." in sources and "People are worked out" not in sources
+    assert any(t.value == "No mail stored yet." for t in at.text)
