@@ -20,6 +20,9 @@ import streamlit as st
 
 from graph.export import downloads
 from graph.mask import RANKS, MaskOptions
+from ingest.run_state import unfinished_note
+
+from . import data
 
 __all__ = ["export_panel", "COLUMNS"]
 
@@ -80,6 +83,9 @@ def export_panel(
         if graph.number_of_nodes() == 0:
             st.info("Nothing to export: no people in this view.")
             return
+        note = unfinished_note(data.ingest_state(db))
+        if note is not None:
+            st.warning(f"{note} Each manifest says so.")
         mask = _mask_options(graph, key_prefix)
         items = downloads(graph, db, selection=selection, mask=mask, name=name, title=title, hierarchical=hierarchical, color_by=color_by)
         columns = st.columns(COLUMNS)

@@ -19,6 +19,8 @@ from typing import Any
 
 import networkx as nx
 
+from ingest.run_state import run_state_of, unfinished_note
+
 from .export_store import case_events, derived_salt, message_evidence, people_names, store_fingerprint
 from .mask import Masker, MaskOptions
 
@@ -161,7 +163,7 @@ def prepare_export(
         "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "title": masker.text(title),
         "selection": _shown_selection(selection, masker),
-        "store": {"fingerprint": fingerprint["sha256"], "messages": fingerprint["messages"], "method": fingerprint["method"]},
+        "store": {"fingerprint": fingerprint["sha256"], "messages": fingerprint["messages"], "method": fingerprint["method"], **_finished(conn)},
         "masking": {**mask.describe(), "pseudonymized_people": len(masker.masked), "credentials_removed": True,
                     "paths": "withheld (sha256 kept)" if masker.safe else "kept"},
         "counts": {"nodes": len(nodes), "edges": len(edges), "edges_by_relation": dict(Counter(e["relation"] for e in edges)),
@@ -169,6 +171,13 @@ def prepare_export(
     }
     stored = {k: sorted({sha for *_, sha in found if sha}) for k, found in copies.items()}
     return ExportData(nodes, edges, out_events, evidence, manifest, masker.text(title), hierarchical, masker.safe, shown_messages, color_by, stored)
+
+
+def _finished(conn: sqlite3.Connection) -> dict[str, Any]:
+    """``finished``: False when the store's derived tables wait for an ingest (the export leaves
+    out the mail it read), with the sentence saying so (:func:`ingest.run_state.unfinished_note`)."""
+    note = unfinished_note(run_state_of(conn))
+    return {"finished": True} if note is None else {"finished": False, "unfinished": note}
 
 
 def _nodes(graph: nx.Graph, masker: Masker) -> list[dict[str, Any]]:

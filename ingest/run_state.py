@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["RunState", "Teller", "LOCK_TRIES", "lock_path", "run_state", "clear", "tell"]
+__all__ = ["RunState", "Teller", "LOCK_TRIES", "lock_path", "run_state", "run_state_of", "unfinished_note", "clear", "tell"]
 
 #: Attempts, 20 ms apart, a writer makes at the lock before it says another run holds it: a
 #: reader asking whether a run is going on holds a shared lock for microseconds.
@@ -134,6 +134,30 @@ def run_state(db: str | os.PathLike[str], conn: sqlite3.Connection) -> RunState 
     if not running and not unfinished:
         return None
     return RunState(running=running, unfinished=unfinished, line=line)
+
+
+def run_state_of(conn: sqlite3.Connection) -> RunState | None:
+    """:func:`run_state` for the store ``conn`` is open on (an in-memory one has no lock file)."""
+    found = next((str(file) for _, name, file in conn.execute("PRAGMA database_list") if name == "main" and file), None)
+    if found is None:
+        return None
+    return run_state(found, conn)
+
+
+def unfinished_note(run: RunState | None) -> str | None:
+    """A sentence for what is read from a store whose people, threads, case facts and edges
+    wait for the end of an ingest (an export's manifest, the command line); None when they do not."""
+    if run is None or not run.unfinished:
+        return None
+    if run.running:
+        return (
+            "An ingest was writing to this store when this was read: its people, threads, case facts and edges "
+            "leave out the mail that ingest has read so far. Export again once it has finished."
+        )
+    return (
+        "The last ingest of this store stopped before it finished: its people, threads, case facts and edges "
+        "leave out the mail that ingest read. Run the same threadline ingest again, then export again."
+    )
 
 
 def _probe(path: Path) -> tuple[bool, dict[str, Any]]:

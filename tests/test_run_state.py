@@ -252,3 +252,56 @@ def test_a_first_load_going_on_leaves_no_page_claiming_the_store_has_nobody(tmp_
     sources = " ".join(markdown_sources(at))
     assert "Nobody has sent mail yet" in sources and "No file read yet." in sources and "People are worked out" not in sources
     assert any(t.value == "No mail stored yet." for t in at.text)
+
+
+def _left_unfinished(db: Path) -> None:
+    """The store as a run leaves it that read new mail and then failed: its line stays, and its
+    derived tables wait (meta dirty, written by a run's first new message)."""
+    store = open_store(db)
+    try:
+        with pytest.raises(RuntimeError), store.writer_lock():
+            Teller(store.run_file, store.run_started, None)(IngestReport(files_total=2, files_done=1, messages=3))
+            store.set_meta("dirty", "1")
+            store.commit()
+            raise RuntimeError("killed")
+    finally:
+        store.close()
+
+
+def test_an_export_from_a_store_left_unfinished_says_so_in_its_manifest_and_on_stderr(store_copy: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from threadline.cli import cli
+
+    args = ["export", "--db", str(store_copy), "--format", "gexf", "--name", "n"]
+    done = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "done")])
+    assert done.exit_code == 0, done.output
+    assert json.loads((tmp_path / "done" / "n.manifest.json").read_text())["store"]["finished"] is True
+    assert "Warning" not in done.stderr
+
+    _left_unfinished(store_copy)
+    cut = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "cut")])
+    assert cut.exit_code == 0, cut.output
+    store = json.loads((tmp_path / "cut" / "n.manifest.json").read_text())["store"]
+    assert store["finished"] is False
+    assert store["unfinished"].startswith("The last ingest of this store stopped before it finished")
+    assert "Warning: The last ingest of this store stopped before it finished" in cut.stderr
+    assert "Warning" not in cut.stdout
+
+    # While a run holds the store, the sentence says so instead.
+    held = open_store(store_copy)
+    try:
+        with held.writer_lock():
+            going = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "going")])
+    finally:
+        held.close()
+    assert going.exit_code == 0, going.output
+    assert json.loads((tmp_path / "going" / "n.manifest.json").read_text())["store"]["unfinished"].startswith("An ingest was writing to this store")
+
+
+def test_the_export_panel_says_a_store_left_unfinished_leaves_mail_out(store_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = app_runner(store_copy, monkeypatch)
+    assert not any("Each manifest says so." in w.value for w in run(page="network").warning)
+    _left_unfinished(store_copy)
+    at = run(page="network")
+    assert any(w.value.startswith("The last ingest of this store stopped") and w.value.endswith("Each manifest says so.") for w in at.warning)

@@ -128,6 +128,9 @@ def export_cmd(
         if status is not None:
             status.stop()
         store.close()
+    if not data.manifest["store"]["finished"]:
+        # Said first and on stderr, so it is not lost below the list of files; the manifest keeps it.
+        click.secho(f"Warning: {data.manifest['store']['unfinished']}", err=True, fg="yellow")
     counts = data.manifest["counts"]
     click.echo(f"{counts['nodes']} people, {counts['edges']} edges, {counts['events']} events, {counts['messages']} messages cited.")
     if data.safe:
