@@ -144,19 +144,20 @@ def run_state_of(conn: sqlite3.Connection) -> RunState | None:
     return run_state(found, conn)
 
 
-def unfinished_note(run: RunState | None) -> str | None:
+def unfinished_note(run: RunState | None, again: str = "export again") -> str | None:
     """A sentence for what is read from a store whose people, threads, case facts and edges
-    wait for the end of an ingest (an export's manifest, the command line); None when they do not."""
+    wait for the end of an ingest (an export's manifest, ``threadline stats``), ending with what
+    to do ``again``; None when they do not wait."""
     if run is None or not run.unfinished:
         return None
     if run.running:
         return (
             "An ingest was writing to this store when this was read: its people, threads, case facts and edges "
-            "leave out the mail that ingest has read so far. Export again once it has finished."
+            f"leave out the mail that ingest has read so far. {again[:1].upper()}{again[1:]} once it has finished."
         )
     return (
         "The last ingest of this store stopped before it finished: its people, threads, case facts and edges "
-        "leave out the mail that ingest read. Run the same threadline ingest again, then export again."
+        f"leave out the mail that ingest read. Run the same threadline ingest again, then {again}."
     )
 
 

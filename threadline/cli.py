@@ -14,6 +14,7 @@ import click
 
 from ingest import IngestError, IngestReport, ingest, open_store, queries
 from ingest.formats import FORMATS
+from ingest.run_state import run_state_of, unfinished_note
 
 from . import __version__
 
@@ -190,9 +191,15 @@ def stats(db: str, as_json: bool) -> None:
     except IngestError as exc:
         raise _fail(exc) from None
     data = queries.stats(store.conn)
+    note = unfinished_note(run_state_of(store.conn), again="ask again")
+    data["finished"] = note is None
+    if note is not None:
+        data["unfinished"] = note
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
+    if note is not None:
+        click.secho(f"Warning: {note}", err=True, fg="yellow")
     for key in ("sources", "messages", "copies", "people", "merged_people", "addresses", "threads", "attachments", "undated", "problems"):
         click.echo(f"{key.replace('_', ' '):>15}: {data[key]:,}")
     click.echo(f"{'date range':>15}: {data['first_date'] or '?'} … {data['last_date'] or '?'}")
