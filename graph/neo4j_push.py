@@ -17,12 +17,15 @@ again) is deleted from Neo4j, and a message stored again (a redaction) is writte
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
+from ingest.errors import StoreError
+from ingest.run_state import run_state
 from ingest.store import open_store
 
 from .neo4j import Neo4jConnection
@@ -111,6 +114,21 @@ def _limited(rows: Iterable[dict[str, Any]], limit: int | None) -> Iterator[dict
     return iter(rows) if limit is None else islice(rows, limit)
 
 
+def _refuse_a_store_being_written(db: str | os.PathLike[str], conn: sqlite3.Connection) -> None:
+    """A push reads the store step by step: with a run writing to it, or one that stopped before
+    working out people, threads, case facts and edges, Neo4j would get a store half-way through."""
+    run = run_state(db, conn)
+    if run is None:
+        return
+    if run.running:
+        command = "case" if run.line.get("command") == "case" else "ingest"
+        raise StoreError(f"{db}: threadline {command} is writing to this store now; push it once that has finished")
+    raise StoreError(
+        f"{db}: the last ingest of this store stopped before it finished, so its people, threads, case facts and edges "
+        "leave out the mail it read; run the same threadline ingest again, then push"
+    )
+
+
 def push_store(
     db: str | os.PathLike[str],
     neo: Neo4jConnection,
@@ -137,6 +155,7 @@ def push_store(
     report = PushReport()
     store = open_store(db, readonly=True)
     try:
+        _refuse_a_store_being_written(db, store.conn)
         for statement in SCHEMA:
             neo.write(statement)
         conn = store.conn

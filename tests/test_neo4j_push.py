@@ -379,3 +379,26 @@ def test_the_push_holds_a_batch_of_copies_at_a_time_not_all_of_them(
         counts = graph_counts(neo)
     assert seen == 2 * _store_counts(store)["COPY_IN"] == 2 * counts["COPY_IN"] and seen >= 16
     assert most <= 4  # the batch of two sent last, and the next one being read
+
+
+def test_a_store_being_written_or_left_unfinished_is_not_pushed(neo4j_db: neo4j.Driver, settings: Neo4jSettings, store: Path) -> None:
+    """Neo4j would get a store half-way through: people and edges without the newest mail."""
+    from ingest import IngestReport, StoreError
+    from ingest.run_state import Teller
+
+    held = open_store(store)
+    try:
+        with connect(settings) as neo:
+            with held.writer_lock():
+                with pytest.raises(StoreError, match="threadline ingest is writing to this store now; push it once that has finished"):
+                    push_store(store, neo, batch_size=2)
+            with pytest.raises(RuntimeError), held.writer_lock():
+                Teller(held.run_file, held.run_started, None)(IngestReport(files_total=1))
+                held.set_meta("dirty", "1")  # what a run's first new message writes
+                held.commit()
+                raise RuntimeError("killed")
+            result = CliRunner().invoke(cli, ["neo4j", "push", "--db", str(store), "--quiet"], env={"NEO4J_URI": settings.uri, "NEO4J_USER": settings.user, "NEO4J_PASSWORD": settings.password})
+            assert result.exit_code == 1 and "stopped before it finished" in result.output and "then push" in result.output, result.output
+            assert graph_counts(neo).get("Message", 0) == 0, "nothing was written"
+    finally:
+        held.close()
