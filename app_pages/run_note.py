@@ -12,7 +12,7 @@ note says so, and what to run.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import streamlit as st
 
@@ -87,8 +87,30 @@ def progress(run: RunState) -> tuple[float, str]:
         return place / len(STEPS), f"Step {place + 1} of {len(STEPS)}: {STEP_NAMES[stage]} ({messages:,} messages read)."
     if stage == "reading" and found:
         share = min(done / total, 1.0) if total else min(files / found, 1.0)
-        return share, f"Reading mail: {files:,} of {found:,} files, {messages:,} messages so far ({share:.0%} of the bytes)."
+        return share, f"Reading mail: {files:,} of {found:,} files, {messages:,} messages so far ({share:.0%} of the bytes{_left(run, share)})."
     return 0.0, "Starting: finding the files to read."
+
+
+def _left(run: RunState, share: float) -> str:
+    """``; about 3 min left`` of the reading, at the pace so far (from the line's start and last
+    update); nothing until there is a pace to go by. The steps after the reading have no count
+    to measure them by, so they get no estimate (as the command line's bar)."""
+    started, updated = _time(run.line.get("started")), _time(run.line.get("updated"))
+    if started is None or updated is None or not 0.02 <= share < 1.0:
+        return ""
+    spent = (updated - started).total_seconds()
+    if spent < 5:
+        return ""
+    left = spent * (1 - share) / share
+    return f"; about {left:.0f} s left" if left < 90 else f"; about {left / 60:.0f} min left"
+
+
+def _time(value: object) -> datetime | None:
+    """A time as the run's line writes it (``2026-11-30T05:17:31Z``), or None."""
+    try:
+        return datetime.strptime(str(value or ""), "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return None
 
 
 def stopped_text(run: RunState) -> str:

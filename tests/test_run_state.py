@@ -144,6 +144,11 @@ def test_the_app_shows_a_run_going_on_and_never_renders_its_line(store_copy: Pat
             assert "An ingest is writing to this store now" in sources
             assert at.get("progress")[0].value == 25  # the share of the bytes, in percent
             assert "Reading mail: 3 of 10 files, 42 messages so far (25% of the bytes)." in at.get("progress")[0].proto.text
+            # A minute in and a quarter read: three more at that pace.
+            line = {"command": "ingest", "stage": "reading", "files_total": 1, "bytes_total": 400, "bytes_done": 100, "messages": 7,
+                    "started": "2026-11-30T05:00:00Z", "updated": "2026-11-30T05:01:00Z"}
+            os.pwrite(store.run_file.fileno(), json.dumps(line).encode().ljust(LINE_BYTES), 0)
+            assert "(25% of the bytes; about 3 min left)." in run().get("progress")[0].proto.text
             at = run(page="person", who="nobody-by-this-name")
             assert "Nobody matches that text: people are worked out at the end of the ingest" in at.info[0].value
             report.stage = "case"
