@@ -310,3 +310,19 @@ def test_the_export_panel_says_a_store_left_unfinished_leaves_mail_out(store_cop
     _left_unfinished(store_copy)
     at = run(page="network")
     assert any(w.value.startswith("The last ingest of this store stopped") and w.value.endswith("Each manifest says so.") for w in at.warning)
+
+
+def test_stats_of_a_store_left_unfinished_warn_and_say_so_in_json(store_copy: Path) -> None:
+    from click.testing import CliRunner
+
+    from threadline.cli import cli
+
+    before = CliRunner().invoke(cli, ["stats", "--db", str(store_copy), "--json"])
+    assert json.loads(before.stdout)["finished"] is True
+    _left_unfinished(store_copy)
+    text = CliRunner().invoke(cli, ["stats", "--db", str(store_copy)])
+    assert text.exit_code == 0 and "messages: 6" in text.stdout
+    assert text.stderr.startswith("Warning: The last ingest of this store stopped before it finished")
+    assert text.stderr.rstrip().endswith("Run the same threadline ingest again, then ask again.")
+    shown = json.loads(CliRunner().invoke(cli, ["stats", "--db", str(store_copy), "--json"]).stdout)
+    assert shown["finished"] is False and "stopped before it finished" in shown["unfinished"]
