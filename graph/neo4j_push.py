@@ -25,7 +25,7 @@ from itertools import islice
 from typing import Any
 
 from ingest.errors import StoreError
-from ingest.run_state import run_state
+from ingest.run_state import run_state, unfinished_note
 from ingest.store import open_store
 
 from .neo4j import Neo4jConnection
@@ -118,15 +118,12 @@ def _refuse_a_store_being_written(db: str | os.PathLike[str], conn: sqlite3.Conn
     """A push reads the store step by step: with a run writing to it, or one that stopped before
     working out people, threads, case facts and edges, Neo4j would get a store half-way through."""
     run = run_state(db, conn)
-    if run is None:
-        return
-    if run.running:
+    note = unfinished_note(run, again="push")
+    if note is not None:
+        raise StoreError(f"{db}: {note}")
+    if run is not None and run.running:  # threadline case, or an ingest that has not yet found new mail
         command = "case" if run.line.get("command") == "case" else "ingest"
-        raise StoreError(f"{db}: threadline {command} is writing to this store now; push it once that has finished")
-    raise StoreError(
-        f"{db}: the last ingest of this store stopped before it finished, so its people, threads, case facts and edges "
-        "leave out the mail it read; run the same threadline ingest again, then push"
-    )
+        raise StoreError(f"{db}: threadline {command} is writing to this store now. Push once it has finished.")
 
 
 def push_store(

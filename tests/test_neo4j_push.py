@@ -390,7 +390,7 @@ def test_a_store_being_written_or_left_unfinished_is_not_pushed(neo4j_db: neo4j.
     try:
         with connect(settings) as neo:
             with held.writer_lock():
-                with pytest.raises(StoreError, match="threadline ingest is writing to this store now; push it once that has finished"):
+                with pytest.raises(StoreError, match="threadline ingest is writing to this store now. Push once it has finished."):
                     push_store(store, neo, batch_size=2)
             with pytest.raises(RuntimeError), held.writer_lock():
                 Teller(held.run_file, held.run_started, None)(IngestReport(files_total=1))
@@ -398,7 +398,7 @@ def test_a_store_being_written_or_left_unfinished_is_not_pushed(neo4j_db: neo4j.
                 held.commit()
                 raise RuntimeError("killed")
             result = CliRunner().invoke(cli, ["neo4j", "push", "--db", str(store), "--quiet"], env={"NEO4J_URI": settings.uri, "NEO4J_USER": settings.user, "NEO4J_PASSWORD": settings.password})
-            assert result.exit_code == 1 and "stopped before it finished" in result.output and "then push" in result.output, result.output
+            assert result.exit_code == 1 and "stopped before it finished" in result.output and "then push." in result.output, result.output
             assert graph_counts(neo).get("Message", 0) == 0, "nothing was written"
     finally:
         held.close()
