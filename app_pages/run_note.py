@@ -62,7 +62,7 @@ def _follow(db: str, run: RunState) -> None:
 def _running(run: RunState) -> None:
     with st.container(border=True):
         command = run.line.get("command")
-        started = _clock(run.line.get("started"))
+        started = _clock(run.line.get("started"), " (started at {})")
         if command == "case":
             st.markdown(f"**`threadline case` is re-applying the case profile to this store now**{started}.")
             st.caption("Roles, units, ranks, events and trial accounts change when it ends; this page reloads itself then.")
@@ -119,7 +119,7 @@ def stopped_text(run: RunState) -> str:
     if run.line.get("command") == "ingest" and run.stage in STEP_NAMES:
         files, found = run.number("files_done"), run.number("files_total")
         counted = f": {files:,} of {found:,} files, {run.number('messages'):,} messages" if run.stage == "reading" and found else ""
-        heard = _clock(run.line.get("updated"), "; last heard from at ")
+        heard = _clock(run.line.get("updated"), "; last heard from at {}")
         where = f" (while {STEP_NAMES[run.stage]}{counted}{heard})"
     return (
         f"**The last ingest of this store stopped before it finished**{where}. What it read is kept, but people, threads, "
@@ -128,10 +128,8 @@ def stopped_text(run: RunState) -> str:
     )
 
 
-def _clock(value: object, lead: str = " (started at ") -> str:
-    """`` (started at 05:11:03 UTC)`` from an ISO time in the run's line; nothing if it is not one."""
-    text = str(value or "")
-    if len(text) != 20 or text[10] != "T" or not text.endswith("Z") or not text[11:19].replace(":", "").isdigit():
-        return ""
-    close = ")" if lead.startswith(" (") else ""
-    return f"{lead}{text[11:19]} UTC{close}"
+def _clock(value: object, say: str) -> str:
+    """``say`` with ``{}`` filled by the time of day of ``value`` (``05:11:03 UTC``); nothing when
+    ``value`` is not a time as the run's line writes it."""
+    at = _time(value)
+    return say.format(f"{at:%H:%M:%S} UTC") if at is not None else ""
