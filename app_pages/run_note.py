@@ -12,12 +12,11 @@ note says so, and what to run.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import streamlit as st
 
-from ingest.pipeline import STEPS
-from ingest.run_state import RunState
+from ingest.run_state import STEPS, RunState, parse_time
 
 from . import data
 
@@ -29,7 +28,7 @@ EVERY = 2.0
 #: What a page says in place of its empty state while the store waits for a run to end.
 UNTIL_DONE = "worked out at the end of the ingest (see the note above), not yet"
 
-#: Each step of an ingest (:data:`ingest.pipeline.STEPS`), as the note names it.
+#: Each step of an ingest (:data:`ingest.run_state.STEPS`), as the note names it.
 STEP_NAMES = {
     "reading": "reading mail",
     "indexes": "building the store's indexes",
@@ -95,7 +94,7 @@ def _left(run: RunState, share: float) -> str:
     """``; about 3 min left`` of the reading, at the pace so far (from the line's start and last
     update); nothing until there is a pace to go by. The steps after the reading have no count
     to measure them by, so they get no estimate (as the command line's bar)."""
-    started, updated = _time(run.line.get("started")), _time(run.line.get("updated"))
+    started, updated = parse_time(run.line.get("started")), parse_time(run.line.get("updated"))
     if started is None or updated is None or not 0.02 <= share < 1.0:
         return ""
     spent = (updated - started).total_seconds()
@@ -103,14 +102,6 @@ def _left(run: RunState, share: float) -> str:
         return ""
     left = spent * (1 - share) / share
     return f"; about {left:.0f} s left" if left < 90 else f"; about {left / 60:.0f} min left"
-
-
-def _time(value: object) -> datetime | None:
-    """A time as the run's line writes it (``2026-11-30T05:17:31Z``), or None."""
-    try:
-        return datetime.strptime(str(value or ""), "%Y-%m-%dT%H:%M:%SZ")
-    except ValueError:
-        return None
 
 
 def stopped_text(run: RunState) -> str:
@@ -131,5 +122,5 @@ def stopped_text(run: RunState) -> str:
 def _clock(value: object, say: str) -> str:
     """``say`` with ``{}`` filled by the time of day of ``value`` (``05:11:03 UTC``); nothing when
     ``value`` is not a time as the run's line writes it."""
-    at = _time(value)
+    at = parse_time(value)
     return say.format(f"{at:%H:%M:%S} UTC") if at is not None else ""

@@ -35,7 +35,7 @@ from .errors import ProfileError, SourceError
 from .identities import collect_person_stats, load_aliases, resolve_people, write_person_stats
 from .parse import parse_item, sanitize
 from .records import Message, Problem, RawItem
-from .run_state import Teller
+from .run_state import STEPS, Teller
 from .sources import Source, find_sources, read_source
 from .store import SCHEMA_VERSION, MessageRow, Store, connect, message_row, open_store, storage_errors
 from .threads import ThreadInput, thread_messages
@@ -73,8 +73,6 @@ _batches_since_full = 0
 Progress = Callable[["IngestReport"], None]
 
 
-#: The steps of a run, in order: what :attr:`IngestReport.stage` says and :attr:`IngestReport.timings` times.
-STEPS = ("reading", "indexes", "people", "case", "threads", "edges")
 
 
 @dataclass

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["RunState", "Teller", "LOCK_TRIES", "lock_path", "run_state", "run_state_of", "unfinished_note", "clear", "tell"]
+__all__ = ["RunState", "Teller", "STEPS", "LOCK_TRIES", "lock_path", "run_state", "run_state_of", "unfinished_note", "holder", "parse_time", "clear", "tell"]
 
 #: Attempts, 20 ms apart, a writer makes at the lock before it says another run holds it: a
 #: reader asking whether a run is going on holds a shared lock for microseconds.
@@ -35,6 +35,10 @@ LOCK_TRIES = 25
 #: The line is padded to this many bytes and written with one ``pwrite`` at the start of the
 #: file, so a reader sees the whole of an old line or of a new one.
 LINE_BYTES = 512
+
+#: The steps of a run, in order: what :attr:`ingest.pipeline.IngestReport.stage` says and
+#: :attr:`~ingest.pipeline.IngestReport.timings` times (here, so that readers need not import the pipeline).
+STEPS = ("reading", "indexes", "people", "case", "threads", "edges")
 
 #: The most often a run rewrites its line (seconds), but for a new step, written at once.
 EVERY = 1.0
@@ -46,8 +50,20 @@ def lock_path(db: str | os.PathLike[str]) -> Path:
     return path.with_name(path.name + ".lock")
 
 
+#: How the run's line writes times (UTC, to the second).
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
 def now_utc() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime(TIME_FORMAT)
+
+
+def parse_time(value: object) -> datetime | None:
+    """A time as the run's line writes it (``2026-11-30T05:17:31Z``), or None for anything else."""
+    try:
+        return datetime.strptime(str(value or ""), TIME_FORMAT)
+    except ValueError:
+        return None
 
 
 def tell(fh: IO[Any], fields: dict[str, Any]) -> None:
@@ -161,6 +177,27 @@ def unfinished_note(run: RunState | None, again: str = "export again") -> str | 
     )
 
 
+def holder(fh: IO[Any]) -> str:
+    """`` (threadline ingest, started at 05:17:31 UTC, at its step "reading")`` from the line of the
+    run holding the lock file open as ``fh``: for the sentence that turns a second writer away."""
+    line = _line(fh.fileno())
+    command = line.get("command") if line.get("command") in ("ingest", "case") else None
+    started = parse_time(line.get("started"))
+    if command is None or started is None:
+        return ""
+    stage = f', at its step "{line["stage"]}"' if line.get("stage") in STEPS else ""
+    return f" (threadline {command}, started at {started:%H:%M:%S} UTC{stage})"
+
+
+def _line(fd: int) -> dict[str, Any]:
+    """The run's line in the lock file open as ``fd``; empty when there is none or it cannot be read."""
+    try:
+        line = json.loads(os.pread(fd, 4 * LINE_BYTES, 0).decode("ascii").strip() or "{}")
+    except (OSError, ValueError):
+        return {}
+    return line if isinstance(line, dict) else {}
+
+
 def _probe(path: Path) -> tuple[bool, dict[str, Any]]:
     """(a writer holds the lock, its line): a missing or unreadable file is no run and no line."""
     try:
@@ -177,10 +214,6 @@ def _probe(path: Path) -> tuple[bool, dict[str, Any]]:
         else:
             fcntl.flock(fd, fcntl.LOCK_UN)
             running = False
-        try:
-            line = json.loads(os.pread(fd, 4 * LINE_BYTES, 0).decode("ascii").strip() or "{}")
-        except (OSError, ValueError):
-            line = {}
-        return running, line if isinstance(line, dict) else {}
+        return running, _line(fd)
     finally:
         os.close(fd)

@@ -274,9 +274,10 @@ class Store:
                 break
             except BlockingIOError:
                 if attempt + 1 == run_state.LOCK_TRIES:
+                    holder = run_state.holder(fh)
                     fh.close()
                     raise StoreError(
-                        f"{self.path}: another ingest is writing to this store right now; wait for it to finish, then run again"
+                        f"{self.path}: another ingest is writing to this store right now{holder}; wait for it to finish, then run again"
                     ) from None
                 time.sleep(0.02)  # a reader asking whether a run is going on holds it for a moment
         try:

@@ -79,7 +79,10 @@ def test_a_reader_asking_does_not_turn_a_writer_away(tmp_path: Path) -> None:
         with store.writer_lock():
             assert state_of(db) is not None and state_of(db).running
             started = time.monotonic()
-            with pytest.raises(StoreError, match="another ingest is writing"):
+            with pytest.raises(StoreError, match=r"another ingest is writing to this store right now \(threadline ingest, started at \d\d:\d\d:\d\d UTC\)"):
+                ingest([FIXTURES / "mail"], db, workers=1)
+            Teller(store.run_file, store.run_started, None)(IngestReport(stage="case"))
+            with pytest.raises(StoreError, match=r'started at \d\d:\d\d:\d\d UTC, at its step "case"\); wait for it to finish'):
                 ingest([FIXTURES / "mail"], db, workers=1)
             assert time.monotonic() - started < 5
     finally:
