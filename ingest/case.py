@@ -58,6 +58,8 @@ class CaseReport:
     unresolved_names: int = 0
     accounts: int = 0
     unexplained_accounts: int = 0
+    #: Bodies read for their signatures; the rest were known from an earlier run with the same units and ranks.
+    signatures_read: int = 0
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -119,7 +121,7 @@ def apply_case(conn: sqlite3.Connection, profile: CaseProfile | str | os.PathLik
         for name, pids in names.surname.items():
             for pid in pids:
                 surnames.setdefault(pid, set()).add(name)
-        read_labels(conn, prof, facts, surnames)
+        report.signatures_read = read_labels(conn, prof, facts, surnames)
         # Ranks are known only now; the names themselves do not depend on them.
         names.ranks_of = {pid: set(f.ranks) for pid, f in facts.items()}
         names.personal = {pid for pid, f in facts.items() if f.personal}

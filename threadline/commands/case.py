@@ -58,7 +58,7 @@ def case_cmd(db: str, profile: str, truth: str | None, as_json: bool) -> None:
         click.echo(json.dumps(out, indent=2))
         return
     click.echo(report.summary())
-    click.echo(f"({report.seconds:.1f} s)")
+    click.echo(f"({report.seconds:.1f} s; signatures read from {report.signatures_read:,} messages, the others' known from an earlier run with these units and ranks)")
     if scores is not None:
         edges = scores["invitation_edges"]
         click.echo(
