@@ -236,16 +236,19 @@ def signature_candidates(
     Scanning every body is most of the case rules' time on a big store (28 s of 31 s at
     495,000 messages), and what a message gives depends only on its body and the labels. So it
     is kept in ``case_scan``: one row per message scanned, its lines (JSON) only for the few
-    that have some. The rows hold for the labels and :data:`SCAN_VERSION` whose digest is in
-    meta ``case_scan`` (anything else empties the table); a message deleted or changed loses
-    its row (triggers). Only messages without a row are read, so re-applying a profile whose
+    that have some. The rows hold for the labels, :data:`SCAN_VERSION` and the store's schema
+    version whose digest is in meta ``case_scan`` (anything else empties the table); a message
+    deleted or changed loses its row (triggers). Only messages without a row are read, so re-applying a profile whose
     units and ranks did not change, or adding mail to a big store, reads the new bodies only.
     Writes within the caller's transaction (``apply_case`` commits or rolls back). ``read[0]``,
     when given, counts the bodies read.
     """
     for statement in _SCAN_SCHEMA:
         conn.execute(statement)
-    digest = hashlib.sha256(f"{SCAN_VERSION}\x00{units.pattern if units else ''}\x00{ranks.pattern if ranks else ''}".encode()).hexdigest()
+    # The store's schema too: a migration that rebuilds the messages table drops the triggers
+    # with it, and what was deleted before they are made again would go unnoticed.
+    schema = conn.execute("PRAGMA user_version").fetchone()[0]
+    digest = hashlib.sha256(f"{SCAN_VERSION}\x00{schema}\x00{units.pattern if units else ''}\x00{ranks.pattern if ranks else ''}".encode()).hexdigest()
     kept = conn.execute("SELECT value FROM meta WHERE key = 'case_scan'").fetchone()
     if kept is None or kept[0] != digest:
         conn.execute("DELETE FROM case_scan")

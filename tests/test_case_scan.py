@@ -115,3 +115,25 @@ def test_mail_added_later_reads_only_its_bodies_and_ends_as_a_fresh_ingest(tmp_p
     assert case_tables(db) == case_tables(fresh)
     assert scannable(db) > first
     assert apply(db) == 0
+
+
+def test_a_store_of_another_schema_version_reads_every_body_again(demo_copy: Path) -> None:
+    """A migration may rebuild the messages table, and its triggers with it: what was kept under
+    another schema version is not trusted."""
+    from ingest.case import load_case_profile
+    from ingest.case_people import _combined, signature_candidates
+
+    profile = load_case_profile("demo")
+    (units, _), (ranks, _) = _combined(profile.units), _combined(profile.ranks)
+    conn = sqlite3.connect(demo_copy)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for schema, expected in ((version, 0), (version - 1, scannable(demo_copy)), (version - 1, 0)):
+            conn.execute(f"PRAGMA user_version = {schema}")
+            read = [0]
+            list(signature_candidates(conn, units, ranks, read))
+            conn.commit()
+            assert read[0] == expected, (schema, read[0])
+    finally:
+        conn.execute(f"PRAGMA user_version = {version}")
+        conn.close()
