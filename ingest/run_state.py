@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["RunState", "Teller", "STEPS", "LOCK_TRIES", "lock_path", "run_state", "run_state_of", "unfinished_note", "holder", "parse_time", "clear", "tell"]
+__all__ = ["RunState", "Teller", "STEPS", "LOCK_TRIES", "lock_path", "run_state", "run_state_of", "unfinished_note", "holder", "described", "parse_time", "clear", "tell"]
 
 #: Attempts, 20 ms apart, a writer makes at the lock before it says another run holds it: a
 #: reader asking whether a run is going on holds a shared lock for microseconds.
@@ -180,7 +180,11 @@ def unfinished_note(run: RunState | None, again: str = "export again") -> str | 
 def holder(fh: IO[Any]) -> str:
     """`` (threadline ingest, started at 05:17:31 UTC, at its step "reading")`` from the line of the
     run holding the lock file open as ``fh``: for the sentence that turns a second writer away."""
-    line = _line(fh.fileno())
+    return described(_line(fh.fileno()))
+
+
+def described(line: dict[str, Any]) -> str:
+    """What :func:`holder` says of a run's line; nothing when the line does not say."""
     command = line.get("command") if line.get("command") in ("ingest", "case") else None
     started = parse_time(line.get("started"))
     if command is None or started is None:

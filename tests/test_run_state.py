@@ -329,3 +329,24 @@ def test_stats_of_a_store_left_unfinished_warn_and_say_so_in_json(store_copy: Pa
     assert text.stderr.rstrip().endswith("Run the same threadline ingest again, then ask again.")
     shown = json.loads(CliRunner().invoke(cli, ["stats", "--db", str(store_copy), "--json"]).stdout)
     assert shown["finished"] is False and "stopped before it finished" in shown["unfinished"]
+
+
+def test_stats_while_a_run_holds_the_store_say_so(store_copy: Path) -> None:
+    from click.testing import CliRunner
+
+    from threadline.cli import cli
+
+    store = open_store(store_copy)
+    try:
+        with store.writer_lock():
+            Teller(store.run_file, store.run_started, None)(IngestReport(files_total=3))
+            text = CliRunner().invoke(cli, ["stats", "--db", str(store_copy)])
+            shown = json.loads(CliRunner().invoke(cli, ["stats", "--db", str(store_copy), "--json"]).stdout)
+    finally:
+        store.close()
+    assert text.exit_code == 0 and "messages: 6" in text.stdout
+    assert text.stderr.startswith("Note: a run is writing to this store now (threadline ingest, started at ")
+    assert 'at its step "reading"); these are the counts of this moment.' in text.stderr
+    assert shown["running"] is True and shown["finished"] is True
+    after = json.loads(CliRunner().invoke(cli, ["stats", "--db", str(store_copy), "--json"]).stdout)
+    assert after["running"] is False

@@ -14,7 +14,7 @@ import click
 
 from ingest import IngestError, IngestReport, ingest, open_store, queries
 from ingest.formats import FORMATS
-from ingest.run_state import run_state_of, unfinished_note
+from ingest.run_state import described, run_state_of, unfinished_note
 
 from . import __version__
 
@@ -191,8 +191,10 @@ def stats(db: str, as_json: bool) -> None:
     except IngestError as exc:
         raise _fail(exc) from None
     data = queries.stats(store.conn)
-    note = unfinished_note(run_state_of(store.conn), again="ask again")
+    run = run_state_of(store.conn)
+    note = unfinished_note(run, again="ask again")
     data["finished"] = note is None
+    data["running"] = run is not None and run.running
     if note is not None:
         data["unfinished"] = note
     if as_json:
@@ -200,6 +202,9 @@ def stats(db: str, as_json: bool) -> None:
         return
     if note is not None:
         click.secho(f"Warning: {note}", err=True, fg="yellow")
+    elif run is not None and run.running:
+        # Nothing it read is committed yet (or it found nothing new): the counts stand, for now.
+        click.secho(f"Note: a run is writing to this store now{described(run.line)}; these are the counts of this moment.", err=True, fg="yellow")
     for key in ("sources", "messages", "copies", "people", "merged_people", "addresses", "threads", "attachments", "undated", "problems"):
         click.echo(f"{key.replace('_', ' '):>15}: {data[key]:,}")
     click.echo(f"{'date range':>15}: {data['first_date'] or '?'} … {data['last_date'] or '?'}")
