@@ -189,8 +189,8 @@ def read_labels(conn: sqlite3.Connection, profile: CaseProfile, facts: dict[str,
     # (its rank depends on the person's names) and once at all (its units do not).
     rank_of: dict[tuple[str, str], str | None] = {}
     units_of: dict[str, list[str]] = {}
-    read = [0]
-    for key, date, sender, lines in signature_candidates(conn, units, ranks, read):
+    scan = SignatureScan(conn, units, ranks)
+    for key, date, sender, lines in scan:
         if sender not in senders:
             continue
         pid = person_of[sender]
@@ -207,14 +207,14 @@ def read_labels(conn: sqlite3.Connection, profile: CaseProfile, facts: dict[str,
                     units_of[line] = [label for label, start, end in _find(units, unit_names, line) if _signature_like(line, start, end)]
                 for label in units_of[line]:
                     facts[pid].units.setdefault(label, _Seen()).add(key, date, "signature")
-    return read[0]
+    return scan.read
 
 
 #: What a signature scan keeps depends on this code (the body split, the signature block, the
 #: line filter) as well as on the profile's labels: a change to either starts the cache afresh.
 SCAN_VERSION = 1
 
-#: The cache of :func:`signature_candidates`, made by the first case run that needs it (a cache,
+#: The cache of :class:`SignatureScan`, made by the first case run that needs it (a cache,
 #: not a fact of the case: nothing reads it but that function).
 _SCAN_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS case_scan (message_key TEXT PRIMARY KEY, lines TEXT) WITHOUT ROWID",
@@ -226,61 +226,66 @@ _SCAN_SCHEMA = (
 _SCAN_BATCH = 10_000
 
 
-def signature_candidates(
-    conn: sqlite3.Connection, units: re.Pattern[str] | None, ranks: re.Pattern[str] | None, read: list[int] | None = None
-) -> Iterator[tuple[str, str | None, str, list[str]]]:
-    """(key, date, sender, lines) of every message not quoted whose signature block has a line
-    of at most 90 characters that a rank starts or a unit is on: the lines a person's rank and
-    unit are read from (the checks that depend on the person come after, in :func:`read_labels`).
+class SignatureScan:
+    """Iterates over (key, date, sender, lines) of every message not quoted whose signature block
+    has a line of at most 90 characters that a rank starts or a unit is on: the lines a person's
+    rank and unit are read from (the checks that depend on the person come after, in
+    :func:`read_labels`). :attr:`read` counts the bodies read.
 
     Scanning every body is most of the case rules' time on a big store (28 s of 31 s at
     495,000 messages), and what a message gives depends only on its body and the labels. So it
     is kept in ``case_scan``: one row per message scanned, its lines (JSON) only for the few
     that have some. The rows hold for the labels, :data:`SCAN_VERSION` and the store's schema
     version whose digest is in meta ``case_scan`` (anything else empties the table); a message
-    deleted or changed loses its row (triggers). Only messages without a row are read, so re-applying a profile whose
-    units and ranks did not change, or adding mail to a big store, reads the new bodies only.
-    Writes within the caller's transaction (``apply_case`` commits or rolls back). ``read[0]``,
-    when given, counts the bodies read.
+    deleted or changed loses its row (triggers). Only messages without a row are read, so
+    re-applying a profile whose units and ranks did not change, or adding mail to a big store,
+    reads the new bodies only. Writes within the caller's transaction (``apply_case`` commits
+    or rolls back).
     """
-    for statement in _SCAN_SCHEMA:
-        conn.execute(statement)
-    # The store's schema too: a migration that rebuilds the messages table drops the triggers
-    # with it, and what was deleted before they are made again would go unnoticed.
-    schema = conn.execute("PRAGMA user_version").fetchone()[0]
-    digest = hashlib.sha256(f"{SCAN_VERSION}\x00{schema}\x00{units.pattern if units else ''}\x00{ranks.pattern if ranks else ''}".encode()).hexdigest()
-    kept = conn.execute("SELECT value FROM meta WHERE key = 'case_scan'").fetchone()
-    if kept is None or kept[0] != digest:
-        conn.execute("DELETE FROM case_scan")
-        conn.execute("INSERT INTO meta(key, value) VALUES ('case_scan', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (digest,))
-    # What earlier scans found, before this one adds to the table.
-    earlier = conn.execute("SELECT c.message_key, m.date_utc, m.sender, c.lines FROM case_scan c JOIN messages m ON m.key = c.message_key WHERE c.lines IS NOT NULL")
-    for key, date, sender, lines in earlier:  # read to its end before anything is written
-        yield key, date, sender, json.loads(lines)
-    unscanned = conn.execute(
-        "SELECT m.key, m.date_utc, m.sender, substr(m.body, 1, 60000) FROM messages m "
-        "WHERE m.origin != 'quoted' AND m.sender IS NOT NULL AND NOT EXISTS (SELECT 1 FROM case_scan c WHERE c.message_key = m.key)"
-    )
-    scanned: list[tuple[str, str | None]] = []
-    for key, date, sender, body in unscanned:
-        # Every line of every signature in the store passes here once: the common case (no
-        # rank at the start, no unit on the line) costs two regex calls.
-        lines = [
-            line
-            for line in signature_lines(split_body(body or "").own)
-            if len(line) <= 90 and ((ranks is not None and ranks.match(line)) or (units is not None and units.search(line)))
-        ]
-        # Rows for messages already read: the query still to come cannot meet them again
-        # (SQLite lets a reader's own connection write to a table its query reads).
-        scanned.append((key, json.dumps(lines, ensure_ascii=False) if lines else None))
-        if read is not None:
-            read[0] += 1
-        if len(scanned) >= _SCAN_BATCH:
-            conn.executemany("INSERT INTO case_scan(message_key, lines) VALUES (?, ?)", scanned)
-            scanned.clear()
-        if lines:
-            yield key, date, sender, lines
-    conn.executemany("INSERT INTO case_scan(message_key, lines) VALUES (?, ?)", scanned)
+
+    def __init__(self, conn: sqlite3.Connection, units: re.Pattern[str] | None, ranks: re.Pattern[str] | None) -> None:
+        self.conn, self.units, self.ranks = conn, units, ranks
+        self.read = 0
+
+    def __iter__(self) -> Iterator[tuple[str, str | None, str, list[str]]]:
+        conn, units, ranks = self.conn, self.units, self.ranks
+        for statement in _SCAN_SCHEMA:
+            conn.execute(statement)
+        # The store's schema too: a migration that rebuilds the messages table drops the triggers
+        # with it, and what was deleted before they are made again would go unnoticed.
+        schema = conn.execute("PRAGMA user_version").fetchone()[0]
+        digest = hashlib.sha256(f"{SCAN_VERSION}\x00{schema}\x00{units.pattern if units else ''}\x00{ranks.pattern if ranks else ''}".encode()).hexdigest()
+        kept = conn.execute("SELECT value FROM meta WHERE key = 'case_scan'").fetchone()
+        if kept is None or kept[0] != digest:
+            conn.execute("DELETE FROM case_scan")
+            conn.execute("INSERT INTO meta(key, value) VALUES ('case_scan', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (digest,))
+        # What earlier scans found, before this one adds to the table.
+        earlier = conn.execute("SELECT c.message_key, m.date_utc, m.sender, c.lines FROM case_scan c JOIN messages m ON m.key = c.message_key WHERE c.lines IS NOT NULL")
+        for key, date, sender, lines in earlier:  # read to its end before anything is written
+            yield key, date, sender, json.loads(lines)
+        unscanned = conn.execute(
+            "SELECT m.key, m.date_utc, m.sender, substr(m.body, 1, 60000) FROM messages m "
+            "WHERE m.origin != 'quoted' AND m.sender IS NOT NULL AND NOT EXISTS (SELECT 1 FROM case_scan c WHERE c.message_key = m.key)"
+        )
+        scanned: list[tuple[str, str | None]] = []
+        for key, date, sender, body in unscanned:
+            # Every line of every signature in the store passes here once: the common case (no
+            # rank at the start, no unit on the line) costs two regex calls.
+            lines = [
+                line
+                for line in signature_lines(split_body(body or "").own)
+                if len(line) <= 90 and ((ranks is not None and ranks.match(line)) or (units is not None and units.search(line)))
+            ]
+            # Rows for messages already read: the query still to come cannot meet them again
+            # (SQLite lets a reader's own connection write to a table its query reads).
+            scanned.append((key, json.dumps(lines, ensure_ascii=False) if lines else None))
+            self.read += 1
+            if len(scanned) >= _SCAN_BATCH:
+                conn.executemany("INSERT INTO case_scan(message_key, lines) VALUES (?, ?)", scanned)
+                scanned.clear()
+            if lines:
+                yield key, date, sender, lines
+        conn.executemany("INSERT INTO case_scan(message_key, lines) VALUES (?, ?)", scanned)
 
 
 #: Read the messages behind labelled display names with one scan of ``participants`` when

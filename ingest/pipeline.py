@@ -73,8 +73,6 @@ _batches_since_full = 0
 Progress = Callable[["IngestReport"], None]
 
 
-
-
 @dataclass
 class IngestReport:
     """What one ingest run did; also the progress state passed to callbacks."""

@@ -121,7 +121,7 @@ def test_a_store_of_another_schema_version_reads_every_body_again(demo_copy: Pat
     """A migration may rebuild the messages table, and its triggers with it: what was kept under
     another schema version is not trusted."""
     from ingest.case import load_case_profile
-    from ingest.case_people import _combined, signature_candidates
+    from ingest.case_people import SignatureScan, _combined
 
     profile = load_case_profile("demo")
     (units, _), (ranks, _) = _combined(profile.units), _combined(profile.ranks)
@@ -130,10 +130,10 @@ def test_a_store_of_another_schema_version_reads_every_body_again(demo_copy: Pat
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         for schema, expected in ((version, 0), (version - 1, scannable(demo_copy)), (version - 1, 0)):
             conn.execute(f"PRAGMA user_version = {schema}")
-            read = [0]
-            list(signature_candidates(conn, units, ranks, read))
+            scan = SignatureScan(conn, units, ranks)
+            list(scan)
             conn.commit()
-            assert read[0] == expected, (schema, read[0])
+            assert scan.read == expected, (schema, scan.read)
     finally:
         conn.execute(f"PRAGMA user_version = {version}")
         conn.close()
