@@ -215,7 +215,7 @@ def read_labels(conn: sqlite3.Connection, profile: CaseProfile, facts: dict[str,
 SCAN_VERSION = 1
 
 #: The cache of :class:`SignatureScan`, made by the first case run that needs it (a cache,
-#: not a fact of the case: nothing reads it but that function).
+#: not a fact of the case: nothing reads it but that class).
 _SCAN_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS case_scan (message_key TEXT PRIMARY KEY, lines TEXT) WITHOUT ROWID",
     "CREATE TRIGGER IF NOT EXISTS case_scan_ad AFTER DELETE ON messages BEGIN DELETE FROM case_scan WHERE message_key = old.key; END",
