@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import networkx as nx
@@ -13,6 +13,7 @@ import streamlit as st
 from graph import View
 from graph.build import EDGE_ROLES
 from graph.render import COLOR_BY
+from ingest.run_state import RunState
 
 from . import data, state
 from .export_panel import export_panel
@@ -22,7 +23,7 @@ from .state import Param, key
 from .text import cell, one_line, person_option
 from .widgets import table
 
-__all__ = ["PARAMS", "HEIGHT", "render", "view_from_state"]
+__all__ = ["PARAMS", "HEIGHT", "render", "view_from_state", "settled_text"]
 
 HEIGHT = 640
 KINDS = ("person", "role", "redacted")
@@ -182,6 +183,21 @@ def _summary(summary: dict[str, Any]) -> None:
     st.text(f"{n:,} people, {summary['pairs']:,} sender→recipient pairs, {summary['messages']:,} messages in this view.")
 
 
+def settled_text(settled: dict[str, Any], run: RunState | None) -> str:
+    """What the page says of a view drawn as the last finished ingest left the store
+    (``graph.graph["settled"]``, see :func:`graph.build.build_graph`)."""
+    try:
+        at = f" ({datetime.fromisoformat(str(settled.get('at'))):%Y-%m-%d %H:%M})"
+    except ValueError:
+        at = ""
+    newer = settled.get("newer") if isinstance(settled.get("newer"), int) else 0
+    when = "this run ends" if run is not None and run.running else "the same ingest is run again"
+    return (
+        f"This network is the store as its last finished ingest left it{at}. "
+        f"The {newer:,} message{'s' if newer != 1 else ''} stored since will join it when {when}."
+    )
+
+
 def _people_table(ctx: Context, view: View) -> None:
     rows = data.view_table(ctx.db, ctx.version, ctx.backend, view)
     frame = pd.DataFrame(
@@ -260,6 +276,8 @@ def render(ctx: Context) -> None:
     color = st.session_state[key("color")]
     g = data.view_graph(ctx.db, ctx.version, ctx.backend, view, color)
     _summary(data.view_summary(ctx.db, ctx.version, ctx.backend, view, color))
+    if g.graph.get("settled"):
+        st.info(settled_text(g.graph["settled"], ctx.run))
     if g.number_of_nodes() == 0 and ctx.run is not None:
         # Not the drawing's "widen the window or relax the filters": no filter is the reason.
         st.info(f"The network joins people, who are {UNTIL_DONE}.")

@@ -17,7 +17,10 @@ the same edges once, in three tables derived from the store (drop them and nothi
 
 The stamp in ``meta`` (``edges_stamp``) says which state of the store they describe; a
 store changed since (new mail, a new finalize) has stale tables, and :func:`fresh` says so,
-so :mod:`graph.build` falls back to the join until the tables are refreshed. A token
+so :mod:`graph.build` falls back to the join until the tables are refreshed. While a run adds
+mail and works it out (or after one stopped before it finished), the tables still describe the
+store as its last finished ingest left it, unless the run moved an address to another person or
+took out a message they cite: :func:`settled` says which, and as of when. A token
 (``edges_token``), new at each refresh, lets :func:`edge_keys` keep keys it has read in memory
 for the next view of the same tables.
 """
@@ -31,12 +34,15 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 
-__all__ = ["refresh_edges", "collect_edges", "write_edges", "mark_stale", "fresh", "edge_rows", "edge_keys", "forget_keys", "store_id", "neighbours", "EDGE_SQL", "STAMP_KEY", "TOKEN_KEY", "KEYS_KEPT"]
+__all__ = ["refresh_edges", "collect_edges", "write_edges", "mark_stale", "fresh", "settled", "edge_rows", "edge_keys", "forget_keys", "store_id", "neighbours", "EDGE_SQL", "STAMP_KEY", "TOKEN_KEY", "COUNT_KEY", "KEYS_KEPT"]
 
 #: The ``meta`` key holding the store state the edge tables were derived from.
 STAMP_KEY = "edges_stamp"
 #: A random token drawn at each refresh: which edge tables these are, for :func:`edge_keys`' memory.
 TOKEN_KEY = "edges_token"
+#: The messages edges may cite that the store held at the last refresh: fewer of them left later
+#: means some were taken out since (a re-issued release), and the tables may cite them.
+COUNT_KEY = "edges_messages"
 
 _EDGE_FROM = (
     "sa.person_id AS src, ra.person_id AS dst, rp.role AS role, m.key AS message_key, m.date_utc AS date_utc "
@@ -178,7 +184,7 @@ def write_edges(conn: sqlite3.Connection) -> int:
     conn.execute("CREATE INDEX person_edges_dst ON person_edges(dst, src)")
     conn.executemany(
         "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [(STAMP_KEY, _stamp(conn)), (TOKEN_KEY, uuid.uuid4().hex)],
+        [(STAMP_KEY, _stamp(conn)), (TOKEN_KEY, uuid.uuid4().hex), (COUNT_KEY, str(_citable(conn)))],
     )
     conn.commit()
     return int(conn.execute("SELECT COUNT(*) FROM person_edges").fetchone()[0])
@@ -200,6 +206,40 @@ def fresh(conn: sqlite3.Connection) -> bool:
         return bool(row[0] == _stamp(conn))
     except sqlite3.OperationalError:  # a store without a meta table
         return False
+
+
+def settled(conn: sqlite3.Connection) -> tuple[str, int] | None:
+    """``(finalized_at, messages stored since)`` when the edge tables describe the store as its
+    last finished ingest left it and mail has only been added since: a run that is reading new
+    mail or working it out, or one that stopped before it finished. None otherwise: fresh
+    tables or none; people whose addresses changed (:func:`mark_stale`), or messages taken out,
+    since; a store whose tables predate the count they need."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (STAMP_KEY,)).fetchone()
+        if row is None or conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name IN (?, ?, ?, ?)", _PARTS).fetchone()[0] < len(_PARTS):
+            return None
+        finalized, _, top = str(row[0]).rpartition("|")
+        now, _, now_top = _stamp(conn).rpartition("|")
+        if not finalized or finalized != now or not top.isdigit() or int(now_top) <= int(top):
+            return None
+        newer = conn.execute("SELECT COUNT(*) FROM messages WHERE rowid > ?", (int(top),)).fetchone()[0]
+        held = conn.execute("SELECT value FROM meta WHERE key = ?", (COUNT_KEY,)).fetchone()
+        if held is None or _citable(conn) - _citable(conn, after=int(top)) != int(held[0]):
+            return None  # messages the tables may cite were taken out since (or an older store, which does not say)
+        return finalized, newer
+    except sqlite3.OperationalError:  # a store without a meta table
+        return None
+
+
+def _citable(conn: sqlite3.Connection, after: int | None = None) -> int:
+    """The messages an edge may cite (every origin but quoted history, as in :data:`EDGE_SQL`),
+    or those of them stored after rowid ``after``. Quoted history is taken out whenever the
+    message it quotes turns up, and no edge cites it (0.1 s at 540,000 messages)."""
+    if after is not None:
+        return int(conn.execute("SELECT COUNT(*) FROM messages WHERE rowid > ? AND origin != 'quoted'", (after,)).fetchone()[0])
+    # The first term lets SQLite count through a partial index instead of the whole table.
+    quoted = conn.execute("SELECT COUNT(*) FROM messages WHERE origin IN ('printed', 'quoted') AND origin = 'quoted'").fetchone()[0]
+    return int(conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] - quoted)
 
 
 def _window(start: str | None, end: str | None) -> tuple[str, list[str]]:

@@ -163,7 +163,7 @@ def prepare_export(
         "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "title": masker.text(title),
         "selection": _shown_selection(selection, masker),
-        "store": {"fingerprint": fingerprint["sha256"], "messages": fingerprint["messages"], "method": fingerprint["method"], **_finished(conn)},
+        "store": {"fingerprint": fingerprint["sha256"], "messages": fingerprint["messages"], "method": fingerprint["method"], **_finished(conn), **_settled(graph)},
         "masking": {**mask.describe(), "pseudonymized_people": len(masker.masked), "credentials_removed": True,
                     "paths": "withheld (sha256 kept)" if masker.safe else "kept"},
         "counts": {"nodes": len(nodes), "edges": len(edges), "edges_by_relation": dict(Counter(e["relation"] for e in edges)),
@@ -178,6 +178,14 @@ def _finished(conn: sqlite3.Connection) -> dict[str, Any]:
     out the mail it read), with the sentence saying so (:func:`ingest.run_state.unfinished_note`)."""
     note = unfinished_note(run_state_of(conn))
     return {"finished": True} if note is None else {"finished": False, "unfinished": note}
+
+
+def _settled(graph: nx.Graph) -> dict[str, Any]:
+    """``edges_as_of`` for a graph read as the last finished ingest left the store, while a run
+    read new mail into it (:func:`graph.build.build_graph`'s ``settled``): when that ingest
+    ended, and how many messages were stored since, which the export leaves out."""
+    settled = graph.graph.get("settled")
+    return {"edges_as_of": {"finalized_at": settled["at"], "messages_since": settled["newer"]}} if settled else {}
 
 
 def _nodes(graph: nx.Graph, masker: Masker) -> list[dict[str, Any]]:

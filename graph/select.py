@@ -243,7 +243,8 @@ def select(conn: sqlite3.Connection, selection: Selection) -> Selected:
     if selection.start or selection.end:
         base_view = base_view.with_(start=selection.start or base_view.start, end=selection.end or base_view.end)
     start, end = base_view.start, base_view.end
-    base = build_graph(conn, base_view)
+    # A store an ingest is reading new mail into: its network as the last finished ingest left it.
+    base = build_graph(conn, base_view, settled=True)
     resolved: dict[str, str] = {}
 
     def person(ref: str) -> str:

@@ -172,7 +172,8 @@ def _evidence(conn: sqlite3.Connection, address: str, roles: Iterable[str] = ())
 
 
 def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None, webmail_domains: Iterable[str] = (), *, stats: bool = True) -> dict[str, int]:
-    """Recompute ``people``, ``merges`` and ``addresses.person_id``; return counts.
+    """Recompute ``people``, ``merges`` and ``addresses.person_id``; return counts (``moved``:
+    addresses that had a person before and now have another one, or are gone).
 
     ``webmail_domains`` (from the case profile) are personal-mail domains: an address
     there may join the one work address that shows the same full name. With ``stats``
@@ -276,6 +277,11 @@ def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None, web
         for a in members:
             person_of[a] = pid
 
+    # Addresses whose person is not the one it was (merged, split, or gone with their mail):
+    # the network's edge tables name the people they had (see graph.edges.settled).
+    before = conn.execute("SELECT address, person_id FROM addresses WHERE person_id IS NOT NULL").fetchall()
+    moved = sum(1 for address, pid in before if person_of.get(address) != pid)
+    del before
     conn.execute("DELETE FROM people")
     conn.execute("DELETE FROM merges")
     conn.executemany("INSERT INTO people(id, label, primary_address, kind, domain) VALUES (?, ?, ?, ?, ?)", people_rows)
@@ -291,7 +297,7 @@ def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None, web
         collect_person_stats(conn)
         write_person_stats(conn)
     merged = sum(1 for m in groups.values() if len(m) > 1)
-    return {"people": len(groups), "merged_people": merged, "merges": len(records)}
+    return {"people": len(groups), "merged_people": merged, "merges": len(records), "moved": moved}
 
 
 def _co_occur(conn: sqlite3.Connection, a: str, b: str) -> bool:

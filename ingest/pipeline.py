@@ -677,8 +677,11 @@ def finalize(
     with _step(report, progress, "people"):
         # Their counts and dates are filled in the background while the case rules run.
         stats = resolve_people(conn, aliases if isinstance(aliases, Aliases) else None, webmail, stats=False)
-        # The edge tables join people: they are stale from here until rewritten below.
-        mark_stale(conn)
+        # The edge tables join people: when anyone's addresses changed, they are stale from
+        # here until rewritten below. Otherwise they stay the network of the last finished
+        # ingest, which views may read until then (graph.edges.settled).
+        if stats["moved"]:
+            mark_stale(conn)
         store.commit()  # the second connection below reads who is who
     # The edges' and the people's counts' read halves run on a second connection, in a
     # thread (SQLite lets go of the GIL), while the case rules run: they only read people,
@@ -709,10 +712,15 @@ def finalize(
                 "SELECT m.thread_id, m.thread_id, (SELECT subject FROM messages r WHERE r.key = m.thread_id), COUNT(*), MIN(m.date_utc), MAX(m.date_utc) "
                 "FROM messages m WHERE m.thread_id IS NOT NULL GROUP BY m.thread_id"
             )
-            store.set_meta("finalized_at", datetime.now().isoformat(timespec="seconds"))
             store.commit()
         with _step(report, progress, "edges"):
             collected.wait()
+            # In the edge tables' own transaction: until it commits, readers see the last
+            # finished ingest's tables and its finalize time together.
+            edge_conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('finalized_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (datetime.now().isoformat(timespec="seconds"),),
+            )
             write_edges(edge_conn)
             write_person_stats(edge_conn)
             edge_conn.commit()

@@ -276,6 +276,116 @@ def test_a_finalize_cut_short_leaves_no_stale_tables_that_look_fresh(tmp_path: P
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT COUNT(DISTINCT person_id) FROM addresses WHERE address LIKE 'j%'").fetchone()[0] == 1
     assert not edges.fresh(conn)
-    graph = build_graph(conn)
+    assert edges.settled(conn) is None  # the tables name a person merged away since
+    graph = build_graph(conn, settled=True)
+    assert "settled" not in graph.graph
     # The merged person sent both messages, as the store now says.
     assert sorted((u, v, data["count"]) for u, v, data in graph.edges(data=True)) == [("jane.roe@pd.example", "bob@pd.example", 2)]
+
+
+def _mail(root: Path, n: int, sender: str, to: str) -> None:
+    (root / f"{n}.eml").write_bytes(f"Message-ID: <{n}@x>\nDate: Mon, 14 Jan 2019 1{n}:00:00 +0000\nFrom: {sender}\nTo: {to}\nSubject: hi\n\nbody {n}\n".encode())
+
+
+def _read_but_not_worked_out(root: Path, db: Path) -> None:
+    """A real ingest of ``root`` into ``db`` that stops as its people step begins: its new mail
+    is stored, nothing derived from it is (a run still reading, or one killed before its last steps)."""
+    from ingest import IngestReport
+    from ingest import ingest as run_ingest
+
+    def stop(report: IngestReport) -> None:
+        if report.stage == "people":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ingest([root], db, workers=1, progress=stop)
+
+
+def test_while_new_mail_waits_a_view_can_read_the_network_the_last_ingest_left(tmp_path: Path) -> None:
+    from ingest import ingest as run_ingest
+
+    root = tmp_path / "mail"
+    root.mkdir()
+    _mail(root, 0, "jane@pd.example", "bob@pd.example")
+    _mail(root, 1, "bob@pd.example", "jane@pd.example")
+    db = tmp_path / "s.db"
+    run_ingest([root], db, workers=1)
+    conn = sqlite3.connect(db)
+    before = sorted((u, v, d["count"]) for u, v, d in build_graph(conn).edges(data=True))
+    assert edges.settled(conn) is None  # fresh tables are not "settled": nothing waits
+    assert "settled" not in build_graph(conn, settled=True).graph
+
+    # Two new messages: one between people already known, one to a new address.
+    _mail(root, 2, "jane@pd.example", "bob@pd.example")
+    _mail(root, 3, "jane@pd.example", "carol@pd.example")
+    _read_but_not_worked_out(root, db)
+    finalized = conn.execute("SELECT value FROM meta WHERE key = 'finalized_at'").fetchone()[0]
+    assert not edges.fresh(conn)
+    assert edges.settled(conn) == (finalized, 2)
+    settled = build_graph(conn, settled=True)
+    assert settled.graph["settled"] == {"at": finalized, "newer": 2}
+    assert sorted((u, v, d["count"]) for u, v, d in settled.edges(data=True)) == before
+    # The join mixes in the new mail whose people are known, and leaves out the rest.
+    joined = build_graph(conn)
+    assert "settled" not in joined.graph
+    assert sorted((u, v, d["count"]) for u, v, d in joined.edges(data=True)) == [("bob@pd.example", "jane@pd.example", 1), ("jane@pd.example", "bob@pd.example", 2)]
+
+    # The next ingest finishes the work: fresh tables, with everything.
+    run_ingest([root], db, workers=1)
+    assert edges.fresh(conn) and edges.settled(conn) is None
+    done = build_graph(conn, settled=True)
+    assert "settled" not in done.graph
+    assert ("jane@pd.example", "carol@pd.example", 1) in {(u, v, d["count"]) for u, v, d in done.edges(data=True)}
+
+
+def test_the_last_network_stays_readable_through_a_run_that_changes_nobody(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stopped in its case step, a run whose new mail moved no address to another person leaves
+    the last network readable (one that did: the test below)."""
+    import ingest.pipeline
+    from ingest import ingest as run_ingest
+
+    root = tmp_path / "mail"
+    root.mkdir()
+    _mail(root, 0, "jane@pd.example", "bob@pd.example")
+    db = tmp_path / "s.db"
+    run_ingest([root], db, workers=1)
+    conn = sqlite3.connect(db)
+    finalized = conn.execute("SELECT value FROM meta WHERE key = 'finalized_at'").fetchone()[0]
+
+    def stopped(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ingest.pipeline, "apply_case", stopped)
+    _mail(root, 1, "jane@pd.example", "carol@pd.example")
+    with pytest.raises(KeyboardInterrupt):
+        run_ingest([root], db, workers=1)
+    assert edges.settled(conn) == (finalized, 1)
+    graph = build_graph(conn, settled=True)
+    assert graph.graph["settled"]["newer"] == 1 and not graph.has_edge("jane@pd.example", "carol@pd.example")
+
+    # Two new addresses merged into one person (the same name at one domain): nobody the tables name moved.
+    _mail(root, 2, "Jane Roe <jane.roe@pd.example>", "bob@pd.example")
+    _mail(root, 3, "Jane Roe <jroe@pd.example>", "carol@pd.example")
+    with pytest.raises(KeyboardInterrupt):
+        run_ingest([root], db, workers=1)
+    assert conn.execute("SELECT COUNT(DISTINCT person_id) FROM addresses WHERE address LIKE 'j%roe@%'").fetchone()[0] == 1
+    assert edges.settled(conn) == (finalized, 3)
+
+
+def test_a_message_taken_out_since_leaves_no_last_network(tmp_path: Path) -> None:
+    """A re-issued file replaces what its earlier reading found: the old tables cite a message
+    the store no longer has."""
+    root = tmp_path / "mail"
+    root.mkdir()
+    _mail(root, 0, "jane@pd.example", "bob@pd.example")
+    _mail(root, 1, "bob@pd.example", "jane@pd.example")
+    db = tmp_path / "s.db"
+    from ingest import ingest as run_ingest
+
+    run_ingest([root], db, workers=1)
+    conn = sqlite3.connect(db)
+    (root / "1.eml").write_bytes(b"Message-ID: <9@x>\nDate: Mon, 14 Jan 2019 19:00:00 +0000\nFrom: bob@pd.example\nTo: carol@pd.example\nSubject: hi\n\nother\n")
+    _read_but_not_worked_out(root, db)
+    assert conn.execute("SELECT COUNT(*) FROM messages WHERE key LIKE '%1@x%'").fetchone()[0] == 0
+    assert edges.settled(conn) is None
+    assert "settled" not in build_graph(conn, settled=True).graph

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from app_pages.run_note import STEP_NAMES
 from ingest import IngestReport, StoreError, ingest, open_store
@@ -350,3 +352,54 @@ def test_stats_while_a_run_holds_the_store_say_so(store_copy: Path) -> None:
     assert shown["running"] is True and shown["finished"] is True
     after = json.loads(CliRunner().invoke(cli, ["stats", "--db", str(store_copy), "--json"]).stdout)
     assert after["running"] is False
+
+
+def test_while_new_mail_waits_the_network_page_and_exports_show_the_last_finished_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from threadline.cli import cli
+
+    mail = tmp_path / "mail"
+    shutil.copytree(FIXTURES / "mail", mail)
+    db = tmp_path / "case.db"
+    ingest([mail], db, workers=1, aliases=FIXTURES / "aliases.yaml")
+    run = app_runner(db, monkeypatch)
+
+    def summary(at: AppTest) -> list[str]:
+        return [t.value for t in at.text if "sender→recipient" in t.value]
+
+    before = summary(run(page="network"))
+    (mail / "7-late.eml").write_bytes(
+        b"Message-ID: <late@x>\nDate: Mon, 14 Jan 2019 10:00:00 +0000\nFrom: Bob Ray <bob.ray@metropd.example>\n"
+        b"To: Ann Lee <ann.lee@metropd.example>\nSubject: later\n\nlater\n"
+    )
+
+    def stop(report: IngestReport) -> None:
+        if report.stage == "people":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest([mail], db, workers=1, progress=stop)
+    finalized = sqlite3.connect(db).execute("SELECT value FROM meta WHERE key = 'finalized_at'").fetchone()[0]
+    at = run(page="network")
+    assert summary(at) == before  # the late message is in no edge yet
+    notes = [i.value for i in at.info]
+    assert f"This network is the store as its last finished ingest left it ({finalized[:16].replace('T', ' ')}). " \
+        "The 1 message stored since will join it when the same ingest is run again." in notes, notes
+    out = CliRunner().invoke(cli, ["export", "--db", str(db), "--format", "gexf", "--name", "n", "--out", str(tmp_path / "x")])
+    assert out.exit_code == 0, out.output
+    store = json.loads((tmp_path / "x" / "n.manifest.json").read_text())["store"]
+    assert store["finished"] is False and store["edges_as_of"] == {"finalized_at": finalized, "messages_since": 1}
+
+    held = open_store(db)
+    try:
+        with held.writer_lock():
+            notes = [i.value for i in run(page="network").info]
+            assert any(n.endswith("The 1 message stored since will join it when this run ends.") for n in notes), notes
+    finally:
+        held.close()
+
+    ingest([mail], db, workers=1)
+    at = run(page="network")
+    assert not any("last finished ingest" in i.value for i in at.info)
+    assert summary(at) != before
