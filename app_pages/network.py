@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import networkx as nx
@@ -187,7 +187,9 @@ def settled_text(settled: dict[str, Any], run: RunState | None) -> str:
     """What the page says of a view drawn as the last finished ingest left the store
     (``graph.graph["settled"]``, see :func:`graph.build.build_graph`)."""
     try:
-        at = f" ({datetime.fromisoformat(str(settled.get('at'))):%Y-%m-%d %H:%M})"
+        when = datetime.fromisoformat(str(settled.get("at")))
+        # A store finalized before Threadline wrote this time in UTC has the local time, unmarked.
+        at = f" ({when.astimezone(UTC):%Y-%m-%d %H:%M} UTC)" if when.tzinfo else f" ({when:%Y-%m-%d %H:%M})"
     except ValueError:
         at = ""
     newer = settled.get("newer") if isinstance(settled.get("newer"), int) else 0

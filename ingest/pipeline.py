@@ -25,7 +25,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import formats  # noqa: F401 - registers .msg, CSV/XLSX, PDF and printed formats (workers too)
@@ -719,7 +719,7 @@ def finalize(
             # finished ingest's tables and its finalize time together.
             edge_conn.execute(
                 "INSERT INTO meta(key, value) VALUES ('finalized_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (datetime.now().isoformat(timespec="seconds"),),
+                (datetime.now(UTC).isoformat(timespec="seconds"),),
             )
             write_edges(edge_conn)
             write_person_stats(edge_conn)

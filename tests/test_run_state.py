@@ -384,7 +384,7 @@ def test_while_new_mail_waits_the_network_page_and_exports_show_the_last_finishe
     at = run(page="network")
     assert summary(at) == before  # the late message is in no edge yet
     notes = [i.value for i in at.info]
-    assert f"This network is the store as its last finished ingest left it ({finalized[:16].replace('T', ' ')}). " \
+    assert f"This network is the store as its last finished ingest left it ({finalized[:16].replace('T', ' ')} UTC). " \
         "The 1 message stored since will join it when the same ingest is run again." in notes, notes
     out = CliRunner().invoke(cli, ["export", "--db", str(db), "--format", "gexf", "--name", "n", "--out", str(tmp_path / "x")])
     assert out.exit_code == 0, out.output
@@ -403,3 +403,18 @@ def test_while_new_mail_waits_the_network_page_and_exports_show_the_last_finishe
     at = run(page="network")
     assert not any("last finished ingest" in i.value for i in at.info)
     assert summary(at) != before
+
+
+def test_the_network_note_says_only_checked_values_of_the_store() -> None:
+    from app_pages.network import settled_text
+
+    running = RunState(running=True, unfinished=True, line={})
+    assert settled_text({"at": "2026-11-30T07:17:37+00:00", "newer": 1200}, running) == (
+        "This network is the store as its last finished ingest left it (2026-11-30 07:17 UTC). "
+        "The 1,200 messages stored since will join it when this run ends."
+    )
+    # A store finalized by an older Threadline has its local time, unmarked.
+    assert "(2026-11-30 02:58)." in settled_text({"at": "2026-11-30T02:58:43", "newer": 1}, None)
+    # Whatever a planted meta table holds, only a parsed time and a number reach the markdown.
+    hostile = settled_text({"at": "**<script>alert(1)</script>**", "newer": "[x](javascript:1)"}, None)
+    assert hostile == "This network is the store as its last finished ingest left it. The 0 messages stored since will join it when the same ingest is run again."
