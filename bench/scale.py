@@ -20,7 +20,9 @@ import gc
 import logging
 import random
 import shutil
+import sqlite3
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -34,11 +36,12 @@ from app_pages import data  # noqa: E402
 from app_pages.network import HEIGHT  # noqa: E402
 from app_pages.shell import GC_THRESHOLDS  # noqa: E402
 from graph.build import View, build_graph  # noqa: E402
-from graph.edges import forget_keys, fresh, refresh_edges  # noqa: E402
+from graph.edges import COUNT_KEY, forget_keys, fresh, refresh_edges  # noqa: E402
 from graph.render import COLOR_BY  # noqa: E402
 from graph.spread import spread  # noqa: E402
 from ingest import open_store, queries  # noqa: E402
 from ingest.demo import write_demo  # noqa: E402
+from ingest.run_state import run_state  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -63,6 +66,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--keep", action="store_true", help="reuse an existing corpus and store")
+    parser.add_argument(
+        "--during", type=int, default=0, metavar="K",
+        help="then add K× background mail of another seed to a copy of the store, and time the network view while that ingest runs",
+    )
     args = parser.parse_args()
     folder = args.out / f"scale-{args.scale}"
     db = folder / "scale.db"
@@ -135,6 +142,72 @@ def main() -> None:
     for name, p50, p95, slowest in rows:
         flag = "ok" if p95 <= 1.0 else "SLOW"
         print(f"{name:<42} {p50:7.2f}s {p95:7.2f}s {slowest:7.2f}s   {flag}")
+    if args.during:
+        _during(db, folder, args.during, args.seed)
+
+
+def _during(db: Path, folder: Path, scale: int, seed: int) -> None:
+    """The network page's view while ``threadline ingest`` adds mail to a copy of the store.
+
+    At each sample, on a new read-only connection as a page run opens: the view as the app
+    builds it (from the last finished ingest's edge tables, ``build_graph(settled=True)``)
+    against the join over every message that a store changed since its last refresh took
+    before. Per step of the run: samples, p50 of each, and the ratio.
+    """
+    more = folder / f"more-{scale}"
+    if not (more / "mbox").exists():
+        summary = write_demo(more, seed=seed + 1000, scale=scale, formats=("mbox",))
+        print(f"\nmore mail: {summary.messages:,} messages (seed {seed + 1000}, scale {scale})")
+    copy = folder / "during.db"
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    started = time.perf_counter()
+    source, target = sqlite3.connect(db), sqlite3.connect(copy)
+    source.backup(target)
+    source.close()
+    target.close()
+    store = open_store(copy)
+    if store.conn.execute("SELECT 1 FROM meta WHERE key = ?", (COUNT_KEY,)).fetchone() is None:
+        refresh_edges(store.conn)  # a store refreshed before the tables counted the messages they may cite
+    store.close()
+    print(f"copy of the store: {time.perf_counter() - started:.0f} s")
+    view = View(kinds=("person", "role"), max_nodes=150)  # the page's default view
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "threadline.cli", "ingest", str(more / "mbox"), "--db", str(copy), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    began = time.perf_counter()
+    seen: dict[str, dict[str, list[float]]] = {}
+    while proc.poll() is None:
+        conn = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+        try:
+            state = run_state(copy, conn)
+            if state is None or not state.running or fresh(conn):
+                time.sleep(0.5)
+                continue
+            step = seen.setdefault(state.stage or "starting", {"settled": [], "join": []})
+            t = time.perf_counter()
+            graph = build_graph(conn, view, group_rest="organization", settled=True)
+            step["settled" if graph.graph.get("settled") else "join"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            build_graph(conn, view, group_rest="organization")
+            step["join"].append(time.perf_counter() - t)
+        finally:
+            conn.close()
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"the ingest into the copy failed: {err[-2000:]}")
+    print(f"ingest of the more mail into the copy: {time.perf_counter() - began:.0f} s, the views below running beside it; {out.strip().splitlines()[0]}")
+    print("\nthe network page's default view during that ingest (p50; samples):")
+    print(f"{'step':<10} {'last finished tables':>22} {'the join':>16} {'join / tables':>14}")
+    for name, times in seen.items():
+        settled, joined = times["settled"], times["join"]
+        left = f"{statistics.median(settled):7.2f}s ({len(settled):>2})" if settled else f"{'—':>12}"
+        right = f"{statistics.median(joined):7.2f}s ({len(joined):>2})" if joined else f"{'—':>12}"
+        ratio = f"{statistics.median(joined) / statistics.median(settled):13.1f}×" if settled and joined else f"{'':>14}"
+        print(f"{name:<10} {left:>22} {right:>16} {ratio}")
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        Path(f"{copy}{suffix}").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
