@@ -88,9 +88,9 @@ def _conn(db: str) -> Iterator[sqlite3.Connection]:
 
 
 def _sqlite_graph(db: str, view: View, group_rest: str | None = None) -> nx.MultiDiGraph:
-    # While an ingest reads new mail, the network as the last finished one left it, said so on
-    # the page: on 495,000 messages the join took 8 s a view, and mixed the new mail in with
-    # people not yet worked out for it.
+    # While an ingest adds mail, the network as the last finished one left it, said so on the
+    # page: on 495,000 messages the join took 7-10 s a view, and mixed the new mail in with
+    # people not yet worked out for it (bench/scale.py --during).
     with _conn(db) as conn:
         return build_graph(conn, view, group_rest=group_rest, settled=True)
 

@@ -193,10 +193,10 @@ def settled_text(settled: dict[str, Any], run: RunState | None) -> str:
     except ValueError:
         at = ""
     newer = settled.get("newer") if isinstance(settled.get("newer"), int) else 0
-    when = "this run ends" if run is not None and run.running else "the same ingest is run again"
+    until = "this run ends" if run is not None and run.running else "the same ingest is run again"
     return (
         f"This network is the store as its last finished ingest left it{at}. "
-        f"The {newer:,} message{'s' if newer != 1 else ''} stored since will join it when {when}."
+        f"The {newer:,} message{'s' if newer != 1 else ''} stored since will join it when {until}."
     )
 
 
