@@ -287,6 +287,19 @@ def _mail(root: Path, n: int, sender: str, to: str) -> None:
     (root / f"{n}.eml").write_bytes(f"Message-ID: <{n}@x>\nDate: Mon, 14 Jan 2019 1{n}:00:00 +0000\nFrom: {sender}\nTo: {to}\nSubject: hi\n\nbody {n}\n".encode())
 
 
+def _ingested(tmp_path: Path, *mail: tuple[str, str]) -> tuple[Path, Path, sqlite3.Connection]:
+    """One ``.eml`` file per (sender, recipient), ingested to the end: the folder, the store, a connection to it."""
+    from ingest import ingest as run_ingest
+
+    root = tmp_path / "mail"
+    root.mkdir()
+    for n, (sender, to) in enumerate(mail):
+        _mail(root, n, sender, to)
+    db = tmp_path / "s.db"
+    run_ingest([root], db, workers=1)
+    return root, db, sqlite3.connect(db)
+
+
 def _read_but_not_worked_out(root: Path, db: Path) -> None:
     """A real ingest of ``root`` into ``db`` that stops as its people step begins: its new mail
     is stored, nothing derived from it is (a run still reading, or one killed before its last steps)."""
@@ -304,13 +317,7 @@ def _read_but_not_worked_out(root: Path, db: Path) -> None:
 def test_while_new_mail_waits_a_view_can_read_the_network_the_last_ingest_left(tmp_path: Path) -> None:
     from ingest import ingest as run_ingest
 
-    root = tmp_path / "mail"
-    root.mkdir()
-    _mail(root, 0, "jane@pd.example", "bob@pd.example")
-    _mail(root, 1, "bob@pd.example", "jane@pd.example")
-    db = tmp_path / "s.db"
-    run_ingest([root], db, workers=1)
-    conn = sqlite3.connect(db)
+    root, db, conn = _ingested(tmp_path, ("jane@pd.example", "bob@pd.example"), ("bob@pd.example", "jane@pd.example"))
     before = sorted((u, v, d["count"]) for u, v, d in build_graph(conn).edges(data=True))
     assert edges.settled(conn) is None  # fresh tables are not "settled": nothing waits
     assert "settled" not in build_graph(conn, settled=True).graph
@@ -344,12 +351,7 @@ def test_the_last_network_stays_readable_through_a_run_that_changes_nobody(tmp_p
     import ingest.pipeline
     from ingest import ingest as run_ingest
 
-    root = tmp_path / "mail"
-    root.mkdir()
-    _mail(root, 0, "jane@pd.example", "bob@pd.example")
-    db = tmp_path / "s.db"
-    run_ingest([root], db, workers=1)
-    conn = sqlite3.connect(db)
+    root, db, conn = _ingested(tmp_path, ("jane@pd.example", "bob@pd.example"))
     finalized = conn.execute("SELECT value FROM meta WHERE key = 'finalized_at'").fetchone()[0]
 
     def stopped(*args: object, **kwargs: object) -> None:
@@ -375,15 +377,7 @@ def test_the_last_network_stays_readable_through_a_run_that_changes_nobody(tmp_p
 def test_a_message_taken_out_since_leaves_no_last_network(tmp_path: Path) -> None:
     """A re-issued file replaces what its earlier reading found: the old tables cite a message
     the store no longer has."""
-    root = tmp_path / "mail"
-    root.mkdir()
-    _mail(root, 0, "jane@pd.example", "bob@pd.example")
-    _mail(root, 1, "bob@pd.example", "jane@pd.example")
-    db = tmp_path / "s.db"
-    from ingest import ingest as run_ingest
-
-    run_ingest([root], db, workers=1)
-    conn = sqlite3.connect(db)
+    root, db, conn = _ingested(tmp_path, ("jane@pd.example", "bob@pd.example"), ("bob@pd.example", "jane@pd.example"))
     (root / "1.eml").write_bytes(b"Message-ID: <9@x>\nDate: Mon, 14 Jan 2019 19:00:00 +0000\nFrom: bob@pd.example\nTo: carol@pd.example\nSubject: hi\n\nother\n")
     _read_but_not_worked_out(root, db)
     assert conn.execute("SELECT COUNT(*) FROM messages WHERE key LIKE '%1@x%'").fetchone()[0] == 0
