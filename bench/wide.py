@@ -1,0 +1,125 @@
+"""Many people: the Network page's default view on a store whose pairs grow with its people.
+
+Usage (from the project root, after ``bench/ingest.py`` made ``bench/out/enron.db``)::
+
+    .venv/bin/python bench/wide.py                 # the Enron slice's people and pairs ×1, ×3 and ×10
+    .venv/bin/python bench/wide.py --copies 1 5
+
+``bench/scale.py``'s half-million-message demo has 825 addresses, so its views read at most
+19,480 sender→recipient pairs. Real mail of that size has tens of thousands of people: the
+Enron slice alone (56,815 messages) has 54,988 people and 144,115 pairs by header role. The
+page's default view (no date window, the 150 busiest, the rest folded into one node per
+organization) reads every pair. This copies the slice's people and person-level edge tables
+K times into a scratch store (each copy its own people and domains, ids prefixed ``#k/``;
+the messages stay as they are, so the tables stay fresh), and times that view there, each K
+in a process of its own: the build (median of three, after one to warm the page cache),
+its folding of the people cut (:func:`graph.build.fold_rest`, with the message keys it
+reads), and the process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "bench" / "out"
+
+
+def _widen(source: Path, target: Path, copies: int) -> tuple[int, int]:
+    """``target``: ``source`` with its people and edge tables copied ``copies - 1`` more times; (people, pairs)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(source, target)
+    conn = sqlite3.connect(target)
+    for k in range(1, copies):
+        prefix = f"#{k}/"
+        conn.execute(
+            "INSERT INTO people(id, label, primary_address, kind, domain, sent, received, first_seen, last_seen) "
+            "SELECT ? || id, label, primary_address, kind, ? || domain, sent, received, first_seen, last_seen FROM people WHERE id NOT LIKE '#%'",
+            (prefix, prefix),
+        )
+        conn.execute(
+            "INSERT INTO person_edges(src, dst, role, count, first, last) "
+            "SELECT ? || src, ? || dst, role, count, first, last FROM person_edges WHERE src NOT LIKE '#%'",
+            (prefix, prefix),
+        )
+        conn.execute(
+            "INSERT INTO person_edge_keys(src, dst, role, messages) SELECT ? || src, ? || dst, role, messages FROM person_edge_keys WHERE src NOT LIKE '#%'",
+            (prefix, prefix),
+        )
+        conn.commit()
+    people = conn.execute("SELECT COUNT(*) FROM people").fetchone()[0]
+    pairs = conn.execute("SELECT COUNT(*) FROM person_edges").fetchone()[0]
+    conn.close()
+    return people, pairs
+
+
+def _one(db: Path) -> None:
+    """In this process: the default view of ``db``, timed; one JSON line on stdout."""
+    import graph.build as build
+    from graph import View
+    from graph.edges import fresh
+    from ingest import open_store
+
+    folded: list[float] = []
+    fold = build.fold_rest
+
+    def timed_fold(*args: object, **kwargs: object) -> None:
+        started = time.perf_counter()
+        fold(*args, **kwargs)  # type: ignore[arg-type]
+        folded.append(time.perf_counter() - started)
+
+    build.fold_rest = timed_fold  # type: ignore[assignment]
+    conn = open_store(db, readonly=True).conn
+    assert fresh(conn), "the scratch store's edge tables should still describe it"
+    view = View(kinds=("person", "role"), max_nodes=150)  # the page's default view
+    times = []
+    for _ in range(4):
+        started = time.perf_counter()
+        graph = build.build_graph(conn, view, group_rest="organization")
+        times.append(time.perf_counter() - started)
+    print(json.dumps({
+        "build": statistics.median(times[1:]),
+        "fold": statistics.median(folded[1:]),
+        "nodes": graph.number_of_nodes(),
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", type=Path, default=OUT / "enron.db")
+    parser.add_argument("--copies", type=int, nargs="+", default=[1, 3, 10])
+    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        _one(args.one)
+        return
+    if not args.db.exists():
+        raise SystemExit(f"{args.db} is missing: run bench/ingest.py first, or pass --db")
+    scratch = OUT / "wide.db"
+    print(f"{'copies':>6} {'people':>10} {'pairs':>11} {'view built':>11} {'of it, folding':>15} {'peak RSS':>10}   target ≤ 1.0 s")
+    try:
+        for copies in args.copies:
+            people, pairs = _widen(args.db, scratch, copies)
+            done = subprocess.run([sys.executable, __file__, "--one", str(scratch)], capture_output=True, text=True, check=True)
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+            flag = "ok" if row["build"] <= 1.0 else "SLOW"
+            print(f"{copies:>6} {people:>10,} {pairs:>11,} {row['build']:>10.2f}s {row['fold']:>14.2f}s {row['rss_mb']:>8,.0f} MB   {flag}")
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
