@@ -34,6 +34,8 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 
+from ingest.store import put_meta
+
 __all__ = ["refresh_edges", "collect_edges", "write_edges", "mark_stale", "fresh", "settled", "edge_rows", "edge_keys", "forget_keys", "store_id", "neighbours", "EDGE_SQL", "STAMP_KEY", "TOKEN_KEY", "COUNT_KEY", "KEYS_KEPT"]
 
 #: The ``meta`` key holding the store state the edge tables were derived from.
@@ -161,8 +163,9 @@ def collect_edges(conn: sqlite3.Connection) -> None:
     conn.commit()
 
 
-def write_edges(conn: sqlite3.Connection) -> int:
-    """The write half of :func:`refresh_edges`, from the temporary tables :func:`collect_edges` filled on ``conn``; commits."""
+def write_edges(conn: sqlite3.Connection, *, finalized_at: str | None = None) -> int:
+    """The write half of :func:`refresh_edges`, from the temporary tables :func:`collect_edges` filled on ``conn``; commits.
+    ``finalized_at``: the finalize these tables end, written in their transaction (see :func:`settled`)."""
     if not conn.in_transaction:
         conn.execute("BEGIN IMMEDIATE")
     for statement in _SCHEMA:
@@ -182,10 +185,10 @@ def write_edges(conn: sqlite3.Connection) -> int:
         conn.execute(f"DROP TABLE temp.{name}")
     # Created last: fresh() looks for it, so a half-built set of tables is never read.
     conn.execute("CREATE INDEX person_edges_dst ON person_edges(dst, src)")
-    conn.executemany(
-        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [(STAMP_KEY, _stamp(conn)), (TOKEN_KEY, uuid.uuid4().hex), (COUNT_KEY, str(_citable(conn)))],
-    )
+    if finalized_at is not None:
+        put_meta(conn, "finalized_at", finalized_at)  # before the stamp, which holds it
+    for key, value in ((STAMP_KEY, _stamp(conn)), (TOKEN_KEY, uuid.uuid4().hex), (COUNT_KEY, str(_citable(conn)))):
+        put_meta(conn, key, value)
     conn.commit()
     return int(conn.execute("SELECT COUNT(*) FROM person_edges").fetchone()[0])
 
@@ -197,15 +200,21 @@ def mark_stale(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM meta WHERE key = ?", (STAMP_KEY,))
 
 
-def fresh(conn: sqlite3.Connection) -> bool:
-    """True when the edge tables exist and describe the store as it is now."""
+def _written(conn: sqlite3.Connection) -> str | None:
+    """The stamp of the edge tables when they all exist (None otherwise, or in a store without a meta table)."""
     try:
         row = conn.execute("SELECT value FROM meta WHERE key = ?", (STAMP_KEY,)).fetchone()
         if row is None or conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name IN (?, ?, ?, ?)", _PARTS).fetchone()[0] < len(_PARTS):
-            return False
-        return bool(row[0] == _stamp(conn))
-    except sqlite3.OperationalError:  # a store without a meta table
-        return False
+            return None
+    except sqlite3.OperationalError:
+        return None
+    return str(row[0])
+
+
+def fresh(conn: sqlite3.Connection) -> bool:
+    """True when the edge tables exist and describe the store as it is now."""
+    written = _written(conn)
+    return written is not None and written == _stamp(conn)
 
 
 def settled(conn: sqlite3.Connection) -> tuple[str, int] | None:
@@ -214,21 +223,18 @@ def settled(conn: sqlite3.Connection) -> tuple[str, int] | None:
     mail or working it out, or one that stopped before it finished. None otherwise: fresh
     tables or none; people whose addresses changed (:func:`mark_stale`), or messages taken out,
     since; a store whose tables predate the count they need."""
-    try:
-        row = conn.execute("SELECT value FROM meta WHERE key = ?", (STAMP_KEY,)).fetchone()
-        if row is None or conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name IN (?, ?, ?, ?)", _PARTS).fetchone()[0] < len(_PARTS):
-            return None
-        finalized, _, top = str(row[0]).rpartition("|")
-        now, _, now_top = _stamp(conn).rpartition("|")
-        if not finalized or finalized != now or not top.isdigit() or int(now_top) <= int(top):
-            return None
-        newer = conn.execute("SELECT COUNT(*) FROM messages WHERE rowid > ?", (int(top),)).fetchone()[0]
-        held = conn.execute("SELECT value FROM meta WHERE key = ?", (COUNT_KEY,)).fetchone()
-        if held is None or _citable(conn) - _citable(conn, after=int(top)) != int(held[0]):
-            return None  # messages the tables may cite were taken out since (or an older store, which does not say)
-        return finalized, newer
-    except sqlite3.OperationalError:  # a store without a meta table
+    written = _written(conn)
+    if written is None:
         return None
+    finalized, _, top = written.rpartition("|")
+    now, _, now_top = _stamp(conn).rpartition("|")
+    if not finalized or finalized != now or not top.isdigit() or int(now_top) <= int(top):
+        return None
+    newer = conn.execute("SELECT COUNT(*) FROM messages WHERE rowid > ?", (int(top),)).fetchone()[0]
+    held = conn.execute("SELECT value FROM meta WHERE key = ?", (COUNT_KEY,)).fetchone()
+    if held is None or _citable(conn) - _citable(conn, after=int(top)) != int(held[0]):
+        return None  # messages the tables may cite were taken out since (or an older store, which does not say)
+    return finalized, newer
 
 
 def _citable(conn: sqlite3.Connection, after: int | None = None) -> int:

@@ -33,6 +33,7 @@ from .case_events import CaseEvent, find_events
 from .case_names import NameIndex
 from .case_people import classify_people, read_labels, write_organizations, write_people
 from .case_profile import CaseProfile, builtin_profile, load_profile
+from .store import put_meta
 
 __all__ = ["apply_case", "remember_profile", "CaseReport", "load_profile", "load_case_profile", "DEFAULT_PROFILE", "CASE_TABLES"]
 
@@ -94,10 +95,7 @@ def remember_profile(conn: sqlite3.Connection, prof: CaseProfile, applied_at: st
         if before.get("path") == os.path.abspath(prof.path):
             return
         applied_at = before.get("applied_at")
-    conn.execute(
-        "INSERT INTO meta(key, value) VALUES ('case_profile', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (json.dumps({"path": os.path.abspath(prof.path), "name": prof.name, "sha256": prof.digest, "applied_at": applied_at}),),
-    )
+    put_meta(conn, "case_profile", json.dumps({"path": os.path.abspath(prof.path), "name": prof.name, "sha256": prof.digest, "applied_at": applied_at}))
 
 
 def apply_case(conn: sqlite3.Connection, profile: CaseProfile | str | os.PathLike[str] | None = None) -> CaseReport:

@@ -26,6 +26,7 @@ from .case_names import clean_display_name
 from .case_patterns import word_bounded
 from .case_profile import CaseProfile, Label
 from .case_text import signature_lines, split_body
+from .store import put_meta
 
 __all__ = ["PersonFacts", "write_organizations", "classify_people", "read_labels", "EVIDENCE_LIMIT"]
 
@@ -258,7 +259,7 @@ class SignatureScan:
         kept = conn.execute("SELECT value FROM meta WHERE key = 'case_scan'").fetchone()
         if kept is None or kept[0] != digest:
             conn.execute("DELETE FROM case_scan")
-            conn.execute("INSERT INTO meta(key, value) VALUES ('case_scan', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (digest,))
+            put_meta(conn, "case_scan", digest)
         # What earlier scans found, before this one adds to the table.
         earlier = conn.execute("SELECT c.message_key, m.date_utc, m.sender, c.lines FROM case_scan c JOIN messages m ON m.key = c.message_key WHERE c.lines IS NOT NULL")
         for key, date, sender, lines in earlier:  # read to its end before anything is written

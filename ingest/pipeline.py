@@ -715,13 +715,9 @@ def finalize(
             store.commit()
         with _step(report, progress, "edges"):
             collected.wait()
-            # In the edge tables' own transaction: until it commits, readers see the last
+            # With the edge tables, in their transaction: until it commits, readers see the last
             # finished ingest's tables and its finalize time together.
-            edge_conn.execute(
-                "INSERT INTO meta(key, value) VALUES ('finalized_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (datetime.now(UTC).isoformat(timespec="seconds"),),
-            )
-            write_edges(edge_conn)
+            write_edges(edge_conn, finalized_at=datetime.now(UTC).isoformat(timespec="seconds"))
             write_person_stats(edge_conn)
             edge_conn.commit()
     finally:

@@ -38,7 +38,7 @@ from .parse import fingerprint
 from .records import Address, Message, Participant, Problem, rebuilt_tail
 from .sources import Source, path_to_open, real_place, safe_path
 
-__all__ = ["Store", "MessageRow", "message_row", "SCHEMA_FILES", "SCHEMA_VERSION", "open_store", "storage_errors"]
+__all__ = ["Store", "MessageRow", "message_row", "SCHEMA_FILES", "SCHEMA_VERSION", "open_store", "storage_errors", "put_meta"]
 
 def _schema_files() -> list[str]:
     """``schema.sql`` is version 1; ``schema_<n>_<topic>.sql`` files are versions n = 2, 3 …"""
@@ -187,6 +187,11 @@ class _Earlier:
             if tail:
                 self.quotes.setdefault((sha, tail), []).append(key)
 
+
+
+def put_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    """Write one value to the ``meta`` table of the store ``conn`` is open on (not committed)."""
+    conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
 class Store:
     """A Threadline store on disk. Use :func:`open_store` to get one."""
@@ -404,7 +409,7 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         """Write one value to the ``meta`` table (not committed)."""
-        self.conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+        put_meta(self.conn, key, value)
 
     # -- sources -------------------------------------------------------------------
 
