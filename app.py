@@ -15,7 +15,7 @@ from app_pages.shell import Page, run
 
 PAGES: list[Page] = [
     Page("overview", "Overview", overview.render, overview.PARAMS),
-    Page("network", "Network", network.render, network.PARAMS),
+    Page("network", "Network", network.render, network.PARAMS, warm=network.warm),
     Page("spread", "Spread", spread.render, spread.PARAMS),
     Page("person", "People", people.render, people.PARAMS),
     Page("messages", "Messages", messages.render, messages.PARAMS),

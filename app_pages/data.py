@@ -22,8 +22,11 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import logging
 import os
 import sqlite3
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +58,8 @@ __all__ = [
     "people_choices",
     "view_graph",
     "view_drawing",
+    "warm_view",
+    "Warming",
     "view_summary",
     "view_html",
     "view_table",
@@ -124,13 +129,18 @@ def store_path() -> str | None:
 
 
 def store_version(db: str) -> str:
-    """Changes whenever the store's file or its write-ahead log changes."""
+    """Changes whenever the store's file or its write-ahead log changes.
+
+    An empty log holds no commit: the first reader of a store whose writer has closed makes
+    one, and counting it made the app's first page run cache everything under a version
+    that the next run no longer had."""
     parts = []
     for suffix in ("", "-wal"):
         path = Path(db + suffix)
         if path.exists():
             info = path.stat()
-            parts.append(f"{info.st_mtime_ns}:{info.st_size}")
+            if info.st_size or not suffix:
+                parts.append(f"{info.st_mtime_ns}:{info.st_size}")
     return "/".join(parts)
 
 
@@ -291,6 +301,64 @@ def view_drawing(db: str, version: str, backend: str, view: View, group_by: str)
     """The graph drawn for one view: when the cap cuts people, they are folded into one node
     per ``group_by`` value (every backend, by the same rule); shared and frozen."""
     return nx.freeze(graph_for_view(db, view, backend, group_rest=group_by))
+
+
+#: Views being built, or built, ahead of the page that shows them: (store, version, backend,
+#: view, colouring) -> their :class:`Warming`. Only the latest few are remembered.
+_WARMED: dict[tuple[str, str, str, View, str], Warming] = {}
+_WARMED_KEPT = 8
+_WARMED_LOCK = threading.Lock()
+_LOG = logging.getLogger(__name__)
+
+
+class Warming:
+    """A view's drawing and plain graph being built in a thread of their own (:func:`warm_view`)."""
+
+    def __init__(self, db: str, version: str, backend: str, view: View, group_by: str) -> None:
+        self.args = (db, version, backend, view, group_by)
+        #: The drawing it built (a weak reference: the cache decides how long it lives), or None.
+        self.drawing: weakref.ref[nx.MultiDiGraph] | None = None
+        #: Why it could not build the view (the page will say so when asked for it), or None.
+        self.failed: str | None = None
+        self.thread = threading.Thread(target=self._build, name="threadline-warm", daemon=True)
+
+    def _build(self) -> None:
+        try:
+            self.drawing = _warmed(*self.args)
+        except Exception as exc:  # noqa: BLE001 - a thread of its own: the page asks again and shows the error
+            self.failed = f"{type(exc).__name__}: {exc}"
+            _LOG.debug("building a view ahead failed: %s", self.failed)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for it; True once it is done."""
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+
+@st.cache_resource(max_entries=_WARMED_KEPT, show_spinner=False)
+def _warmed(db: str, version: str, backend: str, view: View, group_by: str) -> weakref.ref[nx.MultiDiGraph]:
+    # A cached function of its own so that the two it calls are nested in it, which keeps
+    # Streamlit from drawing their spinner from a thread that has no page. It keeps only a
+    # weak reference: how long the graphs stay is the caches' business (DRAWINGS_KEPT).
+    view_graph(db, version, backend, view, group_by)
+    return weakref.ref(view_drawing(db, version, backend, view, group_by))
+
+
+def warm_view(db: str, version: str, backend: str, view: View, group_by: str) -> Warming:
+    """Build ``view``'s drawing and plain graph into the caches in a thread, once per store
+    version, and return at once: the page that shows it later finds it built, or waits only
+    for the rest of the build (Streamlit's caches let one caller compute a value while the
+    others wait for it). The page's default view on a store with many people takes seconds
+    (``bench/wide.py``), and the app starts it as it opens, while the reader is on another page."""
+    wanted = (db, version, backend, view, group_by)
+    with _WARMED_LOCK:
+        warming = _WARMED.get(wanted)
+        if warming is None:
+            warming = _WARMED[wanted] = Warming(*wanted)
+            warming.thread.start()
+            while len(_WARMED) > _WARMED_KEPT:
+                del _WARMED[next(iter(_WARMED))]
+    return warming
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

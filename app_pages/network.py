@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -23,11 +24,12 @@ from .state import Param, key
 from .text import cell, one_line, person_option
 from .widgets import table
 
-__all__ = ["PARAMS", "HEIGHT", "render", "view_from_state", "settled_text"]
+__all__ = ["PARAMS", "HEIGHT", "render", "warm", "view_from_state", "default_view", "view_of", "settled_text"]
 
 HEIGHT = 640
 KINDS = ("person", "role", "redacted")
 DEFAULT_KINDS = ["person", "role"]
+COLOR_DEFAULT = "organization"
 
 PARAMS = (
     Param("from", None, "date"),
@@ -39,7 +41,7 @@ PARAMS = (
     Param("focus", None),
     Param("hops", 1, "int"),
     Param("cap", 150, "int"),
-    Param("color", "organization"),
+    Param("color", COLOR_DEFAULT),
     Param("unit", [], "list"),
     Param("person_role", [], "list"),
 )
@@ -85,7 +87,7 @@ def _filters(ctx: Context) -> None:
     state.keep_known("org", domain_counts, many=True)
     state.keep_known("kind", KINDS, many=True)
     state.keep_known("role", EDGE_ROLES, many=True)
-    state.keep_known("color", COLOR_BY, default="organization")
+    state.keep_known("color", COLOR_BY, default=COLOR_DEFAULT)
     case = data.case_choices(ctx.db, ctx.version)
     unit_counts, role_counts = dict(case["units"]), dict(case["roles"])
     state.keep_known("unit", unit_counts, many=True)
@@ -141,7 +143,17 @@ def _filters(ctx: Context) -> None:
 
 def view_from_state() -> View:
     """The :class:`graph.View` the sidebar describes."""
-    value = lambda name: st.session_state.get(key(name))  # noqa: E731
+    return view_of(lambda name: st.session_state.get(key(name)))
+
+
+def default_view() -> View:
+    """The view the page shows first: every parameter at its default."""
+    defaults = {p.name: p.default for p in PARAMS}
+    return view_of(defaults.get)
+
+
+def view_of(value: Callable[[str], Any]) -> View:
+    """The :class:`graph.View` of the page's parameters, ``value(name)`` giving each."""
     start, end = value("from"), value("to")
     return View(
         start=start.isoformat() if start else None,
@@ -259,6 +271,14 @@ def _title(view: View) -> str:
     if view.focus:
         title += f", {view.hops} hop{'s' if view.hops > 1 else ''} around {view.focus}"
     return title
+
+
+def warm(ctx: Context) -> None:
+    """Start building the page's first view while the reader is elsewhere (:func:`app_pages.data.warm_view`).
+    Not while a run writes to the store: its every commit is a new version, and the run needs the cores."""
+    if ctx.run is not None and ctx.run.running:
+        return
+    data.warm_view(ctx.db, ctx.version, ctx.backend, default_view(), COLOR_DEFAULT)
 
 
 def render(ctx: Context) -> None:

@@ -46,6 +46,9 @@ class Page:
     title: str
     render: Callable[[Context], None]
     params: tuple[state.Param, ...] = ()
+    #: Called at every page run, whichever page is shown: starts work the page will need
+    #: (:func:`app_pages.network.warm`), so it is ready or under way when the reader comes to it.
+    warm: Callable[[Context], None] | None = None
 
 
 def _context() -> Context:
@@ -92,6 +95,9 @@ def run(pages: Sequence[Page]) -> None:
         st.title("Threadline")
         st.radio("Page", list(by_slug), key=state.PAGE_KEY, format_func=lambda slug: by_slug[slug].title, label_visibility="collapsed")
     _sidebar(ctx)
+    for each in pages:
+        if each.warm is not None:
+            each.warm(ctx)
     page = by_slug[st.session_state[state.PAGE_KEY]]
     state.seed(page.params)
     if ctx.run is not None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages import data
 from app_pages.run_note import STEP_NAMES
 from ingest import IngestReport, StoreError, ingest, open_store
 from ingest.run_state import LINE_BYTES, RunState, Teller, lock_path, run_state
@@ -147,6 +148,8 @@ def test_the_app_shows_a_run_going_on_and_never_renders_its_line(store_copy: Pat
             at = run()
             sources = " ".join(markdown_sources(at))
             assert "An ingest is writing to this store now" in sources
+            # Nothing is built ahead while a run writes: each commit is a new version, and it needs the cores.
+            assert not [k for k in data._WARMED if k[0] == str(store_copy)]
             assert at.get("progress")[0].value == 25  # the share of the bytes, in percent
             assert "Reading mail: 3 of 10 files, 42 messages so far (25% of the bytes)." in at.get("progress")[0].proto.text
             # A minute in and a quarter read: three more at that pace.
@@ -174,6 +177,7 @@ def test_the_app_shows_a_run_going_on_and_never_renders_its_line(store_copy: Pat
         store.close()
     at = run()
     assert "An ingest is writing" not in " ".join(markdown_sources(at))
+    assert [k for k in data._WARMED if k[0] == str(store_copy)]
 
 
 def test_a_run_that_failed_while_reading_is_named_with_how_far_it_got(store_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
