@@ -9,6 +9,7 @@ evidence. Filtering happens in SQL before networkx sees a row.
 from __future__ import annotations
 
 import gc
+import heapq
 import json
 import sqlite3
 import sys
@@ -146,8 +147,9 @@ def _build(conn: sqlite3.Connection, view: View, group_rest: str | None, settled
     # network, keys in memory: 0.39-0.46 s to build -> 0.29-0.31 s).
     intern = sys.intern
     edge_data: dict[tuple[str, str, str], list[Any]] = {(intern(src), intern(dst), intern(role)): [count, first, last, keys] for src, dst, role, count, first, last, keys in rows}
-    kinds = _kinds(conn, {pid for src, dst, _ in edge_data for pid in (src, dst)})
-    kept, truncated_from, cut = _select(edge_data, kinds, view)
+    ends = {pid for src, dst, _ in edge_data for pid in (src, dst)}
+    kinds = _kinds(conn, ends)
+    kept, truncated_from, cut = _select(edge_data, kinds, view, everyone=len(kinds) == len(ends))
     cut = cut if group_rest else {}
     # Full attributes (addresses, case facts) only for the people drawn: a big store has
     # far more people in its edges than any capped view keeps.
@@ -222,13 +224,15 @@ def _derived_edges(conn: sqlite3.Connection, view: View, roles: tuple[str, ...])
 Edges = dict[tuple[str, str, str], list[Any]]
 
 
-def _select(edge_data: Edges, kinds: dict[str, tuple[str, str]], view: View) -> tuple[Edges, int | None, Edges]:
+def _select(edge_data: Edges, kinds: dict[str, tuple[str, str]], view: View, everyone: bool = False) -> tuple[Edges, int | None, Edges]:
     """The edges ``view`` keeps (weights, kinds, domains, people, ego network, cap), how many
-    people there were before the cap cut (None when it did not), and the edges it cut."""
+    people there were before the cap cut (None when it did not), and the edges it cut.
+    ``everyone``: ``kinds`` has every end of ``edge_data``'s edges."""
     keep_kinds = set(view.kinds)
     keep_domains = {d.lower() for d in view.domains}
     allowed = {pid for pid, (kind, domain) in kinds.items() if kind in keep_kinds and (not keep_domains or domain in keep_domains)}
-    kept = {k: e for k, e in edge_data.items() if k[0] in allowed and k[1] in allowed}
+    # When every end has a kind and the filter allows them all, it keeps every edge.
+    kept = edge_data if everyone and len(allowed) == len(kinds) else {k: e for k, e in edge_data.items() if k[0] in allowed and k[1] in allowed}
     if view.min_weight > 1:
         weight: dict[tuple[str, str], int] = defaultdict(int)
         for (src, dst, _), edge in edge_data.items():
@@ -257,8 +261,13 @@ def _select(edge_data: Edges, kinds: dict[str, tuple[str, str]], view: View) -> 
         top = busiest(volume, view.max_nodes, view.focus)
         if top is not None:
             truncated_from = len(volume)
-            cut = {k: e for k, e in kept.items() if k[0] not in top or k[1] not in top}
-            kept = {k: e for k, e in kept.items() if k[0] in top and k[1] in top}
+            among: Edges = {}
+            for k, e in kept.items():
+                if k[0] in top and k[1] in top:
+                    among[k] = e
+                else:
+                    cut[k] = e
+            kept = among
     return kept, truncated_from, cut
 
 
@@ -341,15 +350,23 @@ def fold_rest(
     between = [e for e in cut if node_of.get(e[0], e[0]) != node_of.get(e[1], e[1])]  # mail inside one group is not drawn
     unknown = [e for e in between if cut[e][3] is None]
     loaded = load_keys(unknown) if unknown and load_keys else {}
-    folded: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for src, dst, role in between:
-        _, first, last, keys = cut[(src, dst, role)]
-        keys = loaded.get((src, dst, role), ()) if keys is None else keys
-        a, b = node_of.get(src, src), node_of.get(dst, dst)
-        edge = folded.setdefault((a, b, role), {"first": first, "last": last, "messages": set()})
-        edge["first"] = min(d for d in (edge["first"], first) if d) if edge["first"] or first else None
-        edge["last"] = max(d for d in (edge["last"], last) if d) if edge["last"] or last else None
-        edge["messages"].update(json.loads(keys) if isinstance(keys, str) else keys)
+    # Per folded edge: [first, last, message keys]; the earliest and latest of the dates given.
+    folded: dict[tuple[str, str, str], list[Any]] = {}
+    loads = json.loads
+    for e in between:
+        src, dst, role = e
+        _, first, last, keys = cut[e]
+        keys = loaded.get(e, ()) if keys is None else keys
+        at = (node_of.get(src, src), node_of.get(dst, dst), role)
+        edge = folded.get(at)
+        if edge is None:
+            folded[at] = edge = [first or None, last or None, set()]
+        else:
+            if first and (edge[0] is None or first < edge[0]):
+                edge[0] = first
+            if last and (edge[1] is None or last > edge[1]):
+                edge[1] = last
+        edge[2].update(loads(keys) if isinstance(keys, str) else keys)
     plural = f"{by}s"
     others = sorted(name for name in ranked if name not in own)
     for group in sorted(members):
@@ -371,9 +388,9 @@ def fold_rest(
             **extra,
             **{by: name},
         )
-    for (a, b, role), edge in sorted(folded.items()):
-        messages = tuple(sorted(edge["messages"]))
-        graph.add_edge(a, b, key=role, role=role, count=len(messages), first=edge["first"], last=edge["last"], messages=messages)
+    for (a, b, role), (first, last, keys) in sorted(folded.items()):
+        messages = tuple(sorted(keys))
+        graph.add_edge(a, b, key=role, role=role, count=len(messages), first=first, last=last, messages=messages)
         for node in (a, b):
             graph.nodes[node]["volume"] += len(messages)
     graph.graph["grouped"] = {"by": by, "groups": len(members), "people": len(node_of), "merged": len(others)}
@@ -416,7 +433,9 @@ def busiest(volume: dict[str, int], max_nodes: int | None, focus: str | None = N
     """
     if not max_nodes or len(volume) <= max_nodes:
         return None
-    ranked = sorted(volume, key=lambda n: (-volume[n], n))[:max_nodes]
+    # The same people as sorting them all and keeping the first max_nodes, in O(n log k)
+    # (550,000 people: 3.0 s -> 0.4 s under cProfile).
+    ranked = heapq.nsmallest(max_nodes, volume, key=lambda n: (-volume[n], n))
     if focus and focus not in ranked:
         ranked[-1] = focus
     return set(ranked)

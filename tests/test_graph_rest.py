@@ -53,10 +53,17 @@ def _check_folded(conn: sqlite3.Connection, view: View, by: str) -> nx.MultiDiGr
         a, b = group_of.get(src, src), group_of.get(dst, dst)
         if (a in group_of.values() or b in group_of.values()) and a != b:
             expected.setdefault((a, b, role), set()).update(keys)
+    dates: dict[tuple[str, str, str], list[str]] = {}
+    for src, dst, role, data in whole.edges(keys=True, data=True):
+        a, b = group_of.get(src, src), group_of.get(dst, dst)
+        if (a, b, role) in expected:
+            dates.setdefault((a, b, role), []).extend(d for d in (data["first"], data["last"]) if d)
     drawn = {(a, b, role): d for a, b, role, d in grouped.edges(keys=True, data=True) if a not in plain or b not in plain}
     assert set(drawn) == set(expected)
     for edge, data in drawn.items():
         assert data["messages"] == tuple(sorted(expected[edge])) and data["count"] == len(expected[edge])
+        # From the earliest to the latest message of the edges it stands for.
+        assert (data["first"], data["last"]) == ((min(dates[edge]), max(dates[edge])) if dates.get(edge) else (None, None))
     # At most MAX_GROUPS group nodes: the busiest values (by the messages on their people's cut
     # edges) keep one each, the others share OTHER_GROUPS.
     merged = grouped.nodes[OTHER_GROUPS]["groups"] if OTHER_GROUPS in grouped else []
@@ -104,6 +111,26 @@ def test_cut_people_fold_into_organizations_on_the_demo(demo_copy: Path, tmp_pat
         grouped = _check_folded(conn, View(max_nodes=25), "organization")
         assert {d["organization"] for _, d in grouped.nodes(data=True) if d.get("kind") == "group"} >= {"Metro City Police Department"}
         _check_folded(conn, View(focus=focus, hops=1, max_nodes=12, start="2019-01-01", end="2019-06-30"), "unit")
+    finally:
+        conn.close()
+
+
+def test_an_edge_whose_person_is_missing_is_left_out_not_an_error(demo_copy: Path, tmp_path: Path) -> None:
+    """A people row gone from under fresh edge tables (a planted or damaged store): the view
+    leaves that person's edges out, as a filter on kinds would, whatever else it keeps."""
+    db = tmp_path / "demo.db"
+    shutil.copy(demo_copy, db)
+    conn = sqlite3.connect(db)
+    try:
+        edges.refresh_edges(conn)
+        gone = conn.execute("SELECT src FROM person_edges GROUP BY src ORDER BY SUM(count), src LIMIT 1").fetchone()[0]
+        conn.execute("DELETE FROM people WHERE id = ?", (gone,))
+        conn.commit()
+        assert edges.fresh(conn)
+        grouped = build_graph(conn, View(max_nodes=25), group_rest="organization")
+        whole = build_graph(conn, View(max_nodes=None))
+        assert gone not in whole and gone not in grouped and gone not in _group_of(grouped)
+        assert set(_group_of(grouped)) | {n for n, d in grouped.nodes(data=True) if d.get("kind") != "group"} == set(whole.nodes)
     finally:
         conn.close()
 
