@@ -277,7 +277,7 @@ def _let_go(graph: nx.MultiDiGraph) -> None:
         graph.__dict__.pop(name, None)
 
 
-@st.cache_resource(max_entries=32, show_spinner="Building the graph…", on_release=_let_go)
+@st.cache_resource(max_entries=32, show_spinner="Building the graph…", show_time=True, on_release=_let_go)
 def view_graph(db: str, version: str, backend: str, view: View, _group_by: str = COLOR_BY[0]) -> nx.MultiDiGraph:
     """The plain graph for one view, for analysis (see :func:`graph_for_view`); shared and frozen.
 
@@ -296,7 +296,7 @@ def view_graph(db: str, version: str, backend: str, view: View, _group_by: str =
 DRAWINGS_KEPT = 4
 
 
-@st.cache_resource(max_entries=DRAWINGS_KEPT, show_spinner="Building the graph…", on_release=_let_go)
+@st.cache_resource(max_entries=DRAWINGS_KEPT, show_spinner="Building the graph…", show_time=True, on_release=_let_go)
 def view_drawing(db: str, version: str, backend: str, view: View, group_by: str) -> nx.MultiDiGraph:
     """The graph drawn for one view: when the cap cuts people, they are folded into one node
     per ``group_by`` value (every backend, by the same rule); shared and frozen."""
