@@ -26,19 +26,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,43 +104,18 @@ def _one(db: Path) -> None:
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@contextmanager
-def _app(db: Path) -> Iterator[str]:
-    """``threadline app`` on ``db`` on a free port, its URL; stopped (with its streamlit child) afterwards."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    threadline = Path(sys.executable).with_name("threadline")
-    proc = subprocess.Popen([str(threadline), "app", "--db", str(db), "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the app did not start")
-            time.sleep(0.3)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-
-
 def _page_waits(db: Path, linger: float) -> tuple[float, float]:
     """Seconds until the Network page's summary line shows: opened first, and clicked after ``linger`` s on the Overview."""
     from playwright.sync_api import sync_playwright
+
+    from tests.app_server import serve
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             waits = []
             for first in (True, False):
-                with _app(db) as url:
+                with serve(db) as url:
                     page = browser.new_page(viewport={"width": 1400, "height": 900})
                     summary = page.get_by_text("sender→recipient pairs", exact=False).first
                     if first:
@@ -197,6 +166,7 @@ def main() -> None:
     finally:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{scratch}{suffix}").unlink(missing_ok=True)
+        scratch.with_suffix(".log").unlink(missing_ok=True)  # the app's output, with --app
 
 
 if __name__ == "__main__":

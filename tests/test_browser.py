@@ -7,16 +7,8 @@ Chromium is Debian's (/usr/bin/chromium); never `playwright install`.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -28,8 +20,10 @@ from ingest import IngestReport, ingest, open_store
 from ingest.run_state import Teller
 
 try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
+    from app_server import serve
     from test_app import build_demo_store
 except ImportError:
+    from tests.app_server import serve
     from tests.test_app import build_demo_store
 
 pytestmark = pytest.mark.browser
@@ -46,49 +40,6 @@ SPREAD_SCREENSHOT = Path("/tmp/threadline-spread.png")
 playwright_api = pytest.importorskip("playwright.sync_api")
 if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serve(db: Path) -> Iterator[str]:
-    """Run `threadline app` on ``db`` on a free port; stop it (and its streamlit child) afterwards."""
-    port = free_port()
-    threadline = Path(sys.executable).with_name("threadline")
-    log = open(db.with_suffix(".log"), "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [str(threadline), "app", "--db", str(db), "--port", str(port)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # the app starts streamlit as a child: stop the whole group we made
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("the app did not start:\n" + db.with_suffix(".log").read_text())
-            time.sleep(0.3)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
 
 
 @pytest.fixture(scope="module")
