@@ -9,7 +9,8 @@ of each result; a view's graphs are kept with ``st.cache_resource`` instead, one
 object, frozen (:func:`networkx.freeze`) so nothing can add to it or take from it: on
 495,000 messages the unfiltered view carries 447,000 message keys, and copying it at
 every read cost more than building it. Only the plain view is kept per view; a drawing is
-kept only while a page run reads it (:data:`DRAWINGS_KEPT`).
+kept only while a page run reads it (:data:`DRAWINGS_KEPT`). The Network page's first view is
+built into these caches in a thread as the app opens (:func:`warm_view`), before anyone asks.
 
 The graph for a view comes from a *backend*, chosen by ``THREADLINE_BACKEND``
 (``threadline app --neo4j`` sets ``neo4j``). :data:`BACKENDS` maps the name to a
