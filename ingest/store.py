@@ -188,10 +188,10 @@ class _Earlier:
                 self.quotes.setdefault((sha, tail), []).append(key)
 
 
-
 def put_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     """Write one value to the ``meta`` table of the store ``conn`` is open on (not committed)."""
     conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
 
 class Store:
     """A Threadline store on disk. Use :func:`open_store` to get one."""
