@@ -27,7 +27,7 @@ import tarfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import Measurement, run  # noqa: E402
+from measure import Measurement, remove_store, run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -118,8 +118,7 @@ def main() -> None:
     en_count = int(en.stdout.strip().splitlines()[-1].split()[0]) if en.returncode == 0 else 0
     mp = run([PY, "-c", MAILPARSER_LOOP, str(maildir)])
     db = args.out / "enron.db"
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    remove_store(db)
     tl = run(ingest_command(maildir, db, args.workers))
     again = run(ingest_command(maildir, db, args.workers))
     conn = sqlite3.connect(db)

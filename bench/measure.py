@@ -1,4 +1,5 @@
-"""Run a command and measure it: wall time and peak memory of its whole process tree."""
+"""Run a command and measure it: wall time and peak memory of its whole process tree. And
+remove a scratch store the benchmarks made."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 
@@ -20,6 +22,12 @@ class Measurement:
     returncode: int
     stdout: str
     cpu: float = 0.0
+
+
+def remove_store(db: Path) -> None:
+    """Remove a store and the files SQLite and Threadline keep beside it (log, shared memory, lock)."""
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
 def run(cmd: list[str], *, env: dict[str, str] | None = None) -> Measurement:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from measure import run  # noqa: E402
+from measure import remove_store, run  # noqa: E402
 
 from app_pages import data  # noqa: E402
 from app_pages.network import HEIGHT  # noqa: E402
@@ -159,8 +159,7 @@ def _during(db: Path, folder: Path, scale: int, seed: int) -> None:
         summary = write_demo(more, seed=seed + 1000, scale=scale, formats=("mbox",))
         print(f"\nmore mail: {summary.messages:,} messages (seed {seed + 1000}, scale {scale})")
     copy = folder / "during.db"
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    remove_store(copy)
     started = time.perf_counter()
     source, target = sqlite3.connect(db), sqlite3.connect(copy)
     source.backup(target)
@@ -206,8 +205,7 @@ def _during(db: Path, folder: Path, scale: int, seed: int) -> None:
         right = f"{statistics.median(joined):7.2f}s ({len(joined):>2})" if joined else f"{'—':>12}"
         ratio = f"{statistics.median(joined) / statistics.median(settled):13.1f}×" if settled and joined else f"{'':>14}"
         print(f"{name:<10} {left:>22} {right:>16} {ratio}")
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    remove_store(copy)
 
 
 if __name__ == "__main__":

@@ -36,14 +36,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # ahead of this folder, whose ingest.py would hide the ingest package
+from measure import remove_store  # noqa: E402 - this folder is on the path as the script's own
+
 OUT = ROOT / "bench" / "out"
 
 
 def _widen(source: Path, target: Path, copies: int) -> tuple[int, int]:
     """``target``: ``source`` with its people and edge tables copied ``copies - 1`` more times; (people, pairs)."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    remove_store(target)
     shutil.copyfile(source, target)
     conn = sqlite3.connect(target)
     for k in range(1, copies):
@@ -164,8 +165,7 @@ def main() -> None:
             flag = "ok" if row["build"] <= 1.0 else "SLOW"
             print(f"{copies:>6} {people:>10,} {pairs:>11,} {row['build']:>10.2f}s {row['fold']:>14.2f}s {row['rss_mb']:>8,.0f} MB   {flag}")
     finally:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
+        remove_store(scratch)
         scratch.with_suffix(".log").unlink(missing_ok=True)  # the app's output, with --app
 
 
