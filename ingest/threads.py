@@ -12,11 +12,12 @@ References at all, and "Re: meeting" recurs for years.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-__all__ = ["normalize_subject", "is_reply_subject", "ThreadInput", "thread_messages", "SUBJECT_WINDOW"]
+__all__ = ["normalize_subject", "is_reply_subject", "ThreadInput", "thread_messages", "Linker", "thread_ids", "date_number", "SUBJECT_WINDOW"]
 
 SUBJECT_WINDOW = timedelta(days=60)
 
@@ -44,9 +45,186 @@ def is_reply_subject(subject: str | None) -> bool:
     return bool(_REPLY.match(subject or ""))
 
 
+#: The value of a date-less message in the arrays below: after every date, as
+#: ``(date is None, date)`` sorts.
+NO_DATE = 1 << 62
+#: The latest date of a thread none of whose messages has a date.
+NO_LAST = -(1 << 62)
+_WINDOW_US = SUBJECT_WINDOW // timedelta(microseconds=1)
+#: Following parents stops here (a chain this deep is taken to have no loop).
+_MAX_DEPTH = 10_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def date_number(date: datetime | None) -> int:
+    """A date as whole microseconds since 1970 (UTC), for the arrays; None is :data:`NO_DATE`."""
+    if date is None:
+        return NO_DATE
+    if date.tzinfo is None:
+        date = date.replace(tzinfo=UTC)
+    return (date - _EPOCH) // timedelta(microseconds=1)
+
+
+class Linker:
+    """The linking half of threading, over integer ids: one *container* per name (a
+    Message-ID, a key, or a Message-ID only referred to), numbered by the caller.
+
+    Each message, in the order given, takes the container of its Message-ID (or of its key,
+    when an earlier message took that one), and links the containers of its References
+    parent to child, never making a loop; its own References override a parent guessed
+    from another message's. ``parent`` and ``owner`` (the message holding a container, or
+    -1) are arrays of 8-byte integers, so memory is a few dozen bytes per message instead
+    of an object, a list and strings for each.
+    """
+
+    __slots__ = ("parent", "owner")
+
+    def __init__(self) -> None:
+        self.parent = array("q")
+        self.owner = array("q")
+
+    def add(self, message: int, cid: int, key: int, refs: list[int]) -> None:
+        """Message ``message`` (an index of the caller's) with the container ids of its
+        Message-ID (``cid``; its key's when it has none), its key, and its references in
+        order (In-Reply-To last, when it is not the last reference already)."""
+        needed = max(cid, key, *refs) + 1 if refs else max(cid, key) + 1
+        if needed > len(self.parent):
+            missing = needed - len(self.parent)
+            self.parent.extend(array("q", [-1]) * missing)
+            self.owner.extend(array("q", [-1]) * missing)
+        parent, owner = self.parent, self.owner
+        this = cid
+        if owner[this] != -1:
+            this = key  # two messages share a Message-ID: the second goes by its key
+        owner[this] = message
+        prev = -1
+        for ref in refs:
+            if prev != -1:
+                self._link(prev, ref)
+            prev = ref
+        if prev != -1 and prev != this:
+            if parent[this] != -1 and parent[this] != prev:
+                parent[this] = -1  # its own References override a guess from another message
+            self._link(prev, this)
+
+    def _link(self, up: int, child: int) -> None:
+        parent = self.parent
+        if parent[child] != -1 or up == child:
+            return
+        node, depth = up, 0
+        while node != -1 and depth < _MAX_DEPTH:
+            if node == child:
+                return  # the child is an ancestor of the parent: no loop
+            node = parent[node]
+            depth += 1
+        parent[child] = up
+
+    def roots(self) -> array:
+        """Each container's root (the end of its chain of parents), or -1 when the chain
+        ends in a loop (possible only past :data:`_MAX_DEPTH`): such messages get no thread."""
+        parent = self.parent
+        unknown, walking = -2, -3
+        top = array("q", [unknown]) * len(parent)
+        path: list[int] = []
+        for start in range(len(parent)):
+            if top[start] != unknown:
+                continue
+            node = start
+            while True:
+                seen = top[node]
+                if seen == walking:
+                    root = -1
+                    break
+                if seen != unknown:
+                    root = seen
+                    break
+                path.append(node)
+                top[node] = walking
+                if parent[node] == -1:
+                    root = node
+                    break
+                node = parent[node]
+            for node in path:
+                top[node] = root
+            path.clear()
+        return top
+
+
+def thread_ids(
+    linker: Linker,
+    dates: Sequence[int],
+    key_rank: Sequence[int],
+    subject_groups: Callable[[Callable[[int], int]], Iterable[Iterable[int]]],
+    subject_of: Callable[[int], str],
+) -> tuple[array, array]:
+    """Finish threading what ``linker`` linked: ``(messages, threads)``, two arrays, the
+    thread (its first message) of each message that has one.
+
+    Messages are numbered ``0 … len(dates) - 1`` (numbers no message has are allowed).
+    ``dates[m]`` is message ``m``'s :func:`date_number`; ``key_rank[m]`` the place of its key
+    in sorted order (ties between equal dates go to the smaller key). Each root's tree is a
+    thread, named by its first message by date. ``subject_groups(wanted)`` yields, for each
+    non-empty normalized subject, its messages ``m`` for which ``wanted(m)`` (the first
+    messages of trees), and ``subject_of(m)`` a message's subject (asked only when an earlier
+    tree has the same one). A tree whose first message is a reply or forward joins the
+    latest earlier thread of the same subject whose last message is within
+    :data:`SUBJECT_WINDOW` (JWZ joins any two roots that share a subject; "Re: meeting"
+    recurs for years).
+    """
+    top = linker.roots()
+    owner = linker.owner
+    size = len(top)
+    first = array("q", [-1]) * size  # per root: its tree's first message
+    last = array("q", [NO_LAST]) * size  # per root: its tree's latest date
+    for c in range(size):
+        m = owner[c]
+        if m == -1 or top[c] == -1:
+            continue
+        r = top[c]
+        d = dates[m]
+        f = first[r]
+        if f == -1 or d < dates[f] or (d == dates[f] and key_rank[m] < key_rank[f]):
+            first[r] = m
+        if d != NO_DATE and d > last[r]:
+            last[r] = d
+    # Per message that is the first of its tree: the tree's latest date, and the thread it
+    # ends in (its own unless its subject joins it to an earlier one).
+    count = len(dates)
+    is_first = bytearray(count)
+    tree_last = array("q", [NO_LAST]) * count
+    thread = array("q", [-1]) * count
+    for r in range(size):
+        f = first[r]
+        if f != -1:
+            is_first[f] = 1
+            tree_last[f] = last[r]
+            thread[f] = f
+    del last
+    for group in subject_groups(is_first.__getitem__):
+        trees = sorted((dates[m], key_rank[m], m) for m in group)
+        other_id, other_last = -1, NO_LAST
+        for d, _, m in trees:
+            thread_id, latest = m, tree_last[m]
+            if other_id != -1 and is_reply_subject(subject_of(m)):
+                if d == NO_DATE or other_last == NO_LAST or d - other_last <= _WINDOW_US:
+                    thread_id = other_id
+            if thread_id != m:
+                latest = max(latest, other_last)
+            thread[m] = thread_id
+            other_id, other_last = thread_id, latest
+    del tree_last, is_first
+    messages, threads = array("q"), array("q")
+    for c in range(size):
+        m = owner[c]
+        if m != -1 and top[c] != -1:
+            messages.append(m)
+            threads.append(thread[first[top[c]]])
+    return messages, threads
+
+
 @dataclass(frozen=True, slots=True)
 class ThreadInput:
-    """What threading needs of one message."""
+    """What threading needs of one message (for :func:`thread_messages`)."""
 
     key: str
     message_id: str | None
@@ -56,109 +234,32 @@ class ThreadInput:
     date: datetime | None
 
 
-class _Container:
-    __slots__ = ("id", "key", "parent", "children", "date", "subject")
-
-    def __init__(self, cid: str) -> None:
-        self.id = cid
-        self.key: str | None = None
-        self.parent: _Container | None = None
-        self.children: list[_Container] = []
-        self.date: datetime | None = None
-        self.subject = ""
-
-    def is_ancestor_of(self, other: _Container) -> bool:
-        node: _Container | None = other
-        depth = 0
-        while node is not None and depth < 10_000:
-            if node is self:
-                return True
-            node = node.parent
-            depth += 1
-        return False
-
-
-def _link(parent: _Container, child: _Container) -> None:
-    if child.parent is not None or parent is child or child.is_ancestor_of(parent):
-        return
-    child.parent = parent
-    parent.children.append(child)
-
-
 def thread_messages(messages: Iterable[ThreadInput]) -> dict[str, str]:
-    """Return ``{message key: thread id}``; the thread id is its root message's key."""
-    containers: dict[str, _Container] = {}
+    """Return ``{message key: thread id}`` (the thread id is its first message's key) for
+    messages held in memory; the ingest threads the store with :func:`thread_store`."""
+    names: dict[str, int] = {}
+    linker = Linker()
+    held = list(messages)
+    for i, msg in enumerate(held):
+        key = names.setdefault(msg.key, len(names))
+        cid = names.setdefault(msg.message_id, len(names)) if msg.message_id else key
+        refs = [names.setdefault(ref, len(names)) for ref in msg.references]
+        if msg.in_reply_to and (not msg.references or msg.references[-1] != msg.in_reply_to):
+            refs.append(names.setdefault(msg.in_reply_to, len(names)))
+        linker.add(i, cid, key, refs)
+    order = sorted(range(len(held)), key=lambda i: held[i].key)
+    key_rank = [0] * len(held)
+    for rank, i in enumerate(order):
+        key_rank[i] = rank
 
-    def get(cid: str) -> _Container:
-        found = containers.get(cid)
-        if found is None:
-            found = containers[cid] = _Container(cid)
-        return found
+    def subject_groups(wanted: Callable[[int], int]) -> Iterator[list[int]]:
+        groups: dict[str, list[int]] = {}
+        for i, msg in enumerate(held):
+            norm = normalize_subject(msg.subject)
+            if norm and wanted(i):
+                groups.setdefault(norm, []).append(i)
+        return iter(groups.values())
 
-    for msg in messages:
-        cid = msg.message_id or msg.key
-        this = get(cid)
-        if this.key is not None:
-            # Two messages share a Message-ID: give the second its own container.
-            this = get(msg.key)
-        this.key, this.date, this.subject = msg.key, msg.date, msg.subject
-        refs = list(msg.references)
-        if msg.in_reply_to and (not refs or refs[-1] != msg.in_reply_to):
-            refs.append(msg.in_reply_to)
-        prev: _Container | None = None
-        for ref in refs:
-            node = get(ref)
-            if prev is not None:
-                _link(prev, node)
-            prev = node
-        if prev is not None and prev is not this:
-            if this.parent is not None and this.parent is not prev:
-                # References of the message itself override guesses from others.
-                this.parent.children.remove(this)
-                this.parent = None
-            _link(prev, this)
-
-    roots = [c for c in containers.values() if c.parent is None]
-    result: dict[str, str] = {}
-    # Each root tree: thread id = the first real message found in it (by date).
-    trees: list[tuple[datetime | None, str, list[_Container], _Container]] = []
-    for root in roots:
-        members = _collect(root)
-        if not members:
-            continue
-        # Most threads are one message: no need to compare.
-        first = members[0] if len(members) == 1 else min(members, key=lambda c: (c.date is None, c.date or datetime.min, c.key or ""))
-        trees.append((first.date, first.key or first.id, members, first))
-
-    # Subject fallback: a reply-looking root joins the latest earlier thread with the
-    # same normalized subject whose last message is within the window.
-    trees.sort(key=lambda t: (t[0] is None, t[0] or datetime.min, t[1]))
-    by_subject: dict[str, tuple[str, datetime | None]] = {}
-    for date, tid, members, first in trees:
-        subject = normalize_subject(first.subject)
-        thread_id = tid
-        if subject and subject in by_subject and is_reply_subject(first.subject):
-            other_id, other_last = by_subject[subject]
-            if date is None or other_last is None or date - other_last <= SUBJECT_WINDOW:
-                thread_id = other_id
-        last = first.date if len(members) == 1 else max((c.date for c in members if c.date), default=None)
-        if subject:
-            if thread_id != tid:
-                other_last = by_subject[subject][1]
-                last = max((d for d in (last, other_last) if d), default=None)
-            by_subject[subject] = (thread_id, last)
-        for c in members:
-            if c.key is not None:
-                result[c.key] = thread_id
-    return result
-
-
-def _collect(root: _Container) -> list[_Container]:
-    out: list[_Container] = []
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.key is not None:
-            out.append(node)
-        stack.extend(node.children)
-    return out
+    dates = [date_number(m.date) for m in held]
+    found, threads = thread_ids(linker, dates, key_rank, subject_groups, lambda i: held[i].subject)
+    return {held[m].key: held[t].key for m, t in zip(found, threads, strict=True)}

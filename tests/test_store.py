@@ -171,8 +171,8 @@ def test_a_new_message_is_its_own_thread_until_threads_are_worked_out(tmp_path: 
     stored = dict(store.conn.execute("SELECT key, thread_id FROM messages"))
     assert stored == {"root@x": "root@x", "reply@x": "reply@x", "alone@x": "alone@x"}
     # Only the reply's row is rewritten when threads are worked out.
-    rowid = store.conn.execute("SELECT rowid FROM messages WHERE key = 'reply@x'").fetchone()[0]
-    assert thread_changes(store.conn) == [("root@x", rowid)]
+    rowid, root = (store.conn.execute("SELECT rowid FROM messages WHERE key = ?", (k,)).fetchone()[0] for k in ("reply@x", "root@x"))
+    assert [list(column) for column in thread_changes(store.conn)] == [[rowid], [root]]
     store.close()
 
 
