@@ -30,6 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Streamlit warns at each cached function, from its import on, that no app is running
+# (dozens of lines, even for --help); nothing else here logs.
+logging.disable(logging.WARNING)
 from measure import remove_store, run  # noqa: E402
 
 from app_pages import data  # noqa: E402
@@ -110,8 +113,6 @@ def main() -> None:
     starts = rnd.sample(months[:-3], min(args.repeats, len(months) - 3))
 
     version = data.store_version(str(db))
-    # Streamlit warns at each cached call that no app is running; nothing else here logs.
-    logging.disable(logging.WARNING)
     # The queries run as in the app's process, whose cycle collector app_pages.shell tunes.
     gc.set_threshold(*GC_THRESHOLDS)
 
