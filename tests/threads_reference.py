@@ -6,22 +6,9 @@ integer version that the ingest runs to it, message for message."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
-from ingest.threads import SUBJECT_WINDOW, is_reply_subject, normalize_subject
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadInput:
-    """What threading needs of one message."""
-
-    key: str
-    message_id: str | None
-    references: tuple[str, ...]
-    in_reply_to: str | None
-    subject: str
-    date: datetime | None
+from ingest.threads import SUBJECT_WINDOW, ThreadInput, is_reply_subject, normalize_subject
 
 
 class _Container:
