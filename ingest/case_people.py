@@ -311,11 +311,14 @@ class _Evidence:
         conn = self.conn
         conn.execute("DROP TABLE IF EXISTS temp.case_names")
         conn.execute("CREATE TEMP TABLE case_names(address TEXT, name TEXT, person TEXT, which TEXT, label TEXT, seq INTEGER)")
-        for address, name, pid, found_units, found_ranks in labelled:
-            for which, found in (("unit", found_units), ("rank", found_ranks)):
-                for label, _, _ in found:
-                    conn.execute("INSERT INTO temp.case_names VALUES (?, ?, ?, ?, ?, ?)", (address, name, pid, which, label, self.seq))
-                    self.seq += 1
+        rows = [
+            (address, name, pid, which, label)
+            for address, name, pid, found_units, found_ranks in labelled
+            for which, found in (("unit", found_units), ("rank", found_ranks))
+            for label, _, _ in found
+        ]
+        conn.executemany("INSERT INTO temp.case_names VALUES (?, ?, ?, ?, ?, ?)", [(*row, self.seq + i) for i, row in enumerate(rows)])
+        self.seq += len(rows)
         conn.execute("CREATE INDEX temp.case_names_pair ON case_names(address, name)")
         total = conn.execute("SELECT COUNT(*) FROM participants").fetchone()[0]
         # CROSS JOIN fixes the order: a scan of participants when the names cover much of it,

@@ -764,7 +764,8 @@ def _heap_frozen() -> Iterator[None]:
 #: Every name threading needs, numbered by SQLite, for each message in rowid order: its key
 #: (place -2), its Message-ID or else its key (-1), its References (0, 1 …) and its
 #: In-Reply-To (last). SQLite sorts the strings on disk, so the ingest holds integers only.
-_THREAD_NAMES = """
+_IN_REPLY_TO = 1 << 40
+_THREAD_NAMES = f"""
 WITH names(message, place, name) AS (
     SELECT rowid, -2, key FROM messages
     UNION ALL
@@ -772,11 +773,10 @@ WITH names(message, place, name) AS (
     UNION ALL
     SELECT m.rowid, CAST(r.key AS INTEGER), r.value FROM messages m, json_each(m.refs) r WHERE m.refs IS NOT NULL
     UNION ALL
-    SELECT rowid, 1 << 40, in_reply_to FROM messages WHERE in_reply_to IS NOT NULL AND in_reply_to != ''
+    SELECT rowid, {_IN_REPLY_TO}, in_reply_to FROM messages WHERE in_reply_to IS NOT NULL AND in_reply_to != ''
 )
 SELECT message, place, dense_rank() OVER (ORDER BY name) - 1 FROM names ORDER BY message, place
 """
-_IN_REPLY_TO = 1 << 40
 
 ThreadChanges = tuple[array, array]
 

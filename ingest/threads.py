@@ -87,7 +87,7 @@ class Linker:
         """Message ``message`` (an index of the caller's) with the container ids of its
         Message-ID (``cid``; its key's when it has none), its key, and its references in
         order (In-Reply-To last, when it is not the last reference already)."""
-        needed = max(cid, key, *refs) + 1 if refs else max(cid, key) + 1
+        needed = max(cid, key, *refs) + 1
         if needed > len(self.parent):
             missing = needed - len(self.parent)
             self.parent.extend(array("q", [-1]) * missing)
