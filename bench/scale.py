@@ -38,6 +38,7 @@ from measure import remove_store, run  # noqa: E402
 from app_pages import data  # noqa: E402
 from app_pages.network import HEIGHT  # noqa: E402
 from app_pages.shell import GC_THRESHOLDS  # noqa: E402
+from graph import pairs  # noqa: E402
 from graph.build import View, build_graph  # noqa: E402
 from graph.edges import COUNT_KEY, forget_keys, fresh, refresh_edges  # noqa: E402
 from graph.render import COLOR_BY  # noqa: E402
@@ -50,8 +51,9 @@ OUT = Path(__file__).resolve().parent / "out"
 
 
 def _latency(name: str, fn: Callable[[int], object], repeats: int) -> tuple[str, float, float, float]:
-    # Each row starts as a new app process would: no message keys kept from the rows before.
+    # Each row starts as a new app process would: no message keys or edge arrays kept from the rows before.
     forget_keys()
+    pairs.forget()
     times = []
     for i in range(repeats):
         started = time.perf_counter()

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
-from . import edges
+from . import edges, pairs
 from .errors import UnknownPersonError
 
 __all__ = ["View", "build_graph", "busiest", "add_volume", "fold_rest", "ungrouped", "EDGE_ROLES", "CASE_ATTRIBUTES", "MAX_GROUPS", "OTHER_GROUPS"]
@@ -141,6 +142,11 @@ def _build(conn: sqlite3.Connection, view: View, group_rest: str | None, settled
     derived = edges.fresh(conn)
     as_of = None if derived or not settled else edges.settled(conn)
     derived = derived or as_of is not None
+    graph = _build_on_arrays(conn, view, roles, group_rest) if derived and ARRAYS and not (view.start or view.end or view.focus) else None
+    if graph is not None:
+        if as_of is not None:
+            graph.graph["settled"] = {"at": as_of[0], "newer": as_of[1]}
+        return graph
     rows = _derived_edges(conn, view, roles) if derived else _joined_edges(conn, view, roles)
     # Ids interned: one string object per person in every view and in edges.edge_keys' memory,
     # so the lookups of edges compare by identity, not letter by letter (a busy person's ego
@@ -170,6 +176,65 @@ def _build(conn: sqlite3.Connection, view: View, group_rest: str | None, settled
         people.update(_group_attributes(conn, rest, kinds, group_rest))
         fold_rest(graph, cut, people, group_rest, load_keys=lambda wanted: edges.edge_keys(conn, wanted))
     return graph
+
+
+#: Capped views without dates or a focus are worked out on the edge tables held in arrays
+#: (:mod:`graph.pairs`); False reads the rows at every view instead (the tests compare the two).
+ARRAYS = True
+
+
+def _build_on_arrays(conn: sqlite3.Connection, view: View, roles: tuple[str, ...], group_rest: str | None) -> nx.MultiDiGraph | None:
+    """:func:`_build` for a capped view without dates or a focus, from :mod:`graph.pairs`; None
+    when the cap cuts nobody (the rows are then read as for any view)."""
+    table = pairs.table(conn)
+    kinds, domains = json.dumps(sorted(view.kinds)), json.dumps(sorted({d.lower() for d in view.domains}))
+
+    def allowed(ids: list[str]) -> Any:
+        # Whom the kinds and domains filters keep, as _select decides it (people missing from
+        # the people table are left out).
+        out = np.zeros(len(ids), dtype=bool)
+        index = table.index
+        sql = "SELECT id FROM people WHERE kind IN (SELECT value FROM json_each(?))"
+        args = [kinds]
+        if view.domains:
+            sql += " AND coalesce(domain, '') IN (SELECT value FROM json_each(?))"
+            args.append(domains)
+        out[[k for (pid,) in conn.execute(sql, args) if (k := index.get(pid)) is not None]] = True
+        return out
+
+    found = pairs.cut(table, view, roles, allowed)
+    if found is None:
+        return None
+    kept = found.kept()
+    keys = edges.edge_keys(conn, kept)
+    for e, data in kept.items():
+        data[3] = keys.get(e, ())
+    drawn = {pid for src, dst, _ in kept for pid in (src, dst)}
+    graph = _assemble(kept, _people(conn, drawn), None, found.truncated_from)
+    if group_rest and len(found.cut):
+        members, domain_of, others, folded, folded_people = found.fold(graph._node, lambda ids: _group_names(conn, ids, group_rest), MAX_GROUPS)
+        loaded = edges.edge_keys(conn, [e for edge in folded.values() for e in edge[2]])
+        for edge in folded.values():
+            union: set[str] = set()
+            for e in edge[2]:
+                union.update(loaded.get(e, ()))
+            edge[2] = union
+        _add_groups(graph, group_rest, members, domain_of.__getitem__, others, folded, folded_people)
+    return graph
+
+
+def _group_name(info: dict[str, Any], by: str) -> str:
+    """The group :func:`fold_rest` puts a person in: the ``by`` case fact, else the domain."""
+    return str(info.get(by) or info.get("domain") or "(no domain)")
+
+
+def _group_names(conn: sqlite3.Connection, ids: list[str], by: str) -> dict[str, tuple[str, str]]:
+    """Each person's (group name, domain): what :func:`_group_attributes` reads and :func:`_group_name` makes of it."""
+    # `by` is one of the case columns, never text from a caller.
+    fact = f"c.{by}" if by in CASE_ATTRIBUTES and _has_case(conn) else "NULL"
+    join = " LEFT JOIN person_case c ON c.person_id = p.id" if fact != "NULL" else ""
+    rows = conn.execute(f"SELECT p.id, coalesce(p.domain, ''), {fact} FROM people p{join} WHERE p.id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
+    return {pid: (_group_name({"domain": domain} if value is None else {"domain": domain, by: value}, by), domain) for pid, domain, value in rows}
 
 
 def _joined_edges(conn: sqlite3.Connection, view: View, roles: tuple[str, ...]) -> Iterable[tuple[Any, ...]]:
@@ -337,8 +402,7 @@ def fold_rest(
             if pid in graph:
                 continue
             if pid not in name_of:
-                info = people[pid]
-                name_of[pid] = str(info.get(by) or info.get("domain") or "(no domain)")
+                name_of[pid] = _group_name(people[pid], by)
             weight[name_of[pid]] += count
     ranked = sorted(weight, key=lambda name: (-weight[name], name))
     own = set(ranked if len(ranked) <= max_groups else ranked[: max(max_groups - 1, 0)])
@@ -367,11 +431,25 @@ def fold_rest(
             if last and (edge[1] is None or last > edge[1]):
                 edge[1] = last
         edge[2].update(loads(keys) if isinstance(keys, str) else keys)
-    plural = f"{by}s"
     others = sorted(name for name in ranked if name not in own)
+    _add_groups(graph, by, members, lambda pid: people[pid].get("domain") or "", others, folded, len(node_of))
+
+
+def _add_groups(
+    graph: nx.MultiDiGraph,
+    by: str,
+    members: dict[str, set[str]],
+    domain_of: Callable[[str], str],
+    others: list[str],
+    folded: dict[tuple[str, str, str], list[Any]],
+    folded_people: int,
+) -> None:
+    """The group nodes and folded edges of :func:`fold_rest` into ``graph``: ``members`` of each
+    group node, the names sharing :data:`OTHER_GROUPS`, ``(a, b, role) → [first, last, keys]``."""
+    plural = f"{by}s"
     for group in sorted(members):
         who = sorted(members[group])
-        domains = {people[p].get("domain") or "" for p in who}
+        domains = {domain_of(p) for p in who}
         if group == OTHER_GROUPS:
             name, label, extra = f"other {plural}", f"{len(others)} other {plural}: {len(who)} {'person' if len(who) == 1 else 'people'}", {"groups": others}
         else:
@@ -393,7 +471,7 @@ def fold_rest(
         graph.add_edge(a, b, key=role, role=role, count=len(messages), first=first, last=last, messages=messages)
         for node in (a, b):
             graph.nodes[node]["volume"] += len(messages)
-    graph.graph["grouped"] = {"by": by, "groups": len(members), "people": len(node_of), "merged": len(others)}
+    graph.graph["grouped"] = {"by": by, "groups": len(members), "people": folded_people, "merged": len(others)}
 
 
 def ungrouped(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:

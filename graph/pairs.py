@@ -1,0 +1,254 @@
+"""A store's all-time person-level edges held in arrays, for the capped views that read them all.
+
+The Network page's views without a date window or a focus (its first view, another cap, another
+colouring, a kinds, roles or minimum filter) read every sender → recipient pair of the store: to
+find the busiest people, and to fold the rest into groups (:func:`graph.build.fold_rest`). On the
+Enron slice that is 144,000 pairs, made into a dict of tuples and lists at every view, and walked
+in Python three more times. This module reads them once per state of the edge tables
+(:func:`graph.edges.store_id`) into numpy arrays and works out a view's volumes, its busiest
+people, and the groups of the rest with array operations. Python then touches only the edges
+drawn: those among the people kept, and those between two groups or a group and a person.
+
+The graph is the one :func:`graph.build.build_graph` makes by reading the rows, attribute for
+attribute and in the same order (``tests/test_graph_pairs.py`` holds them equal). People's kinds,
+domains and case facts are read at each view, as there: only the edge tables are kept.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import edges
+
+__all__ = ["Pairs", "Cut", "table", "cut", "forget", "ROLES"]
+
+#: The header roles of the edge tables, by their code in :attr:`Pairs.role`.
+ROLES = ("to", "cc", "bcc")
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Every row of ``person_edges``, in its key order (src, dst, role).
+
+    People are numbered in the order of their ids (Python's string order), so a tie broken by
+    id is a tie broken by number.
+    """
+
+    ids: list[str]
+    index: dict[str, int]
+    src: np.ndarray
+    dst: np.ndarray
+    role: np.ndarray
+    count: np.ndarray
+    #: Each row's first and last date as a number into :attr:`dates` (-1: none); the dates
+    #: repeat across rows (a copy of the Enron slice's pairs ten times over: 2.9 million
+    #: strings, about 210 MB, against 11 MB of numbers).
+    first_at: np.ndarray
+    last_at: np.ndarray
+    dates: list[str]
+
+    def edge(self, row: int) -> tuple[str, str, str]:
+        """The (src, dst, role) of a row, with the ids as this table holds them (interned)."""
+        return self.ids[self.src[row]], self.ids[self.dst[row]], ROLES[self.role[row]]
+
+    def first(self, row: int) -> str | None:
+        """The row's first date, as stored."""
+        at = int(self.first_at[row])
+        return None if at < 0 else self.dates[at]
+
+    def last(self, row: int) -> str | None:
+        """The row's last date, as stored."""
+        at = int(self.last_at[row])
+        return None if at < 0 else self.dates[at]
+
+
+@dataclass
+class Cut:
+    """A capped view worked out on :class:`Pairs`: what :func:`graph.build.build_graph` draws."""
+
+    table: Pairs
+    #: The people with an edge in the view, before the cap.
+    truncated_from: int
+    #: The rows kept (both ends among the busiest), in key order.
+    among: np.ndarray
+    #: The rows the cap cut.
+    cut: np.ndarray
+
+    def kept(self) -> dict[tuple[str, str, str], list[Any]]:
+        """The kept edges as :func:`graph.build.build_graph` holds them: ``[count, first, last, None]``."""
+        t = self.table
+        return {t.edge(i): [int(t.count[i]), t.first(i), t.last(i), None] for i in self.among.tolist()}
+
+    def fold(
+        self, drawn: Iterable[str], group_of: Callable[[list[str]], dict[str, tuple[str, str]]], max_groups: int
+    ) -> tuple[dict[str, set[str]], dict[str, str], list[str], dict[tuple[str, str, str], list[Any]], int]:
+        """The groups of the people cut, as :func:`graph.build.fold_rest` makes them.
+
+        ``drawn``: the people in the graph; ``group_of(ids)``: each person's (group name,
+        domain). Returns the members of each group node, each member's domain, the names sharing
+        :data:`graph.build.OTHER_GROUPS`, the folded edges ``(a, b, role) → [first, last, keys]``
+        (keys not yet read: a list of edges), and how many people were folded.
+        """
+        from .build import OTHER_GROUPS
+
+        t = self.table
+        n = len(t.ids)
+        is_drawn = np.zeros(n, dtype=bool)
+        is_drawn[[t.index[pid] for pid in drawn if pid in t.index]] = True
+        rows = self.cut
+        src, dst, count = t.src[rows], t.dst[rows], t.count[rows]
+        src_out, dst_out = ~is_drawn[src], ~is_drawn[dst]
+        folded_people = np.union1d(src[src_out], dst[dst_out])
+        # Each person's group, read for the people folded only.
+        names = group_of([t.ids[i] for i in folded_people.tolist()]) if len(folded_people) else {}
+        name_list = sorted({name for name, _ in names.values()})
+        name_code = {name: k for k, name in enumerate(name_list)}
+        code = np.full(n, -1, dtype=np.int64)
+        code[folded_people] = [name_code[names[t.ids[i]][0]] for i in folded_people.tolist()]
+        # A group's weight: the messages on its people's cut edges, each end counted.
+        weight = np.bincount(code[src[src_out]], weights=count[src_out], minlength=len(name_list)) + np.bincount(
+            code[dst[dst_out]], weights=count[dst_out], minlength=len(name_list)
+        )
+        ranked = sorted(range(len(name_list)), key=lambda k: (-int(weight[k]), name_list[k]))
+        own = ranked if len(ranked) <= max_groups else ranked[: max(max_groups - 1, 0)]
+        # Nodes: every person drawn is its own (number = person), each group n + its code.
+        node_names = [*(f"group:{name_list[k]}" for k in range(len(name_list))), OTHER_GROUPS]
+        group_node = np.full(len(name_list), len(name_list), dtype=np.int64)  # the shared node by default
+        group_node[own] = own
+        node = np.arange(n, dtype=np.int64)
+        node[folded_people] = n + group_node[code[folded_people]]
+        a, b = node[src], node[dst]
+        between = np.flatnonzero(a != b)
+        members: dict[str, set[str]] = defaultdict(set)
+        for i in folded_people.tolist():
+            members[node_names[int(node[i]) - n]].add(t.ids[i])
+        domain_of = {t.ids[i]: names[t.ids[i]][1] for i in folded_people.tolist()}
+
+        def name_of(k: int) -> str:
+            return t.ids[k] if k < n else node_names[k - n]
+
+        # The folded edges: the rows between two nodes, grouped by (node, node, role), each
+        # with the earliest first date and the latest last date of its rows (dates are numbered
+        # in their order; an empty one counts as none, as in fold_rest).
+        sel = rows[between]
+        nodes = n + len(node_names)
+        combined = (a[between] * nodes + b[between]) * len(ROLES) + t.role[sel].astype(np.int64)
+        unique, inverse = np.unique(combined, return_inverse=True)
+        none = len(t.dates)
+        first = t.first_at[sel].astype(np.int64)
+        last = t.last_at[sel].astype(np.int64)
+        if t.dates and t.dates[0] == "":
+            first[first == 0], last[last == 0] = -1, -1
+        firsts = np.full(len(unique), none, dtype=np.int64)
+        np.minimum.at(firsts, inverse, np.where(first < 0, none, first))
+        lasts = np.full(len(unique), -1, dtype=np.int64)
+        np.maximum.at(lasts, inverse, last)
+        folded: dict[tuple[str, str, str], list[Any]] = {}
+        lists: list[list[tuple[str, str, str]]] = []
+        for k, value in enumerate(unique.tolist()):
+            pair, role = divmod(value, len(ROLES))
+            at = (name_of(pair // nodes), name_of(pair % nodes), ROLES[role])
+            edges_of: list[tuple[str, str, str]] = []
+            folded[at] = [t.dates[firsts[k]] if firsts[k] < none else None, t.dates[lasts[k]] if lasts[k] >= 0 else None, edges_of]
+            lists.append(edges_of)
+        edge = t.edge
+        for i, k in zip(sel.tolist(), inverse.tolist(), strict=True):
+            lists[k].append(edge(i))
+        others = sorted(name_list[k] for k in ranked[len(own) :])
+        return members, domain_of, others, folded, len(folded_people)
+
+
+class _Kept:
+    """The :class:`Pairs` of one store state at a time (a store in memory is never kept)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.store: tuple[str, str] | None = None
+        self.table: Pairs | None = None
+
+
+_kept = _Kept()
+
+
+def forget() -> None:
+    """Let go of the kept table, as in a new process (for benchmarks that time a cold start)."""
+    with _kept.lock:
+        _kept.store, _kept.table = None, None
+
+
+def table(conn: sqlite3.Connection) -> Pairs:
+    """The edge tables of the store on ``conn`` as :class:`Pairs`, read once per state of them."""
+    store = edges.store_id(conn)
+    with _kept.lock:
+        if store is not None and store == _kept.store and _kept.table is not None:
+            return _kept.table
+    read = _read(conn)
+    if store is not None:
+        with _kept.lock:
+            _kept.store, _kept.table = store, read
+    return read
+
+
+def _read(conn: sqlite3.Connection) -> Pairs:
+    rows = conn.execute("SELECT src, dst, role, count, first, last FROM person_edges ORDER BY src, dst, role").fetchall()
+    intern = sys.intern
+    ids = sorted({intern(pid) for row in rows for pid in (row[0], row[1])})
+    index = {pid: k for k, pid in enumerate(ids)}
+    role_code = {role: k for k, role in enumerate(ROLES)}
+    size = len(rows)
+    src = np.fromiter((index[row[0]] for row in rows), dtype=np.int32, count=size)
+    dst = np.fromiter((index[row[1]] for row in rows), dtype=np.int32, count=size)
+    role = np.fromiter((role_code[row[2]] for row in rows), dtype=np.int8, count=size)
+    count = np.fromiter((row[3] for row in rows), dtype=np.int64, count=size)
+    dates = sorted({date for row in rows for date in (row[4], row[5]) if date is not None})
+    date_at = {date: k for k, date in enumerate(dates)}
+    first_at = np.fromiter((-1 if row[4] is None else date_at[row[4]] for row in rows), dtype=np.int32, count=size)
+    last_at = np.fromiter((-1 if row[5] is None else date_at[row[5]] for row in rows), dtype=np.int32, count=size)
+    return Pairs(ids, index, src, dst, role, count, first_at, last_at, dates)
+
+
+def cut(pairs: Pairs, view: Any, roles: tuple[str, ...], allowed_ids: Callable[[list[str]], np.ndarray]) -> Cut | None:
+    """The view's busiest people and the rows among them and cut, or None when the cap cuts nobody.
+
+    ``view``: a :class:`graph.build.View` without dates or focus; ``allowed_ids(ids)``: which of
+    these people the view's kinds and domains allow (a boolean per id).
+    """
+    n = len(pairs.ids)
+    in_roles = np.isin(pairs.role, [ROLES.index(r) for r in roles])
+    allowed = allowed_ids(pairs.ids)
+    if view.people:
+        wanted = np.zeros(n, dtype=bool)
+        wanted[[pairs.index[pid] for pid in view.people if pid in pairs.index]] = True
+        allowed &= wanted
+    kept = in_roles & allowed[pairs.src] & allowed[pairs.dst]
+    if view.min_weight > 1:
+        # A pair's weight: its messages in every role of the view, whoever the filters keep.
+        pair = pairs.src[in_roles].astype(np.int64) * n + pairs.dst[in_roles]
+        unique, inverse = np.unique(pair, return_inverse=True)
+        total = np.bincount(inverse, weights=pairs.count[in_roles], minlength=len(unique))
+        heavy = np.zeros(len(kept), dtype=bool)
+        heavy[np.flatnonzero(in_roles)] = total[inverse] >= view.min_weight
+        kept &= heavy
+    rows = np.flatnonzero(kept)
+    src, dst, count = pairs.src[rows], pairs.dst[rows], pairs.count[rows]
+    volume = np.bincount(src, weights=count, minlength=n) + np.bincount(dst, weights=count, minlength=n)
+    present = np.zeros(n, dtype=bool)
+    present[src] = True
+    present[dst] = True
+    people = np.flatnonzero(present)
+    if not view.max_nodes or len(people) <= view.max_nodes:
+        return None
+    # The busiest first, ties by id (people are numbered in id order): graph.build.busiest's rule.
+    top = people[np.lexsort((people, -volume[people]))[: view.max_nodes]]
+    is_top = np.zeros(n, dtype=bool)
+    is_top[top] = True
+    among = is_top[src] & is_top[dst]
+    return Cut(pairs, len(people), rows[among], rows[~among])

@@ -1,0 +1,147 @@
+"""Capped views worked out on the edge tables held in arrays (graph.pairs) equal the views made by
+reading the rows (graph.build with ARRAYS off): the same people in the same order, the same
+edges, groups, attributes and graph attributes, whatever the filters, cap and colouring."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_app import build_demo_store
+
+from graph import build, edges, pairs
+from graph.build import EDGE_ROLES, View, build_graph
+
+
+def _by_rows(conn: sqlite3.Connection, view: View, by: str | None) -> nx.MultiDiGraph:
+    build.ARRAYS = False
+    try:
+        return build_graph(conn, view, group_rest=by)
+    finally:
+        build.ARRAYS = True
+
+
+def _same(conn: sqlite3.Connection, view: View, by: str | None) -> nx.MultiDiGraph:
+    """The view both ways; they must be equal in every respect a page or an export reads."""
+    made = build_graph(conn, view, group_rest=by)
+    expected = _by_rows(conn, view, by)
+    assert list(made.nodes(data=True)) == list(expected.nodes(data=True))
+    assert list(made.edges(keys=True, data=True)) == list(expected.edges(keys=True, data=True))
+    assert made.graph == expected.graph
+    return made
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
+    """A writable copy of the demo case store, with fresh edge tables."""
+    db = tmp_path_factory.mktemp("pairs") / "demo.db"
+    shutil.copy(build_demo_store(tmp_path_factory), db)
+    conn = sqlite3.connect(db)
+    edges.refresh_edges(conn)
+    yield conn
+    conn.close()
+
+
+def _busiest(conn: sqlite3.Connection, k: int) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT id FROM people ORDER BY sent + received DESC, id LIMIT ?", (k,))]
+
+
+def test_the_arrays_are_taken_and_kept_per_state_of_the_edge_tables(demo: sqlite3.Connection) -> None:
+    pairs.forget()
+    grouped = _same(demo, View(max_nodes=25), "organization")
+    assert grouped.graph["grouped"]["people"] > 0 and grouped.graph["truncated_from"] > 25
+    table = pairs.table(demo)
+    assert pairs.table(demo) is table  # read once for this state of the tables
+    assert len(table.src) == demo.execute("SELECT COUNT(*) FROM person_edges").fetchone()[0]
+    edges.refresh_edges(demo)  # a new state (a new token), though the same rows
+    assert pairs.table(demo) is not table
+
+
+@pytest.mark.parametrize(
+    ("view", "by"),
+    [
+        (View(max_nodes=25), "organization"),
+        (View(max_nodes=25), "unit"),
+        (View(max_nodes=25), "role"),
+        (View(max_nodes=25), "rank"),
+        (View(max_nodes=25), None),
+        (View(max_nodes=10, min_weight=4), "organization"),
+        (View(max_nodes=40, kinds=("person",)), "unit"),
+        (View(max_nodes=40, kinds=("person", "role", "redacted")), "organization"),
+        (View(max_nodes=20, roles=("cc", "bcc")), "organization"),
+        (View(max_nodes=1), "organization"),
+        (View(max_nodes=100_000), "organization"),  # nobody cut: no groups, the rows' path
+    ],
+)
+def test_capped_views_equal_the_rows(demo: sqlite3.Connection, view: View, by: str | None) -> None:
+    _same(demo, view, by)
+
+
+@pytest.mark.parametrize("most", [0, 1, 2, 5])
+def test_past_max_groups_the_same_groups_share_one_node(demo: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch, most: int) -> None:
+    monkeypatch.setattr(build, "MAX_GROUPS", most)
+    _same(demo, View(max_nodes=15), "organization")
+
+
+def test_domain_and_people_filters(demo: sqlite3.Connection) -> None:
+    domains = [r[0] for r in demo.execute("SELECT domain FROM people WHERE domain IS NOT NULL GROUP BY domain ORDER BY COUNT(*) DESC, domain LIMIT 3")]
+    _same(demo, View(max_nodes=8, domains=(domains[0].upper(), domains[2])), "organization")
+    _same(demo, View(max_nodes=5, people=tuple(_busiest(demo, 30))), "unit")
+    _same(demo, View(max_nodes=5, people=("nobody@nowhere.example",)), "unit")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cap=st.integers(min_value=1, max_value=80),
+    weight=st.integers(min_value=1, max_value=6),
+    kinds=st.sets(st.sampled_from(["person", "role", "redacted"]), min_size=1),
+    roles=st.sets(st.sampled_from(EDGE_ROLES), min_size=1),
+    by=st.sampled_from([None, "organization", "unit", "role", "rank"]),
+)
+def test_any_filters_cap_and_colouring(demo: sqlite3.Connection, cap: int, weight: int, kinds: set[str], roles: set[str], by: str | None) -> None:
+    view = View(max_nodes=cap, min_weight=weight, kinds=tuple(sorted(kinds)), roles=tuple(r for r in EDGE_ROLES if r in roles))
+    _same(demo, view, by)
+
+
+def test_dates_missing_or_empty_and_people_gone(demo: sqlite3.Connection, tmp_path: Path) -> None:
+    """Edges without dates (NULL, or an empty text a damaged store may hold) and people missing from
+    under the edge tables: both ways treat them alike (no date; the person's edges left out)."""
+    db = tmp_path / "damaged.db"
+    demo.commit()
+    with sqlite3.connect(db) as copy:
+        demo.backup(copy)
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("UPDATE person_edges SET first = NULL, last = NULL WHERE (length(src) + length(dst)) % 5 = 0")
+        conn.execute("UPDATE person_edges SET first = '', last = '' WHERE (length(src) + length(dst)) % 5 = 1")
+        conn.execute("UPDATE person_edges SET first = NULL WHERE (length(src) + length(dst)) % 5 = 2")
+        gone = _busiest(conn, 40)[30:33]
+        conn.executemany("DELETE FROM people WHERE id = ?", [(pid,) for pid in gone])
+        conn.commit()
+        assert edges.fresh(conn)
+        pairs.forget()
+        for by in ("organization", "unit", None):
+            grouped = _same(conn, View(max_nodes=20), by)
+            assert not set(gone) & set(grouped)
+            if by:
+                assert not set(gone) & {m for _, d in grouped.nodes(data=True) for m in d.get("members", ())}
+        assert any(d["first"] is None for *_, d in _same(conn, View(max_nodes=60), "organization").edges(data=True))
+    finally:
+        conn.close()
+
+
+def test_a_store_in_memory_is_worked_out_each_time(demo: sqlite3.Connection) -> None:
+    memory = sqlite3.connect(":memory:")
+    demo.commit()
+    demo.backup(memory)
+    try:
+        assert edges.store_id(memory) is None
+        _same(memory, View(max_nodes=12), "organization")
+    finally:
+        memory.close()
