@@ -1,10 +1,10 @@
 """A store's all-time person-level edges held in arrays, for the capped views that read them all.
 
-The Network page's views without a date window or a focus (its first view, another cap, another
-colouring, a kinds, roles or minimum filter) read every sender → recipient pair of the store: to
-find the busiest people, and to fold the rest into groups (:func:`graph.build.fold_rest`). On the
-Enron slice that is 144,000 pairs, made into a dict of tuples and lists at every view, and walked
-in Python three more times. This module reads them once per state of the edge tables
+The Network page's views without a date window (its first view, another cap, another colouring,
+a kinds, roles or minimum filter, and most networks two hops out from someone) read every sender →
+recipient pair of the store: to find the busiest people, and to fold the rest into groups
+(:func:`graph.build.fold_rest`). On the Enron slice that is 144,000 pairs, made into a dict of
+tuples and lists at every view, and walked in Python three more times. This module reads them once per state of the edge tables
 (:func:`graph.edges.store_id`) into numpy arrays and works out a view's volumes, its busiest
 people, and the groups of the rest with array operations. Python then touches only the edges
 drawn: those among the people kept, and those between two groups or a group and a person.
@@ -28,7 +28,7 @@ import numpy as np
 
 from . import edges
 
-__all__ = ["Pairs", "Cut", "table", "cut", "forget", "ROLES"]
+__all__ = ["Pairs", "Cut", "table", "held", "cut", "forget", "ROLES"]
 
 #: The header roles of the edge tables, by their code in :attr:`Pairs.role`.
 ROLES = ("to", "cc", "bcc")
@@ -184,6 +184,13 @@ def forget() -> None:
         _kept.store, _kept.table = None, None
 
 
+def held(conn: sqlite3.Connection) -> bool:
+    """Whether the table of the store on ``conn``, as its edge tables are now, is in memory already."""
+    store = edges.store_id(conn)
+    with _kept.lock:
+        return store is not None and store == _kept.store and _kept.table is not None
+
+
 def table(conn: sqlite3.Connection) -> Pairs:
     """The edge tables of the store on ``conn`` as :class:`Pairs`, read once per state of them."""
     store = edges.store_id(conn)
@@ -218,8 +225,10 @@ def _read(conn: sqlite3.Connection) -> Pairs:
 def cut(pairs: Pairs, view: Any, roles: tuple[str, ...], allowed_ids: Callable[[list[str]], np.ndarray]) -> Cut | None:
     """The view's busiest people and the rows among them and cut, or None when the cap cuts nobody.
 
-    ``view``: a :class:`graph.build.View` without dates or focus; ``allowed_ids(ids)``: which of
-    these people the view's kinds and domains allow (a boolean per id).
+    ``view``: a :class:`graph.build.View` without dates; ``allowed_ids(ids)``: which of these
+    people the view's kinds and domains allow (a boolean per id). With a focus, the people within
+    ``view.hops`` edges of it (either direction, over the edges the filters keep), and the focus
+    is among the busiest whatever its volume, as :func:`graph.build.busiest` has it.
     """
     n = len(pairs.ids)
     in_roles = np.isin(pairs.role, [ROLES.index(r) for r in roles])
@@ -237,6 +246,21 @@ def cut(pairs: Pairs, view: Any, roles: tuple[str, ...], allowed_ids: Callable[[
         heavy = np.zeros(len(kept), dtype=bool)
         heavy[np.flatnonzero(in_roles)] = total[inverse] >= view.min_weight
         kept &= heavy
+    focus = pairs.index.get(view.focus) if view.focus else None
+    if view.focus:
+        near = np.zeros(n, dtype=bool)
+        if focus is not None:
+            near[focus] = True
+        frontier = near.copy()
+        for _ in range(max(view.hops, 0)):
+            reached = np.zeros(n, dtype=bool)
+            reached[pairs.dst[kept & frontier[pairs.src]]] = True
+            reached[pairs.src[kept & frontier[pairs.dst]]] = True
+            frontier = reached & ~near
+            if not frontier.any():
+                break
+            near |= frontier
+        kept &= near[pairs.src] & near[pairs.dst]
     rows = np.flatnonzero(kept)
     src, dst, count = pairs.src[rows], pairs.dst[rows], pairs.count[rows]
     volume = np.bincount(src, weights=count, minlength=n) + np.bincount(dst, weights=count, minlength=n)
@@ -248,6 +272,8 @@ def cut(pairs: Pairs, view: Any, roles: tuple[str, ...], allowed_ids: Callable[[
         return None
     # The busiest first, ties by id (people are numbered in id order): graph.build.busiest's rule.
     top = people[np.lexsort((people, -volume[people]))[: view.max_nodes]]
+    if focus is not None and focus not in top:
+        top[-1] = focus
     is_top = np.zeros(n, dtype=bool)
     is_top[top] = True
     among = is_top[src] & is_top[dst]

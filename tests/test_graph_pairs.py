@@ -145,3 +145,32 @@ def test_a_store_in_memory_is_worked_out_each_time(demo: sqlite3.Connection) -> 
         _same(memory, View(max_nodes=12), "organization")
     finally:
         memory.close()
+
+
+def test_focus_views_two_hops_out_once_the_arrays_are_held(demo: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    def not_read(conn: sqlite3.Connection) -> pairs.Pairs:
+        raise AssertionError("a focus view should not read the arrays before they are held")
+
+    pairs.forget()
+    with monkeypatch.context() as patched:
+        patched.setattr(pairs, "table", not_read)
+        build_graph(demo, View(focus=_busiest(demo, 1)[0], hops=2, max_nodes=10), group_rest="unit")
+    pairs.table(demo)
+    assert pairs.held(demo)
+    busy = _busiest(demo, 60)
+    quiet = demo.execute("SELECT id FROM people WHERE id NOT IN (SELECT src FROM person_edges UNION SELECT dst FROM person_edges) ORDER BY id LIMIT 1").fetchone()
+    for focus, hops, cap, by in [(busy[0], 2, 20, "organization"), (busy[0], 3, 25, "unit"), (busy[5], 2, 10, None), (busy[59], 2, 5, "organization"), (busy[30], 2, 1, "role")]:
+        grouped = _same(demo, View(focus=focus, hops=hops, max_nodes=cap), by)
+        assert focus in grouped
+    _same(demo, View(focus=busy[1], hops=2, max_nodes=15, min_weight=3, kinds=("person",)), "organization")
+    if quiet:  # a person with no edges at all: only the focus is drawn
+        _same(demo, View(focus=quiet[0], hops=2, max_nodes=10), "organization")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rank=st.integers(min_value=0, max_value=80), hops=st.integers(min_value=2, max_value=4), cap=st.integers(min_value=1, max_value=40),
+       weight=st.integers(min_value=1, max_value=4), by=st.sampled_from([None, "organization", "unit"]))
+def test_any_focus_view(demo: sqlite3.Connection, rank: int, hops: int, cap: int, weight: int, by: str | None) -> None:
+    pairs.table(demo)
+    focus = _busiest(demo, rank + 1)[-1]
+    _same(demo, View(focus=focus, hops=hops, max_nodes=cap, min_weight=weight), by)
