@@ -219,14 +219,14 @@ def _build_on_arrays(conn: sqlite3.Connection, view: View, roles: tuple[str, ...
     drawn = {pid for src, dst, _ in kept for pid in (src, dst)} | ({view.focus} if view.focus else set())
     graph = _assemble(kept, _people(conn, drawn), view.focus, found.truncated_from)
     if group_rest and len(found.cut):
-        members, domain_of, others, folded, folded_people = found.fold(graph._node, lambda ids: _group_names(conn, ids, group_rest), MAX_GROUPS)
-        loaded = edges.edge_keys(conn, [e for edge in folded.values() for e in edge[2]])
-        for edge in folded.values():
+        folded = found.fold(graph._node, lambda ids: _group_names(conn, ids, group_rest), MAX_GROUPS)
+        loaded = edges.edge_keys(conn, [e for edge in folded.edges.values() for e in edge[2]])
+        for edge in folded.edges.values():
             union: set[str] = set()
             for e in edge[2]:
                 union.update(loaded.get(e, ()))
             edge[2] = union
-        _add_groups(graph, group_rest, members, domain_of.__getitem__, others, folded, folded_people)
+        _add_groups(graph, group_rest, folded.members, folded.domain_of.__getitem__, folded.others, folded.edges, len(folded.domain_of))
     return graph
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from . import edges
 
-__all__ = ["Pairs", "Cut", "table", "held", "cut", "forget", "ROLES"]
+__all__ = ["Pairs", "Cut", "Folded", "table", "held", "cut", "forget", "ROLES"]
 
 #: The header roles of the edge tables, by their code in :attr:`Pairs.role`.
 ROLES = ("to", "cc", "bcc")
@@ -71,6 +71,20 @@ class Pairs:
 
 
 @dataclass
+class Folded:
+    """The groups of the people a cap cut, as :func:`graph.build.fold_rest` makes them."""
+
+    #: The people in each group node.
+    members: dict[str, set[str]]
+    #: Each of them's domain ("" when none).
+    domain_of: dict[str, str]
+    #: The names that share :data:`graph.build.OTHER_GROUPS`.
+    others: list[str]
+    #: ``(a, b, role) → [first, last, edges]``: the edges it stands for, whose keys are its messages.
+    edges: dict[tuple[str, str, str], list[Any]]
+
+
+@dataclass
 class Cut:
     """A capped view worked out on :class:`Pairs`: what :func:`graph.build.build_graph` draws."""
 
@@ -87,15 +101,10 @@ class Cut:
         t = self.table
         return {t.edge(i): [int(t.count[i]), t.first(i), t.last(i), None] for i in self.among.tolist()}
 
-    def fold(
-        self, drawn: Iterable[str], group_of: Callable[[list[str]], dict[str, tuple[str, str]]], max_groups: int
-    ) -> tuple[dict[str, set[str]], dict[str, str], list[str], dict[tuple[str, str, str], list[Any]], int]:
-        """The groups of the people cut, as :func:`graph.build.fold_rest` makes them.
+    def fold(self, drawn: Iterable[str], group_of: Callable[[list[str]], dict[str, tuple[str, str]]], max_groups: int) -> Folded:
+        """The groups of the people cut, at most ``max_groups`` nodes, as :func:`graph.build.fold_rest` makes them.
 
-        ``drawn``: the people in the graph; ``group_of(ids)``: each person's (group name,
-        domain). Returns the members of each group node, each member's domain, the names sharing
-        :data:`graph.build.OTHER_GROUPS`, the folded edges ``(a, b, role) → [first, last, keys]``
-        (keys not yet read: a list of edges), and how many people were folded.
+        ``drawn``: the people in the graph; ``group_of(ids)``: each person's (group name, domain).
         """
         from .build import OTHER_GROUPS
 
@@ -163,7 +172,7 @@ class Cut:
         for i, k in zip(sel.tolist(), inverse.tolist(), strict=True):
             lists[k].append(edge(i))
         others = sorted(name_list[k] for k in ranked[len(own) :])
-        return members, domain_of, others, folded, len(folded_people)
+        return Folded(members, domain_of, others, folded)
 
 
 class _Kept:
@@ -184,19 +193,22 @@ def forget() -> None:
         _kept.store, _kept.table = None, None
 
 
+def _held(store: tuple[str, str] | None) -> Pairs | None:
+    with _kept.lock:
+        return _kept.table if store is not None and store == _kept.store else None
+
+
 def held(conn: sqlite3.Connection) -> bool:
     """Whether the table of the store on ``conn``, as its edge tables are now, is in memory already."""
-    store = edges.store_id(conn)
-    with _kept.lock:
-        return store is not None and store == _kept.store and _kept.table is not None
+    return _held(edges.store_id(conn)) is not None
 
 
 def table(conn: sqlite3.Connection) -> Pairs:
     """The edge tables of the store on ``conn`` as :class:`Pairs`, read once per state of them."""
     store = edges.store_id(conn)
-    with _kept.lock:
-        if store is not None and store == _kept.store and _kept.table is not None:
-            return _kept.table
+    found = _held(store)
+    if found is not None:
+        return found
     read = _read(conn)
     if store is not None:
         with _kept.lock:
