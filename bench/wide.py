@@ -12,10 +12,11 @@ page's default view (no date window, the 150 busiest, the rest folded into one n
 organization) reads every pair. This copies the slice's people and person-level edge tables
 K times into a scratch store (each copy its own people and domains, ids prefixed ``#k/``;
 the messages stay as they are, so the tables stay fresh), and times that view there, each K
-in a process of its own: the first view as a new app builds it (nothing kept from earlier
-views: the edge tables' arrays of :mod:`graph.pairs` are read, and the message keys), then
-the views a reader turns to next (another cap, another colouring, a minimum per pair), each
-a median of three after one build to warm the page cache; and the process's peak RSS.
+in a process of its own, after one build to warm the page cache: the first view as a new app
+builds it (nothing kept from earlier views: the edge tables' arrays of :mod:`graph.pairs` are
+read, and the message keys; median of three), the views a reader turns to next (another cap,
+another colouring, a minimum per pair; the median of their nine builds), and the process's
+peak RSS.
 
 With ``--app SECONDS`` it times what a reader waits for instead, in headless Chromium on
 ``threadline app`` (a new app for each figure): the Network page opened first, which builds

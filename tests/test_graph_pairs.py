@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import networkx as nx
@@ -114,7 +115,7 @@ def test_dates_missing_or_empty_and_people_gone(demo: sqlite3.Connection, tmp_pa
     under the edge tables: both ways treat them alike (no date; the person's edges left out)."""
     db = tmp_path / "damaged.db"
     demo.commit()
-    with sqlite3.connect(db) as copy:
+    with closing(sqlite3.connect(db)) as copy:
         demo.backup(copy)
     conn = sqlite3.connect(db)
     try:
