@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 
 import networkx as nx
@@ -202,6 +203,12 @@ def test_the_app_says_when_the_least_busy_groups_share_a_node(demo_copy: Path, t
 
 
 def test_the_cycle_collector_is_paused_while_a_view_is_built_and_left_as_it_was(fixture_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The collector is one switch for the process: a view an app test above started building
+    # ahead (app_pages.data.warm_view, a daemon thread) turns it back on as it ends, which
+    # this test would see in the middle of its own build.
+    for thread in threading.enumerate():
+        if thread.name == "threadline-warm":
+            thread.join(60)
     seen: list[bool] = []
     people = build._people
     monkeypatch.setattr(build, "_people", lambda *args: seen.append(gc.isenabled()) or people(*args))
