@@ -179,7 +179,7 @@ def _build(conn: sqlite3.Connection, view: View, group_rest: str | None, settled
         # The people cut need only what decides their group, and the evidence only of the
         # edges between groups (on the Enron slice half of the 140,000 cut edges stay inside one domain).
         rest = {pid for src, dst, _ in cut for pid in (src, dst)} - drawn
-        people.update(_group_attributes(conn, rest, kinds, group_rest))
+        people.update(_group_attributes(conn, rest, group_rest))
         fold_rest(graph, cut, people, group_rest, load_keys=lambda wanted: edges.edge_keys(conn, wanted))
     return graph
 
@@ -219,7 +219,10 @@ def _build_on_arrays(conn: sqlite3.Connection, view: View, roles: tuple[str, ...
     drawn = {pid for src, dst, _ in kept for pid in (src, dst)} | ({view.focus} if view.focus else set())
     graph = _assemble(kept, _people(conn, drawn), view.focus, found.truncated_from)
     if group_rest and len(found.cut):
-        folded = found.fold(graph._node, lambda ids: _group_names(conn, ids, group_rest), MAX_GROUPS)
+        def group_of(ids: list[str]) -> dict[str, tuple[str, str]]:
+            return {pid: (_group_name(info, group_rest), info["domain"]) for pid, info in _group_attributes(conn, ids, group_rest).items()}
+
+        folded = found.fold(graph._node, group_of, MAX_GROUPS)
         loaded = edges.edge_keys(conn, [e for edge in folded.edges.values() for e in edge[2]])
         for edge in folded.edges.values():
             union: set[str] = set()
@@ -233,15 +236,6 @@ def _build_on_arrays(conn: sqlite3.Connection, view: View, roles: tuple[str, ...
 def _group_name(info: dict[str, Any], by: str) -> str:
     """The group :func:`fold_rest` puts a person in: the ``by`` case fact, else the domain."""
     return str(info.get(by) or info.get("domain") or "(no domain)")
-
-
-def _group_names(conn: sqlite3.Connection, ids: list[str], by: str) -> dict[str, tuple[str, str]]:
-    """Each person's (group name, domain): what :func:`_group_attributes` reads and :func:`_group_name` makes of it."""
-    # `by` is one of the case columns, never text from a caller.
-    fact = f"c.{by}" if by in CASE_ATTRIBUTES and _has_case(conn) else "NULL"
-    join = " LEFT JOIN person_case c ON c.person_id = p.id" if fact != "NULL" else ""
-    rows = conn.execute(f"SELECT p.id, coalesce(p.domain, ''), {fact} FROM people p{join} WHERE p.id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
-    return {pid: (_group_name({"domain": domain} if value is None else {"domain": domain, by: value}, by), domain) for pid, domain, value in rows}
 
 
 def _joined_edges(conn: sqlite3.Connection, view: View, roles: tuple[str, ...]) -> Iterable[tuple[Any, ...]]:
@@ -601,16 +595,13 @@ def _has_case(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'person_case' AND type IN ('table', 'view')").fetchone() is not None
 
 
-def _group_attributes(conn: sqlite3.Connection, ids: set[str], kinds: dict[str, tuple[str, str]], by: str) -> dict[str, dict[str, Any]]:
-    """What :func:`fold_rest` reads of the people ``ids``: their domain and their ``by`` case fact."""
-    out: dict[str, dict[str, Any]] = {pid: {"domain": kinds[pid][1]} for pid in ids}
-    if by in CASE_ATTRIBUTES and _has_case(conn):
-        # `by` is one of the column names above, never text from a caller.
-        rows = conn.execute(f"SELECT person_id, {by} FROM person_case WHERE person_id IN (SELECT value FROM json_each(?))", (json.dumps(sorted(ids)),))
-        for pid, value in rows:
-            if pid in out:
-                out[pid][by] = value or ""
-    return out
+def _group_attributes(conn: sqlite3.Connection, ids: Iterable[str], by: str) -> dict[str, dict[str, Any]]:
+    """What :func:`fold_rest` reads of the people ``ids``: their domain ("" when none) and their ``by`` case fact."""
+    # `by` is one of the case columns, never text from a caller.
+    fact = f"c.{by}" if by in CASE_ATTRIBUTES and _has_case(conn) else "NULL"
+    join = " LEFT JOIN person_case c ON c.person_id = p.id" if fact != "NULL" else ""
+    rows = conn.execute(f"SELECT p.id, coalesce(p.domain, ''), {fact} FROM people p{join} WHERE p.id IN (SELECT value FROM json_each(?))", (json.dumps(sorted(ids)),))
+    return {pid: {"domain": domain} if value is None else {"domain": domain, by: value} for pid, domain, value in rows}
 
 
 def _add_case_attributes(conn: sqlite3.Connection, people: dict[str, dict[str, Any]], wanted: str) -> None:
