@@ -137,9 +137,11 @@ class Cut:
         a, b = node[src], node[dst]
         between = np.flatnonzero(a != b)
         members: dict[str, set[str]] = defaultdict(set)
-        for i in folded_people.tolist():
-            members[node_names[int(node[i]) - n]].add(t.ids[i])
-        domain_of = {t.ids[i]: names[t.ids[i]][1] for i in folded_people.tolist()}
+        domain_of: dict[str, str] = {}
+        for i, at in zip(folded_people.tolist(), (node[folded_people] - n).tolist(), strict=True):
+            pid = t.ids[i]
+            members[node_names[at]].add(pid)
+            domain_of[pid] = names[pid][1]
 
         def name_of(k: int) -> str:
             return t.ids[k] if k < n else node_names[k - n]
