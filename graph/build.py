@@ -67,8 +67,7 @@ def _where(view: View) -> tuple[str, list[Any]]:
         args.append(view.start)
     if view.end:
         clauses.append("m.date_utc < ?")
-        # An end date means "up to and including that day".
-        args.append(view.end + ("T99" if len(view.end) == 10 else ""))
+        args.append(_end(view))
     return (" AND " + " AND ".join(clauses)) if clauses else "", args
 
 
@@ -147,7 +146,8 @@ def _build(conn: sqlite3.Connection, view: View, group_rest: str | None, settled
     # 0.10-0.15 s a view against 0.15-0.28 s on the arrays); two hops out it often reaches too
     # many people for that and reads every pair, and once the arrays are held they are quicker
     # (0.53-0.64 s against 1.04-1.15 s; at three copies of the slice 0.70-0.77 against 2.35-2.40 s).
-    arrays = derived and ARRAYS and not (view.start or view.end) and (not view.focus or (view.hops >= 2 and pairs.held(conn)))
+    # A date window is worked out on arrays when its messages are held or it covers much of them (graph.pairs.window).
+    arrays = derived and ARRAYS and (not view.focus or (view.hops >= 2 and pairs.held(conn)))
     graph = _build_on_arrays(conn, view, roles, group_rest) if arrays else None
     if graph is not None:
         if as_of is not None:
@@ -184,16 +184,20 @@ def _build(conn: sqlite3.Connection, view: View, group_rest: str | None, settled
     return graph
 
 
-#: Capped views without dates are worked out on the edge tables held in arrays (:mod:`graph.pairs`;
-#: a focus view two or more hops out once they are held); False reads the rows at every view
-#: instead (the tests compare the two).
+#: Capped views are worked out on the edge tables held in arrays (:mod:`graph.pairs`; a focus view
+#: two or more hops out once they are held, a date window as :func:`graph.pairs.window` decides);
+#: False reads the rows at every view instead (the tests compare the two).
 ARRAYS = True
 
 
 def _build_on_arrays(conn: sqlite3.Connection, view: View, roles: tuple[str, ...], group_rest: str | None) -> nx.MultiDiGraph | None:
-    """:func:`_build` for a capped view without dates, from :mod:`graph.pairs`; None when the cap
-    cuts nobody (the rows are then read as for any view)."""
+    """:func:`_build` for a capped view, from :mod:`graph.pairs`; None when the cap cuts nobody, or
+    a date window is for the rows' query (the rows are then read as for any view)."""
     table = pairs.table(conn)
+    if view.start or view.end:
+        table = pairs.window(conn, table, view.start or None, _end(view))
+        if table is None:
+            return None
     kinds, domains = json.dumps(sorted(view.kinds)), json.dumps(sorted({d.lower() for d in view.domains}))
 
     def allowed(ids: list[str]) -> Any:
@@ -212,10 +216,7 @@ def _build_on_arrays(conn: sqlite3.Connection, view: View, roles: tuple[str, ...
     found = pairs.cut(table, view, roles, allowed)
     if found is None:
         return None
-    kept = found.kept()
-    keys = edges.edge_keys(conn, kept)
-    for e, data in kept.items():
-        data[3] = keys.get(e, ())
+    kept = found.kept(pairs.keys(conn, table, found.among))
     drawn = {pid for src, dst, _ in kept for pid in (src, dst)} | ({view.focus} if view.focus else set())
     graph = _assemble(kept, _people(conn, drawn), view.focus, found.truncated_from)
     if group_rest and len(found.cut):
@@ -223,11 +224,11 @@ def _build_on_arrays(conn: sqlite3.Connection, view: View, roles: tuple[str, ...
             return {pid: (_group_name(info, group_rest), info["domain"]) for pid, info in _group_attributes(conn, ids, group_rest).items()}
 
         folded = found.fold(graph._node, group_of, MAX_GROUPS)
-        loaded = edges.edge_keys(conn, [e for edge in folded.edges.values() for e in edge[2]])
+        loaded = pairs.keys(conn, table, (i for edge in folded.edges.values() for i in edge[2]))
         for edge in folded.edges.values():
             union: set[str] = set()
-            for e in edge[2]:
-                union.update(loaded.get(e, ()))
+            for i in edge[2]:
+                union.update(loaded.get(i, ()))
             edge[2] = union
         _add_groups(graph, group_rest, folded.members, folded.domain_of.__getitem__, folded.others, folded.edges, len(folded.domain_of))
     return graph
@@ -283,8 +284,12 @@ def _derived_edges(conn: sqlite3.Connection, view: View, roles: tuple[str, ...])
                 break
             frontier = edges.neighbours(conn, frontier, roles) - near
             near |= frontier
-    end = view.end + ("T99" if len(view.end) == 10 else "") if view.end else None
-    return edges.edge_rows(conn, roles, view.start or None, end, near)
+    return edges.edge_rows(conn, roles, view.start or None, _end(view), near)
+
+
+def _end(view: View) -> str | None:
+    """The bound ``date_utc`` stays below for the view's end: an end date means "up to and including that day"."""
+    return view.end + ("T99" if len(view.end) == 10 else "") if view.end else None
 
 
 Edges = dict[tuple[str, str, str], list[Any]]

@@ -175,3 +175,114 @@ def test_any_focus_view(demo: sqlite3.Connection, rank: int, hops: int, cap: int
     pairs.table(demo)
     focus = _busiest(demo, rank + 1)[-1]
     _same(demo, View(focus=focus, hops=hops, max_nodes=cap, min_weight=weight), by)
+
+
+#: The demo case's months: it runs from September 2018 to April 2020.
+MONTHS = [f"{y}-{m:02d}" for y in (2018, 2019, 2020) for m in range(1, 13) if "2018-09" <= f"{y}-{m:02d}" <= "2020-04"]
+
+
+@pytest.fixture
+def every_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every date window worked out on the messages held in arrays, however narrow."""
+    monkeypatch.setattr(pairs, "WINDOW_SHARE", 0)
+
+
+@pytest.mark.parametrize(
+    ("view", "by"),
+    [
+        (View(max_nodes=25, start="2019-01-01"), "organization"),
+        (View(max_nodes=25, end="2019-06-30"), "unit"),
+        (View(max_nodes=25, start="2019-03-01", end="2019-03-31"), "role"),
+        (View(max_nodes=25, start="2019-03-01T12:00:00", end="2019-03-02"), "organization"),  # a time, and one day
+        (View(max_nodes=10, start="2018-01-01", end="2021-01-01", min_weight=3), "organization"),
+        (View(max_nodes=40, start="2019-06-01", kinds=("person",)), "unit"),
+        (View(max_nodes=20, start="2019-06-01", roles=("cc", "bcc")), "organization"),
+        (View(max_nodes=5, start="2019-02-01", end="2019-12-31"), None),
+        (View(max_nodes=5, start="2030-01-01"), "organization"),  # nobody in the window
+        (View(max_nodes=5, start="2019-05-01", end="2019-04-01"), "organization"),  # an end before the start
+        (View(max_nodes=100_000, start="2019-01-01"), "organization"),  # nobody cut: the rows' path
+    ],
+)
+def test_date_windows_equal_the_rows(demo: sqlite3.Connection, every_window: None, view: View, by: str | None) -> None:
+    _same(demo, view, by)
+    assert pairs.messages_held(demo)
+
+
+def test_a_window_keeps_only_its_messages(demo: sqlite3.Connection, every_window: None) -> None:
+    """Counts, dates and evidence of a window's edges, folded ones too, are those of its messages alone."""
+    start, end = "2019-04-01", "2019-04-30"
+    grouped = _same(demo, View(max_nodes=15, start=start, end=end), "organization")
+    end += "T99"  # the end day is in the window
+    assert grouped.graph["grouped"]["people"] > 0
+    dates = dict(demo.execute("SELECT key, date_utc FROM messages"))
+    for _, _, data in grouped.edges(data=True):
+        assert data["count"] == len(data["messages"]) > 0
+        assert all(start <= dates[key] < end for key in data["messages"])
+        assert start <= data["first"] <= data["last"] < end
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    first=st.integers(min_value=-1, max_value=len(MONTHS) - 1),
+    months=st.integers(min_value=0, max_value=len(MONTHS)),
+    cap=st.integers(min_value=1, max_value=60),
+    weight=st.integers(min_value=1, max_value=4),
+    kinds=st.sets(st.sampled_from(["person", "role", "redacted"]), min_size=1),
+    roles=st.sets(st.sampled_from(EDGE_ROLES), min_size=1),
+    focus=st.one_of(st.none(), st.tuples(st.integers(min_value=0, max_value=60), st.integers(min_value=2, max_value=3))),
+    by=st.sampled_from([None, "organization", "unit", "rank"]),
+)
+def test_any_window(
+    demo: sqlite3.Connection, first: int, months: int, cap: int, weight: int, kinds: set[str], roles: set[str], focus: tuple[int, int] | None, by: str | None
+) -> None:
+    """Any window (open at either end or not), with any filters, cap, colouring and focus two or more hops out."""
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(pairs, "WINDOW_SHARE", 0)
+        pairs.table(demo)
+        start = f"{MONTHS[first]}-01" if first >= 0 else ""
+        end = f"{MONTHS[min(max(first, 0) + months, len(MONTHS) - 1)]}-15" if months < len(MONTHS) else ""
+        view = View(max_nodes=cap, min_weight=weight, kinds=tuple(sorted(kinds)), roles=tuple(r for r in EDGE_ROLES if r in roles), start=start, end=end)
+        if focus:
+            view = view.with_(focus=_busiest(demo, focus[0] + 1)[-1], hops=focus[1])
+        _same(demo, view, by)
+
+
+def test_a_narrow_window_reads_the_rows_until_a_wide_one_has_read_the_messages(demo: sqlite3.Connection) -> None:
+    pairs.forget()
+    narrow, wide = View(max_nodes=20, start="2019-03-01", end="2019-04-30"), View(max_nodes=20, start="2018-01-01", end="2019-12-31")
+    _same(demo, narrow, "organization")
+    assert pairs.held(demo) and not pairs.messages_held(demo)  # two months of twenty: the rows' query
+    _same(demo, wide, "organization")
+    assert pairs.messages_held(demo)
+    assert pairs.window(demo, pairs.table(demo), narrow.start, "2019-04-30T99") is not None  # held now: narrow ones too
+    _same(demo, narrow, "unit")
+    edges.refresh_edges(demo)  # a new state of the tables: the messages are read again when wanted
+    assert not pairs.messages_held(demo)
+
+
+def test_windows_read_the_rows_when_the_tables_disagree_or_the_store_is_in_memory(demo: sqlite3.Connection, tmp_path: Path, every_window: None) -> None:
+    db = tmp_path / "damaged.db"
+    demo.commit()
+    with closing(sqlite3.connect(db)) as copy:
+        demo.backup(copy)
+    conn = sqlite3.connect(db)
+    try:
+        # An edge whose messages are dated, gone from the all-time table under fresh tables.
+        src, dst, role = conn.execute("SELECT src, dst, role FROM person_edge_messages ORDER BY date_utc DESC LIMIT 1").fetchone()
+        conn.execute("DELETE FROM person_edges WHERE src = ? AND dst = ? AND role = ?", (src, dst, role))
+        conn.commit()
+        assert edges.fresh(conn)
+        pairs.forget()
+        view = View(max_nodes=20, start="2019-01-01")
+        _same(conn, view, "organization")
+        assert pairs.window(conn, pairs.table(conn), "2019-01-01", None) is None
+        assert not pairs.messages_held(conn)
+    finally:
+        conn.close()
+    memory = sqlite3.connect(":memory:")
+    demo.backup(memory)
+    try:
+        _same(memory, View(max_nodes=12, start="2019-01-01", end="2019-08-31"), "organization")
+        assert pairs.window(memory, pairs.table(memory), "2019-01-01", None) is None
+    finally:
+        memory.close()
