@@ -193,11 +193,9 @@ ARRAYS = True
 def _build_on_arrays(conn: sqlite3.Connection, view: View, roles: tuple[str, ...], group_rest: str | None) -> nx.MultiDiGraph | None:
     """:func:`_build` for a capped view, from :mod:`graph.pairs`; None when the cap cuts nobody, or
     a date window is for the rows' query (the rows are then read as for any view)."""
-    table = pairs.table(conn)
-    if view.start or view.end:
-        table = pairs.window(conn, table, view.start or None, _end(view))
-        if table is None:
-            return None
+    table = pairs.window(conn, view.start or None, _end(view)) if view.start or view.end else pairs.table(conn)
+    if table is None:
+        return None
     kinds, domains = json.dumps(sorted(view.kinds)), json.dumps(sorted({d.lower() for d in view.domains}))
 
     def allowed(ids: list[str]) -> Any:

@@ -294,25 +294,27 @@ def _read(conn: sqlite3.Connection) -> Pairs:
 WINDOW_SHARE = 0.5
 
 
-def window(conn: sqlite3.Connection, pairs: Pairs, start: str | None, end: str | None) -> Pairs | None:
+def window(conn: sqlite3.Connection, start: str | None, end: str | None) -> Pairs | None:
     """The pairs with messages dated in ``start`` ≤ date < ``end`` (either may be None), each with its
     count, first and last date in the window, as a :class:`Pairs` whose :attr:`Pairs.span` holds its
     messages; None when the window is for the rows' query (see :data:`WINDOW_SHARE`; a store in
     memory is never kept, so it always is).
-
-    ``pairs``: the table :func:`table` gives for the store on ``conn``.
     """
     store = edges.store_id(conn)
     if store is None:
         return None
     with _kept.lock:
-        held = _kept.messages if store == _kept.store and _kept.table is pairs else None
+        held = _kept.messages if store == _kept.store else None
     if held is None:
+        # Counted before anything is read: a narrow window on a store just opened reads only its rows.
         clauses = " AND ".join(c for c, bound in (("date_utc >= ?", start), ("date_utc < ?", end)) if bound) or "1"
         inside = conn.execute(f"SELECT COUNT(*) FROM person_edge_messages WHERE {clauses}", [b for b in (start, end) if b]).fetchone()[0]
-        # The all-time counts stand for the rows (they count undated messages too): a guess is enough here.
-        if inside < WINDOW_SHARE * int(pairs.count.sum()):
+        if inside < WINDOW_SHARE * conn.execute("SELECT COUNT(*) FROM person_edge_messages").fetchone()[0]:
             return None
+    pairs = table(conn)
+    with _kept.lock:
+        held = _kept.messages if store == _kept.store and _kept.table is pairs else None
+    if held is None:
         held = _read_messages(conn, pairs) or False
         with _kept.lock:
             if store == _kept.store and _kept.table is pairs:

@@ -251,10 +251,13 @@ def test_a_narrow_window_reads_the_rows_until_a_wide_one_has_read_the_messages(d
     pairs.forget()
     narrow, wide = View(max_nodes=20, start="2019-03-01", end="2019-04-30"), View(max_nodes=20, start="2018-01-01", end="2019-12-31")
     _same(demo, narrow, "organization")
-    assert pairs.held(demo) and not pairs.messages_held(demo)  # two months of twenty: the rows' query
+    assert not pairs.held(demo)  # two months of twenty: the rows' query, nothing read into arrays
+    pairs.table(demo)
+    _same(demo, narrow, "organization")
+    assert not pairs.messages_held(demo)
     _same(demo, wide, "organization")
     assert pairs.messages_held(demo)
-    assert pairs.window(demo, pairs.table(demo), narrow.start, "2019-04-30T99") is not None  # held now: narrow ones too
+    assert pairs.window(demo, narrow.start, "2019-04-30T99") is not None  # held now: narrow ones too
     _same(demo, narrow, "unit")
     edges.refresh_edges(demo)  # a new state of the tables: the messages are read again when wanted
     assert not pairs.messages_held(demo)
@@ -275,7 +278,7 @@ def test_windows_read_the_rows_when_the_tables_disagree_or_the_store_is_in_memor
         pairs.forget()
         view = View(max_nodes=20, start="2019-01-01")
         _same(conn, view, "organization")
-        assert pairs.window(conn, pairs.table(conn), "2019-01-01", None) is None
+        assert pairs.window(conn, "2019-01-01", None) is None
         assert not pairs.messages_held(conn)
     finally:
         conn.close()
@@ -283,6 +286,6 @@ def test_windows_read_the_rows_when_the_tables_disagree_or_the_store_is_in_memor
     demo.backup(memory)
     try:
         _same(memory, View(max_nodes=12, start="2019-01-01", end="2019-08-31"), "organization")
-        assert pairs.window(memory, pairs.table(memory), "2019-01-01", None) is None
+        assert pairs.window(memory, "2019-01-01", None) is None
     finally:
         memory.close()
