@@ -22,6 +22,7 @@ on which the same cut and fold run.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import sys
 import threading
@@ -222,6 +223,8 @@ class _Kept:
         self.table: Pairs | None = None
         #: The table's messages, once a date window has read them (False: they disagree with the table).
         self.messages: Messages | bool | None = None
+        #: A store's count of messages on edges, for :func:`window`'s share.
+        self.total: tuple[tuple[str, str], int] | None = None
 
 
 _kept = _Kept()
@@ -230,7 +233,7 @@ _kept = _Kept()
 def forget() -> None:
     """Let go of the kept table, as in a new process (for benchmarks that time a cold start)."""
     with _kept.lock:
-        _kept.store, _kept.table, _kept.messages = None, None, None
+        _kept.store, _kept.table, _kept.messages, _kept.total = None, None, None, None
 
 
 def _held(store: tuple[str, str] | None) -> Pairs | None:
@@ -306,10 +309,18 @@ def window(conn: sqlite3.Connection, start: str | None, end: str | None) -> Pair
     with _kept.lock:
         held = _kept.messages if store == _kept.store else None
     if held is None:
-        # Counted before anything is read: a narrow window on a store just opened reads only its rows.
+        # Counted before anything is read, so a narrow window on a store just opened reads only
+        # its rows; the count stops at the share (three months of the 495,000-message demo: 0.03 s -> 0.01 s).
+        with _kept.lock:
+            total = _kept.total[1] if _kept.total and _kept.total[0] == store else None
+        if total is None:
+            total = conn.execute("SELECT COUNT(*) FROM person_edge_messages").fetchone()[0]
+            with _kept.lock:
+                _kept.total = (store, total)
+        enough = math.ceil(WINDOW_SHARE * total)
         clauses = " AND ".join(c for c, bound in (("date_utc >= ?", start), ("date_utc < ?", end)) if bound) or "1"
-        inside = conn.execute(f"SELECT COUNT(*) FROM person_edge_messages WHERE {clauses}", [b for b in (start, end) if b]).fetchone()[0]
-        if inside < WINDOW_SHARE * conn.execute("SELECT COUNT(*) FROM person_edge_messages").fetchone()[0]:
+        sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM person_edge_messages WHERE {clauses} LIMIT ?)"
+        if conn.execute(sql, [*(b for b in (start, end) if b), enough]).fetchone()[0] < enough:
             return None
     pairs = table(conn)
     with _kept.lock:
