@@ -185,6 +185,7 @@ MONTHS = [f"{y}-{m:02d}" for y in (2018, 2019, 2020) for m in range(1, 13) if "2
 def every_window(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every date window worked out on the messages held in arrays, however narrow."""
     monkeypatch.setattr(pairs, "WINDOW_SHARE", 0)
+    monkeypatch.setattr(pairs, "SMALL_WINDOW", 0)
 
 
 @pytest.mark.parametrize(
@@ -238,6 +239,7 @@ def test_any_window(
     """Any window (open at either end or not), with any filters, cap, colouring and focus two or more hops out."""
     with pytest.MonkeyPatch.context() as patched:
         patched.setattr(pairs, "WINDOW_SHARE", 0)
+        patched.setattr(pairs, "SMALL_WINDOW", 0)
         pairs.table(demo)
         start = f"{MONTHS[first]}-01" if first >= 0 else ""
         end = f"{MONTHS[min(max(first, 0) + months, len(MONTHS) - 1)]}-15" if months < len(MONTHS) else ""
@@ -259,6 +261,9 @@ def test_a_narrow_window_reads_the_rows_until_a_wide_one_has_read_the_messages(d
     assert pairs.messages_held(demo)
     assert pairs.window(demo, narrow.start, "2019-04-30T99") is not None  # held now: narrow ones too
     _same(demo, narrow, "unit")
+    day = View(max_nodes=5, start="2019-03-05", end="2019-03-05")
+    assert pairs.window(demo, day.start, "2019-03-05T99") is None  # but a day's few messages are read as rows
+    _same(demo, day, "organization")
     edges.refresh_edges(demo)  # a new state of the tables: the messages are read again when wanted
     assert not pairs.messages_held(demo)
 
