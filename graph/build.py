@@ -147,7 +147,8 @@ def _build(conn: sqlite3.Connection, view: View, group_rest: str | None, settled
     # many people for that and reads every pair, and once the arrays are held they are quicker
     # (0.53-0.64 s against 1.04-1.15 s; at three copies of the slice 0.70-0.77 against 2.35-2.40 s).
     # A date window is worked out on arrays when its messages are held or it covers much of them (graph.pairs.window).
-    arrays = derived and ARRAYS and (not view.focus or (view.hops >= 2 and pairs.held(conn)))
+    # Without a cap, nobody is cut: the rows are read.
+    arrays = derived and ARRAYS and bool(view.max_nodes) and (not view.focus or (view.hops >= 2 and pairs.held(conn)))
     graph = _build_on_arrays(conn, view, roles, group_rest) if arrays else None
     if graph is not None:
         if as_of is not None:
