@@ -1,6 +1,6 @@
 """Capped views worked out on the edge tables held in arrays (graph.pairs) equal the views made by
 reading the rows (graph.build with ARRAYS off): the same people in the same order, the same
-edges, groups, attributes and graph attributes, whatever the filters, cap and colouring."""
+edges, groups, attributes and graph attributes, whatever the filters, cap, colouring and date window."""
 
 from __future__ import annotations
 
@@ -110,14 +110,19 @@ def test_any_filters_cap_and_colouring(demo: sqlite3.Connection, cap: int, weigh
     _same(demo, view, by)
 
 
-def test_dates_missing_or_empty_and_people_gone(demo: sqlite3.Connection, tmp_path: Path) -> None:
-    """Edges without dates (NULL, or an empty text a damaged store may hold) and people missing from
-    under the edge tables: both ways treat them alike (no date; the person's edges left out)."""
+def _damaged_copy(demo: sqlite3.Connection, tmp_path: Path) -> sqlite3.Connection:
+    """A copy of the demo store on disk, to damage."""
     db = tmp_path / "damaged.db"
     demo.commit()
     with closing(sqlite3.connect(db)) as copy:
         demo.backup(copy)
-    conn = sqlite3.connect(db)
+    return sqlite3.connect(db)
+
+
+def test_dates_missing_or_empty_and_people_gone(demo: sqlite3.Connection, tmp_path: Path) -> None:
+    """Edges without dates (NULL, or an empty text a damaged store may hold) and people missing from
+    under the edge tables: both ways treat them alike (no date; the person's edges left out)."""
+    conn = _damaged_copy(demo, tmp_path)
     try:
         conn.execute("UPDATE person_edges SET first = NULL, last = NULL WHERE (length(src) + length(dst)) % 5 = 0")
         conn.execute("UPDATE person_edges SET first = '', last = '' WHERE (length(src) + length(dst)) % 5 = 1")
@@ -269,11 +274,7 @@ def test_a_narrow_window_reads_the_rows_until_a_wide_one_has_read_the_messages(d
 
 
 def test_windows_read_the_rows_when_the_tables_disagree_or_the_store_is_in_memory(demo: sqlite3.Connection, tmp_path: Path, every_window: None) -> None:
-    db = tmp_path / "damaged.db"
-    demo.commit()
-    with closing(sqlite3.connect(db)) as copy:
-        demo.backup(copy)
-    conn = sqlite3.connect(db)
+    conn = _damaged_copy(demo, tmp_path)
     try:
         # An edge whose messages are dated, gone from the all-time table under fresh tables.
         src, dst, role = conn.execute("SELECT src, dst, role FROM person_edge_messages ORDER BY date_utc DESC LIMIT 1").fetchone()
