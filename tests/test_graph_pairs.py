@@ -295,3 +295,35 @@ def test_windows_read_the_rows_when_the_tables_disagree_or_the_store_is_in_memor
         assert pairs.window(memory, "2019-01-01", None) is None
     finally:
         memory.close()
+
+
+def test_hostile_ids_in_a_window(demo: sqlite3.Connection, tmp_path: Path, every_window: None) -> None:
+    """Ids with spaces, digits, role names and control characters: each edge of a window is its own
+    (the arrays name an edge by one text, which must not let two edges meet)."""
+    conn = _damaged_copy(demo, tmp_path)
+    try:
+        # ("a b", "c") and ("a", "b c") would meet as "a b c"; "3 a", "b" and "1 3 ab" play with the length.
+        hostile = ["a b", "c", "a", "b c", "3 a", "b", "1 3 ab", "x to", "a\x01b", "'); MATCH (n) DETACH DELETE n //", "<b>cc</b>"]
+        conn.executemany("INSERT INTO people(id, label, primary_address, kind, domain) VALUES (?, ?, ?, 'person', 'hostile.example')", [(h, h, h) for h in hostile])
+        made: dict[tuple[str, str, str], int] = {}
+        for i, src in enumerate(hostile):
+            for j, dst in enumerate(hostile):
+                role = "to" if i < j else EDGE_ROLES[(i + j) % len(EDGE_ROLES)]
+                if src == dst:
+                    continue
+                n = 40 + 3 * i + j
+                made[(src, dst, role)] = n
+                conn.executemany(
+                    "INSERT INTO person_edge_messages(date_utc, src, dst, role, message_key) VALUES (?, ?, ?, ?, ?)",
+                    [(f"2019-06-{1 + k % 28:02d}T10:00:00+00:00", src, dst, role, f"hostile-{i}-{j}-{k}") for k in range(n)],
+                )
+                conn.execute("INSERT INTO person_edges(src, dst, role, count, first, last) VALUES (?, ?, ?, ?, '2019-06-01T10:00:00+00:00', '2019-06-28T10:00:00+00:00')", (src, dst, role, n))
+        conn.commit()
+        assert edges.fresh(conn)
+        pairs.forget()
+        graph = _same(conn, View(max_nodes=12, start="2019-06-01", end="2019-06-30"), "organization")
+        assert pairs.messages_held(conn)
+        for (src, dst, role), n in made.items():
+            assert graph[src][dst][role]["count"] == n
+    finally:
+        conn.close()
