@@ -36,9 +36,10 @@ from typing import Any
 import networkx as nx
 import streamlit as st
 
-from graph import View, build_graph
+from graph import View, build_graph, pairs
 from graph.analysis import centrality_table, path_evidence, shortest_path
 from graph.build import ungrouped
+from graph.edges import fresh
 from graph.errors import BackendError
 from graph.render import COLOR_BY, network_html
 from graph.select import person_attributes
@@ -321,11 +322,19 @@ class Warming:
         self.drawing: weakref.ref[nx.MultiDiGraph] | None = None
         #: Why it could not build the view (the page will say so when asked for it), or None.
         self.failed: str | None = None
+        #: Whether it read the store's messages on edges ahead too (:func:`graph.pairs.read_ahead`).
+        self.messages = False
         self.thread = threading.Thread(target=self._build, name="threadline-warm", daemon=True)
 
     def _build(self) -> None:
         try:
             self.drawing = _warmed(*self.args)
+            db, _, backend, *_ = self.args
+            if backend == "sqlite":
+                # Then the messages on edges, which the first wide date window reads (graph.pairs.read_ahead).
+                with _conn(db) as conn:
+                    if fresh(conn):
+                        self.messages = pairs.read_ahead(conn)
         except Exception as exc:  # noqa: BLE001 - a thread of its own: the page asks again and shows the error
             self.failed = f"{type(exc).__name__}: {exc}"
             _LOG.debug("building a view ahead failed: %s", self.failed)
@@ -350,7 +359,9 @@ def warm_view(db: str, version: str, backend: str, view: View, group_by: str) ->
     version, and return at once: the page that shows it later finds it built, or waits only
     for the rest of the build (Streamlit's caches let one caller compute a value while the
     others wait for it). The page's default view on a store with many people takes seconds
-    (``bench/wide.py``), and the app starts it as it opens, while the reader is on another page."""
+    (``bench/wide.py``), and the app starts it as it opens, while the reader is on another page.
+    With the SQLite backend the thread then reads the messages on edges for date windows
+    (:func:`graph.pairs.read_ahead`, up to :data:`graph.pairs.READ_AHEAD` of them)."""
     wanted = (db, version, backend, view, group_by)
     with _WARMED_LOCK:
         warming = _WARMED.get(wanted)

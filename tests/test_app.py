@@ -549,6 +549,7 @@ def test_the_network_pages_first_view_is_built_while_the_reader_is_on_another_pa
     warming = data._WARMED.get(first)
     assert warming is not None, "opening the Overview did not start the Network page's view"
     assert warming.join(60) and warming.failed is None
+    assert warming.messages  # and the messages on edges, for the first date window (graph.pairs.read_ahead)
     built = warming.drawing()
     assert built is not None and built.graph["truncated_from"] is None  # 16 people: under the cap
     at = run(page="network")

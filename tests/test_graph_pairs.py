@@ -327,3 +327,21 @@ def test_hostile_ids_in_a_window(demo: sqlite3.Connection, tmp_path: Path, every
             assert graph[src][dst][role]["count"] == n
     finally:
         conn.close()
+
+
+def test_the_messages_are_read_ahead_up_to_a_limit(demo: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    pairs.forget()
+    total = demo.execute("SELECT COUNT(*) FROM person_edge_messages").fetchone()[0]
+    monkeypatch.setattr(pairs, "READ_AHEAD", total - 1)
+    assert not pairs.read_ahead(demo) and not pairs.held(demo) and not pairs.messages_held(demo)
+    monkeypatch.setattr(pairs, "READ_AHEAD", total)
+    assert pairs.read_ahead(demo) and pairs.messages_held(demo)
+    view = View(max_nodes=20, start="2019-03-01", end="2019-04-30")  # two months of twenty: arrays, now they are held
+    assert pairs.window(demo, view.start, "2019-04-30T99") is not None
+    _same(demo, view, "organization")
+    memory = sqlite3.connect(":memory:")
+    demo.backup(memory)
+    try:
+        assert not pairs.read_ahead(memory)
+    finally:
+        memory.close()
