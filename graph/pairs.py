@@ -15,7 +15,7 @@ domains and case facts are read at each view, as there: only the edge tables are
 
 A view with a date window reads ``person_edge_messages`` instead: one row per message on an
 edge. Once held (:class:`Messages`, read when a window covers at least :data:`WINDOW_SHARE` of
-those rows, or kept from an earlier one), a window is a range of them, and its pairs, counts and
+those rows, or ahead by the app, :func:`read_ahead`), a window is a range of them, and its pairs, counts and
 dates are worked out with array operations into a :class:`Pairs` of the window (:func:`window`),
 on which the same cut and fold run.
 """
