@@ -430,11 +430,12 @@ def _read_messages(conn: sqlite3.Connection, pairs: Pairs) -> Messages | None:
     key_code: dict[str, int] = {}
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     # In the table's key order, so by date: the dates are numbered in their order as they come.
-    # A chunk at a time, each column mapped to numbers in C, so the rows' strings never pile up.
+    # A chunk at a time, each column mapped to numbers in C, so the rows' strings never pile up
+    # (20,000 rows: on the Enron slice the read's peak is 78 MB above where it started, 121 MB by 100,000).
     cursor = conn.execute(
         "SELECT date_utc, length(src) || ' ' || src || dst || ' ' || role, message_key FROM person_edge_messages ORDER BY date_utc"
     )
-    while chunk := cursor.fetchmany(100_000):
+    while chunk := cursor.fetchmany(20_000):
         dates, edge_names, message_keys = _columns(chunk, 3)
         for names, code in ((dates, date_code), (message_keys, key_code)):
             for name in dict.fromkeys(names):
