@@ -39,7 +39,6 @@ import streamlit as st
 from graph import View, build_graph, pairs
 from graph.analysis import centrality_table, path_evidence, shortest_path
 from graph.build import ungrouped
-from graph.edges import fresh
 from graph.errors import BackendError
 from graph.render import COLOR_BY, network_html
 from graph.select import person_attributes
@@ -333,8 +332,7 @@ class Warming:
             if backend == "sqlite":
                 # Then the messages on edges, which the first wide date window reads (graph.pairs.read_ahead).
                 with _conn(db) as conn:
-                    if fresh(conn):
-                        self.messages = pairs.read_ahead(conn)
+                    self.messages = pairs.read_ahead(conn)
         except Exception as exc:  # noqa: BLE001 - a thread of its own: the page asks again and shows the error
             self.failed = f"{type(exc).__name__}: {exc}"
             _LOG.debug("building a view ahead failed: %s", self.failed)

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator
 
 from ingest.store import put_meta
 
-__all__ = ["refresh_edges", "collect_edges", "write_edges", "mark_stale", "fresh", "settled", "edge_rows", "edge_keys", "forget_keys", "store_id", "neighbours", "EDGE_SQL", "STAMP_KEY", "TOKEN_KEY", "COUNT_KEY", "KEYS_KEPT"]
+__all__ = ["refresh_edges", "collect_edges", "write_edges", "mark_stale", "fresh", "settled", "edge_rows", "edge_keys", "forget_keys", "store_id", "neighbours", "date_clause", "EDGE_SQL", "STAMP_KEY", "TOKEN_KEY", "COUNT_KEY", "KEYS_KEPT"]
 
 #: The ``meta`` key holding the store state the edge tables were derived from.
 STAMP_KEY = "edges_stamp"
@@ -247,7 +247,9 @@ def _citable(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] - quoted)
 
 
-def _window(start: str | None, end: str | None) -> tuple[str, list[str]]:
+def date_clause(start: str | None, end: str | None) -> tuple[str, list[str]]:
+    """The SQL that keeps ``date_utc`` within ``start`` ≤ date < ``end`` (either may be None), and its
+    arguments; "" when neither is given."""
     clauses, args = [], []
     if start:
         clauses.append("date_utc >= ?")
@@ -276,7 +278,7 @@ def edge_rows(
         column = "+src" if (start or end) else "src"
         where += f" AND {column} IN (SELECT value FROM json_each(?)) AND +dst IN (SELECT value FROM json_each(?))"
         args += [json.dumps(sorted(people))] * 2
-    window, window_args = _window(start, end)
+    window, window_args = date_clause(start, end)
     if not window:
         sql = f"SELECT src, dst, role, count, first, last, NULL FROM person_edges WHERE {where} ORDER BY src, dst, role"
         return conn.execute(sql, args)

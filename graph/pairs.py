@@ -278,9 +278,8 @@ def _read(conn: sqlite3.Connection) -> Pairs:
     while chunk := cursor.fetchmany(_CHUNK):
         # Column by column, each mapped to numbers in C (map over a dict's lookup), not row by row.
         srcs, dsts, roles, counts, firsts, lasts = _columns(chunk, 6)
-        for names, code in ((srcs, id_code), (dsts, id_code), (firsts, date_code), (lasts, date_code)):
-            for name in dict.fromkeys(names):
-                code.setdefault(name, len(code))
+        _number(id_code, srcs, dsts)
+        _number(date_code, firsts, lasts)
         size = len(chunk)
         parts.append((
             np.fromiter(map(id_code.__getitem__, srcs), dtype=np.int32, count=size),
@@ -290,16 +289,33 @@ def _read(conn: sqlite3.Connection) -> Pairs:
             np.fromiter(map(date_code.__getitem__, firsts), dtype=np.int32, count=size),
             np.fromiter(map(date_code.__getitem__, lasts), dtype=np.int32, count=size),
         ))  # fmt: skip
-    ids = sorted(map(sys.intern, id_code))
-    index = {pid: k for k, pid in enumerate(ids)}
-    person = np.fromiter(map(index.__getitem__, id_code), dtype=np.int32, count=len(id_code))
-    dates = sorted(d for d in date_code if d is not None)
-    date_at: dict[str | None, int] = {date: k for k, date in enumerate(dates)}
-    date_at[None] = -1
-    day = np.fromiter(map(date_at.__getitem__, date_code), dtype=np.int32, count=len(date_code))
-    columns = [np.concatenate(column) for column in zip(*parts, strict=True)] if parts else [np.zeros(0, dtype=t) for t in (np.int32, np.int32, np.int8, np.int64, np.int32, np.int32)]
-    src, dst, role, count, first, last = columns
+    ids, index, person = _in_order(id_code, intern=True)
+    dates, _, day = _in_order(date_code)
+    src, dst, role, count, first, last = _stack(parts, (np.int32, np.int32, np.int8, np.int64, np.int32, np.int32))
     return Pairs(ids, index, person[src], person[dst], role, count, day[first], day[last], dates)
+
+
+def _number(code: dict[Any, int], *columns: list[Any]) -> None:
+    """Number the values of these columns that ``code`` does not have yet, in the order they come."""
+    for values in columns:
+        for value in dict.fromkeys(values):
+            code.setdefault(value, len(code))
+
+
+def _in_order(code: dict[Any, int], intern: bool = False) -> tuple[list[Any], dict[Any, int], np.ndarray]:
+    """The values ``code`` numbered as they came, sorted (None left out, the texts interned if
+    asked); each one's place in that order; and the array taking a number of ``code`` to that
+    place (-1 for None)."""
+    values = sorted(v for v in code if v is not None)
+    if intern:
+        values = list(map(sys.intern, values))
+    place = {value: k for k, value in enumerate(values)}
+    return values, place, np.fromiter(map(place.get, code, repeat(-1)), dtype=np.int32, count=len(code))
+
+
+def _stack(parts: list[tuple[np.ndarray, ...]], dtypes: tuple[Any, ...]) -> list[np.ndarray]:
+    """The chunks' columns joined (empty columns of these types when there were none)."""
+    return [np.concatenate(column) for column in zip(*parts, strict=True)] if parts else [np.zeros(0, dtype=t) for t in dtypes]
 
 
 #: Rows fetched at a time by the reads of this module: on the Enron slice the messages' read peaks
@@ -342,9 +358,9 @@ def window(conn: sqlite3.Connection, start: str | None, end: str | None) -> Pair
         # Counted before anything is read, so a narrow window on a store just opened reads only
         # its rows; the count stops at the share (three months of the 495,000-message demo: 0.03 s -> 0.01 s).
         enough = math.ceil(WINDOW_SHARE * _total(conn, store))
-        clauses = " AND ".join(c for c, bound in (("date_utc >= ?", start), ("date_utc < ?", end)) if bound) or "1"
-        sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM person_edge_messages WHERE {clauses} LIMIT ?)"
-        if conn.execute(sql, [*(b for b in (start, end) if b), enough]).fetchone()[0] < enough:
+        where, args = edges.date_clause(start, end)
+        sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM person_edge_messages WHERE {where or '1'} LIMIT ?)"
+        if conn.execute(sql, [*args, enough]).fetchone()[0] < enough:
             return None
     pairs, held = _messages(conn, store)
     if held is None:
@@ -374,10 +390,11 @@ READ_AHEAD = 1_000_000
 
 def read_ahead(conn: sqlite3.Connection) -> bool:
     """Read the messages on edges of the store on ``conn`` into arrays now, as the first wide window
-    would (:func:`window`), when there are at most :data:`READ_AHEAD`; True when they are held.
-    For a thread of its own, as the app opens: the first date window a reader picks is then quick too."""
+    would (:func:`window`), when the edge tables describe the store and there are at most
+    :data:`READ_AHEAD`; True when they are held. For a thread of its own, as the app opens: the
+    first date window a reader picks is then quick too."""
     store = edges.store_id(conn)
-    if store is None or _total(conn, store) > READ_AHEAD:
+    if store is None or not edges.fresh(conn) or _total(conn, store) > READ_AHEAD:
         return False
     return _messages(conn, store)[1] is not None
 
@@ -412,9 +429,8 @@ def keys(conn: sqlite3.Connection, pairs: Pairs, rows: Iterable[int]) -> dict[in
     wanted = np.fromiter(rows, dtype=np.int64)
     span = pairs.span
     if span is None:
-        edge = pairs.edge
-        found = edges.edge_keys(conn, [edge(i) for i in wanted.tolist()])
-        return {i: found.get(edge(i), ()) for i in wanted.tolist()}
+        rows_of = {pairs.edge(i): i for i in wanted.tolist()}
+        return {rows_of[e]: keys for e, keys in edges.edge_keys(conn, rows_of).items()}
     if not len(wanted):
         return {}
     messages = span.messages
@@ -453,23 +469,19 @@ def _read_messages(conn: sqlite3.Connection, pairs: Pairs) -> Messages | None:
     )
     while chunk := cursor.fetchmany(_CHUNK):
         dates, edge_names, message_keys = _columns(chunk, 3)
-        for names, code in ((dates, date_code), (message_keys, key_code)):
-            for name in dict.fromkeys(names):
-                code.setdefault(name, len(code))
+        _number(date_code, dates)
+        _number(key_code, message_keys)
         size = len(chunk)
         parts.append((
             np.fromiter(map(date_code.__getitem__, dates), dtype=np.int32, count=size),
             np.fromiter(map(edge_at.get, edge_names, repeat(-1)), dtype=np.int32, count=size),
             np.fromiter(map(key_code.__getitem__, message_keys), dtype=np.int32, count=size),
         ))  # fmt: skip
-    empty = np.zeros(0, dtype=np.int32)
-    date_at, row, key = (np.concatenate(column) for column in zip(*parts, strict=True)) if parts else (empty, empty, empty)
+    date_at, row, key = _stack(parts, (np.int32, np.int32, np.int32))
     if (row < 0).any():
         return None
     # Message keys renumbered in their order, so that sorting numbers sorts keys.
-    keys = sorted(key_code)
-    rank = {name: k for k, name in enumerate(keys)}
-    renumber = np.fromiter(map(rank.__getitem__, key_code), dtype=np.int32, count=len(key_code))
+    keys, _, renumber = _in_order(key_code)
     return Messages(date_at, list(date_code), row, renumber[key], keys)
 
 

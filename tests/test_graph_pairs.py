@@ -345,3 +345,14 @@ def test_the_messages_are_read_ahead_up_to_a_limit(demo: sqlite3.Connection, mon
         assert not pairs.read_ahead(memory)
     finally:
         memory.close()
+
+
+def test_nothing_is_read_ahead_when_the_edge_tables_are_stale(demo: sqlite3.Connection, tmp_path: Path) -> None:
+    conn = _damaged_copy(demo, tmp_path)
+    try:
+        edges.mark_stale(conn)
+        conn.commit()
+        pairs.forget()
+        assert not pairs.read_ahead(conn) and not pairs.held(conn)
+    finally:
+        conn.close()
