@@ -239,19 +239,16 @@ def test_a_window_keeps_only_its_messages(demo: sqlite3.Connection, every_window
     by=st.sampled_from([None, "organization", "unit", "rank"]),
 )
 def test_any_window(
-    demo: sqlite3.Connection, first: int, months: int, cap: int, weight: int, kinds: set[str], roles: set[str], focus: tuple[int, int] | None, by: str | None
+    demo: sqlite3.Connection, every_window: None, first: int, months: int, cap: int, weight: int, kinds: set[str], roles: set[str], focus: tuple[int, int] | None, by: str | None
 ) -> None:
     """Any window (open at either end or not), with any filters, cap, colouring and focus two or more hops out."""
-    with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(pairs, "WINDOW_SHARE", 0)
-        patched.setattr(pairs, "SMALL_WINDOW", 0)
-        pairs.table(demo)
-        start = f"{MONTHS[first]}-01" if first >= 0 else ""
-        end = f"{MONTHS[min(max(first, 0) + months, len(MONTHS) - 1)]}-15" if months < len(MONTHS) else ""
-        view = View(max_nodes=cap, min_weight=weight, kinds=tuple(sorted(kinds)), roles=tuple(r for r in EDGE_ROLES if r in roles), start=start, end=end)
-        if focus:
-            view = view.with_(focus=_busiest(demo, focus[0] + 1)[-1], hops=focus[1])
-        _same(demo, view, by)
+    pairs.table(demo)
+    start = f"{MONTHS[first]}-01" if first >= 0 else ""
+    end = f"{MONTHS[min(max(first, 0) + months, len(MONTHS) - 1)]}-15" if months < len(MONTHS) else ""
+    view = View(max_nodes=cap, min_weight=weight, kinds=tuple(sorted(kinds)), roles=tuple(r for r in EDGE_ROLES if r in roles), start=start, end=end)
+    if focus:
+        view = view.with_(focus=_busiest(demo, focus[0] + 1)[-1], hops=focus[1])
+    _same(demo, view, by)
 
 
 def test_a_narrow_window_reads_the_rows_until_a_wide_one_has_read_the_messages(demo: sqlite3.Connection) -> None:
