@@ -223,12 +223,8 @@ def _build_on_arrays(conn: sqlite3.Connection, view: View, roles: tuple[str, ...
             return {pid: (_group_name(info, group_rest), info["domain"]) for pid, info in _group_attributes(conn, ids, group_rest).items()}
 
         folded = found.fold(graph._node, group_of, MAX_GROUPS)
-        loaded = pairs.keys(conn, table, (i for edge in folded.edges.values() for i in edge[2]))
-        for edge in folded.edges.values():
-            union: set[str] = set()
-            for i in edge[2]:
-                union.update(loaded.get(i, ()))
-            edge[2] = union
+        for edge, messages in zip(folded.edges.values(), pairs.unions(conn, table, folded.rows, folded.edge, len(folded.edges)), strict=True):
+            edge[2] = messages
         _add_groups(graph, group_rest, folded.members, folded.domain_of.__getitem__, folded.others, folded.edges, len(folded.domain_of))
     return graph
 

@@ -11,6 +11,7 @@ from contextlib import closing
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -151,6 +152,97 @@ def test_a_store_in_memory_is_worked_out_each_time(demo: sqlite3.Connection) -> 
         _same(memory, View(max_nodes=12), "organization")
     finally:
         memory.close()
+
+
+def _every_rows_keys(conn: sqlite3.Connection, table: pairs.Pairs) -> dict[int, tuple[str, ...]]:
+    """Each row's keys as graph.edges reads them, edge by edge (rows without any left out)."""
+    named = {table.edge(i): i for i in range(len(table.src))}
+    return {named[edge]: keys for edge, keys in edges.edge_keys(conn, named).items()}
+
+
+def test_the_keys_over_all_time_are_read_whole_once_a_view_folds_enough(demo: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    pairs.forget()
+    edges.forget_keys()
+    monkeypatch.setattr(pairs, "KEYS_SHARE", 1.01)  # more than any view asks for: edge by edge
+    grouped = _same(demo, View(max_nodes=25), "organization")
+    assert grouped.graph["grouped"]["people"] and pairs.held(demo) and not pairs.keys_held(demo)
+    monkeypatch.setattr(pairs, "KEYS_SHARE", 0.0)
+    _same(demo, View(max_nodes=25), "unit")
+    assert pairs.keys_held(demo)
+    table = pairs.table(demo)
+    every = range(len(table.src))
+    assert pairs.keys(demo, table, every) == _every_rows_keys(demo, table)
+    # Groups of rows: each group's keys together, once each, sorted; a group of none has none.
+    expected = _every_rows_keys(demo, table)
+    rows = np.array([0, 1, 2, 5, 7, 11], dtype=np.int64)
+    together = pairs.unions(demo, table, rows, np.array([0, 0, 2, 2, 2, 0]), 4)
+    assert together[1] == together[3] == ()
+    for k, members in ((0, (0, 1, 11)), (2, (2, 5, 7))):
+        assert together[k] == tuple(sorted({key for i in members for key in expected.get(i, ())}))
+    for view, by in ((View(max_nodes=10, min_weight=4), "organization"), (View(max_nodes=40, kinds=("person",)), "unit"), (View(max_nodes=1), "role")):
+        _same(demo, view, by)
+    edges.refresh_edges(demo)  # a new state: read again when a view needs them
+    assert not pairs.keys_held(demo)
+    _same(demo, View(max_nodes=25), "organization")
+    assert pairs.keys_held(demo)
+
+
+def test_the_keys_are_read_edge_by_edge_when_the_tables_disagree(demo: sqlite3.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pairs, "KEYS_SHARE", 0.0)
+    conn = _damaged_copy(demo, tmp_path)
+    try:
+        pairs.forget()
+        table = pairs.table(conn)
+        path, token = edges.store_id(conn)
+        assert pairs._read_keys(conn, table, (path, "another state")) is None  # read for the state the table was read in only
+        assert pairs._read_keys(conn, table, (path, token)) is not None
+        # One edge's keys one short of its count, then one edge's keys gone altogether.
+        src, dst, role = conn.execute("SELECT src, dst, role FROM person_edges WHERE count > 1 ORDER BY count DESC LIMIT 1").fetchone()
+        conn.execute("UPDATE person_edge_keys SET messages = json_remove(messages, '$[0]') WHERE src = ? AND dst = ? AND role = ?", (src, dst, role))
+        conn.commit()
+        assert pairs._read_keys(conn, table, (path, token)) is None
+        _same(conn, View(max_nodes=25), "organization")
+        assert not pairs.keys_held(conn)
+        conn.execute("DELETE FROM person_edge_keys WHERE src = ? AND dst = ? AND role = ?", (src, dst, role))
+        conn.commit()
+        assert pairs._read_keys(conn, table, (path, token)) is None
+        pairs.forget()
+        _same(conn, View(max_nodes=25), "unit")
+        assert pairs.held(conn) and not pairs.keys_held(conn)
+    finally:
+        conn.close()
+
+
+def test_hostile_message_keys_read_whole(demo: sqlite3.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Message keys with quotes, backslashes, commas, brackets, control characters and any script: the
+    whole table's keys (its JSON arrays parsed a chunk at a time) are those read edge by edge."""
+    monkeypatch.setattr(pairs, "KEYS_SHARE", 0.0)
+    monkeypatch.setattr(pairs, "_CHUNK", 7)  # many chunks
+    conn = _damaged_copy(demo, tmp_path)
+    try:
+        hostile = ['"', "\\", "a,b", "]", "[1,2]", "x\x01y", "line\nbreak", "tab\t", "é", "💥", "'); MATCH (n) DETACH DELETE n //", "<b>key</b>", "", " "]
+        people = [r[0] for r in conn.execute("SELECT id FROM people ORDER BY id LIMIT 6")]
+        for i, src in enumerate(people):
+            for j, dst in enumerate(people):
+                if src == dst or conn.execute("SELECT 1 FROM person_edges WHERE src = ? AND dst = ? AND role = 'bcc'", (src, dst)).fetchone():
+                    continue
+                keys = sorted({f"{hostile[(i + j + k) % len(hostile)]}<{i}.{j}.{k}>" for k in range(1 + (i * j) % 5)})
+                conn.execute("INSERT INTO person_edges(src, dst, role, count, first, last) VALUES (?, ?, 'bcc', ?, NULL, NULL)", (src, dst, len(keys)))
+                conn.execute(
+                    f"INSERT INTO person_edge_keys(src, dst, role, messages) VALUES (?, ?, 'bcc', json_array({', '.join('?' * len(keys))}))", (src, dst, *keys)
+                )
+        conn.commit()
+        assert edges.fresh(conn)
+        pairs.forget()
+        edges.forget_keys()
+        _same(conn, View(max_nodes=12), "organization")
+        assert pairs.keys_held(conn)
+        table = pairs.table(conn)
+        found = pairs.keys(conn, table, range(len(table.src)))
+        assert found == _every_rows_keys(conn, table)
+        assert sum(any(h and h in key for key in keys for h in hostile) for keys in found.values()) >= 20
+    finally:
+        conn.close()
 
 
 def test_focus_views_two_hops_out_once_the_arrays_are_held(demo: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
