@@ -209,7 +209,7 @@ def _build_on_arrays(conn: sqlite3.Connection, view: View, roles: tuple[str, ...
         if view.domains:
             sql += " AND coalesce(domain, '') IN (SELECT value FROM json_each(?))"
             args.append(domains)
-        out[[k for (pid,) in conn.execute(sql, args) if (k := index.get(pid)) is not None]] = True
+        out[[k for (pid,) in edges.plain(conn, sql, args) if (k := index.get(pid)) is not None]] = True
         return out
 
     found = pairs.cut(table, view, roles, allowed)
@@ -220,7 +220,8 @@ def _build_on_arrays(conn: sqlite3.Connection, view: View, roles: tuple[str, ...
     graph = _assemble(kept, _people(conn, drawn), view.focus, found.truncated_from)
     if group_rest and len(found.cut):
         def group_of(ids: list[str]) -> dict[str, tuple[str, str]]:
-            return {pid: (_group_name(info, group_rest), info["domain"]) for pid, info in _group_attributes(conn, ids, group_rest).items()}
+            # _group_name's rule, without a dict per person (ten copies of the slice: 320,000 people folded, 1.8 -> 0.6 s).
+            return {pid: (str(value or domain or "(no domain)"), domain) for pid, domain, value in _group_rows(conn, ids, group_rest)}
 
         folded = found.fold(graph._node, group_of, MAX_GROUPS)
         for edge, messages in zip(folded.edges.values(), pairs.unions(conn, table, folded.rows, folded.edge, len(folded.edges)), strict=True):
@@ -597,11 +598,15 @@ def _has_case(conn: sqlite3.Connection) -> bool:
 
 def _group_attributes(conn: sqlite3.Connection, ids: Iterable[str], by: str) -> dict[str, dict[str, Any]]:
     """What :func:`fold_rest` reads of the people ``ids``: their domain ("" when none) and their ``by`` case fact."""
+    return {pid: {"domain": domain} if value is None else {"domain": domain, by: value} for pid, domain, value in _group_rows(conn, ids, by)}
+
+
+def _group_rows(conn: sqlite3.Connection, ids: Iterable[str], by: str) -> Iterable[tuple[str, str, Any]]:
+    """(id, domain or "", ``by`` case fact or None) of the people ``ids``."""
     # `by` is one of the case columns, never text from a caller.
     fact = f"c.{by}" if by in CASE_ATTRIBUTES and _has_case(conn) else "NULL"
     join = " LEFT JOIN person_case c ON c.person_id = p.id" if fact != "NULL" else ""
-    rows = conn.execute(f"SELECT p.id, coalesce(p.domain, ''), {fact} FROM people p{join} WHERE p.id IN (SELECT value FROM json_each(?))", (json.dumps(sorted(ids)),))
-    return {pid: {"domain": domain} if value is None else {"domain": domain, by: value} for pid, domain, value in rows}
+    return edges.plain(conn, f"SELECT p.id, coalesce(p.domain, ''), {fact} FROM people p{join} WHERE p.id IN (SELECT value FROM json_each(?))", (json.dumps(sorted(ids)),))
 
 
 def _add_case_attributes(conn: sqlite3.Connection, people: dict[str, dict[str, Any]], wanted: str) -> None:

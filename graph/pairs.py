@@ -302,7 +302,7 @@ def _read(conn: sqlite3.Connection) -> Pairs:
     date_code: dict[str | None, int] = {}
     role_at = {role: k for k, role in enumerate(ROLES)}
     parts: list[tuple[np.ndarray, ...]] = []
-    cursor = conn.execute("SELECT src, dst, role, count, first, last FROM person_edges ORDER BY src, dst, role")
+    cursor = edges.plain(conn, "SELECT src, dst, role, count, first, last FROM person_edges ORDER BY src, dst, role")
     while chunk := cursor.fetchmany(_CHUNK):
         # Column by column, each mapped to numbers in C (map over a dict's lookup), not row by row.
         srcs, dsts, roles, counts, firsts, lasts = _columns(chunk, 6)
@@ -541,7 +541,7 @@ def _read_keys(conn: sqlite3.Connection, pairs: Pairs, store: tuple[str, str]) -
             return None
         key_code: dict[str, int] = {}
         parts: list[tuple[np.ndarray, np.ndarray]] = []
-        cursor = conn.execute("SELECT messages FROM person_edge_keys ORDER BY src, dst, role")
+        cursor = edges.plain(conn, "SELECT messages FROM person_edge_keys ORDER BY src, dst, role")
         while chunk := cursor.fetchmany(_CHUNK):
             # A chunk's JSON arrays parsed as one (ten copies of the slice: 1.15 s against 1.9 s one by one).
             lists = json.loads("[" + ",".join(map(itemgetter(0), chunk)) + "]")
@@ -581,7 +581,8 @@ def _read_messages(conn: sqlite3.Connection, pairs: Pairs) -> Messages | None:
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     # In the table's key order, so by date: the dates are numbered in their order as they come.
     # A chunk at a time (_CHUNK), each column mapped to numbers in C, so the rows' strings never pile up.
-    cursor = conn.execute(
+    cursor = edges.plain(
+        conn,
         "SELECT date_utc, length(src) || ' ' || src || dst || ' ' || role, message_key FROM person_edge_messages ORDER BY date_utc"
     )
     while chunk := cursor.fetchmany(_CHUNK):
