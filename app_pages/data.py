@@ -358,8 +358,8 @@ def warm_view(db: str, version: str, backend: str, view: View, group_by: str) ->
     for the rest of the build (Streamlit's caches let one caller compute a value while the
     others wait for it). The page's default view on a store with many people takes seconds
     (``bench/wide.py``), and the app starts it as it opens, while the reader is on another page.
-    With the SQLite backend the thread then reads the messages on edges for date windows
-    (:func:`graph.pairs.read_ahead`, up to :data:`graph.pairs.READ_AHEAD` of them)."""
+    With the SQLite backend the thread then works out the messages on edges for date windows
+    (:func:`graph.pairs.read_ahead`, up to :data:`graph.pairs.WORK_OUT_AHEAD` of them)."""
     wanted = (db, version, backend, view, group_by)
     with _WARMED_LOCK:
         warming = _WARMED.get(wanted)

@@ -418,13 +418,14 @@ def test_hostile_ids_in_a_window(demo: sqlite3.Connection, tmp_path: Path, every
         conn.close()
 
 
-def test_the_messages_are_read_ahead_up_to_a_limit(demo: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_messages_are_read_ahead_up_to_a_limit(demo: sqlite3.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pairs.forget()
     total = demo.execute("SELECT COUNT(*) FROM person_edge_messages").fetchone()[0]
-    monkeypatch.setattr(pairs, "READ_AHEAD", total - 1)
+    monkeypatch.setattr(pairs, "READ_AHEAD", 0)
+    monkeypatch.setattr(pairs, "WORK_OUT_AHEAD", total - 1)
     assert not pairs.read_ahead(demo) and not pairs.held(demo) and not pairs.messages_held(demo)
-    monkeypatch.setattr(pairs, "READ_AHEAD", total)
-    assert pairs.read_ahead(demo) and pairs.messages_held(demo)
+    monkeypatch.setattr(pairs, "WORK_OUT_AHEAD", total)
+    assert pairs.read_ahead(demo) and pairs.messages_held(demo) and pairs.keys_held(demo)  # worked out from the keys
     view = View(max_nodes=20, start="2019-03-01", end="2019-04-30")  # two months of twenty: arrays, now they are held
     assert pairs.window(demo, view.start, "2019-04-30T99") is not None
     _same(demo, view, "organization")
@@ -434,6 +435,65 @@ def test_the_messages_are_read_ahead_up_to_a_limit(demo: sqlite3.Connection, mon
         assert not pairs.read_ahead(memory)
     finally:
         memory.close()
+    # Keys that disagree with the table: read row by row, up to READ_AHEAD only.
+    conn = _damaged_copy(demo, tmp_path)
+    try:
+        conn.execute("UPDATE person_edge_keys SET messages = '[]' WHERE (src, dst, role) IN (SELECT src, dst, role FROM person_edge_keys LIMIT 1)")
+        conn.commit()
+        pairs.forget()
+        monkeypatch.setattr(pairs, "READ_AHEAD", total - 1)
+        assert not pairs.read_ahead(conn) and not pairs.messages_held(conn) and not pairs.keys_held(conn)
+        monkeypatch.setattr(pairs, "READ_AHEAD", total)
+        assert pairs.read_ahead(conn) and pairs.messages_held(conn)
+        _same(conn, view, "unit")
+    finally:
+        conn.close()
+
+
+def _sorted_messages(held: pairs.Messages) -> list[tuple[str, int, str]]:
+    return sorted(zip((held.dates[d] for d in held.date_at.tolist()), held.row.tolist(), (held.keys[k] for k in held.key.tolist()), strict=True))
+
+
+def test_the_messages_worked_out_from_the_keys_are_those_read(demo: sqlite3.Connection, tmp_path: Path, every_window: None) -> None:
+    pairs.forget()
+    table = pairs.table(demo)
+    store = edges.store_id(demo)
+    worked_out = pairs._messages_from_keys(demo, table, store)
+    read = pairs._read_messages(demo, table)
+    assert worked_out is not None and read is not None
+    assert worked_out.dates == read.dates and np.array_equal(worked_out.date_at, read.date_at)
+    assert _sorted_messages(worked_out) == _sorted_messages(read)
+    assert len(read.row) == demo.execute("SELECT COUNT(*) FROM person_edge_messages").fetchone()[0] > 1000
+    # Undated messages are on no window: some of the keys have no date.
+    undated = demo.execute("SELECT COUNT(*) FROM person_edge_keys k, json_each(k.messages) j JOIN messages m ON m.key = j.value WHERE m.date_utc IS NULL").fetchone()[0]
+    assert len(worked_out.row) == len(pairs._all_keys(demo, table, 0).code) - undated
+    conn = _damaged_copy(demo, tmp_path)
+    try:
+        # A message on an edge dated anew under tables that still look fresh: the count per date
+        # disagrees, so the messages are read from the table (and the windows agree with its rows).
+        # Its old date and its new one are both still on edges, so only the counts tell.
+        shared = "SELECT date_utc FROM messages WHERE date_utc IS NOT NULL AND origin != 'quoted' GROUP BY date_utc HAVING COUNT(*) > 1 ORDER BY date_utc"
+        old, new = (r[0] for r in conn.execute(f"{shared} LIMIT 2"))
+        key = conn.execute("SELECT message_key FROM person_edge_messages WHERE date_utc = ? LIMIT 1", (old,)).fetchone()[0]
+        assert conn.execute("SELECT COUNT(DISTINCT message_key) FROM person_edge_messages WHERE date_utc = ?", (old,)).fetchone()[0] > 1
+        assert conn.execute("SELECT 1 FROM person_edge_messages WHERE date_utc = ?", (new,)).fetchone()
+        conn.execute("UPDATE messages SET date_utc = ? WHERE key = ?", (new, key))
+        conn.commit()
+        assert edges.fresh(conn)
+        pairs.forget()
+        table = pairs.table(conn)
+        assert pairs._messages_from_keys(conn, table, edges.store_id(conn)) is None
+        _same(conn, View(max_nodes=20, start="2018-01-01"), "organization")
+        assert pairs.messages_held(conn)
+        # A message the tables cite, gone.
+        conn.execute("DELETE FROM messages WHERE key = (SELECT message_key FROM person_edge_messages ORDER BY date_utc LIMIT 1)")
+        conn.commit()
+        pairs.forget()
+        table = pairs.table(conn)
+        assert pairs._messages_from_keys(conn, table, edges.store_id(conn)) is None
+        assert pairs._messages_from_keys(conn, table, (edges.store_id(conn)[0], "another state")) is None
+    finally:
+        conn.close()
 
 
 def test_nothing_is_read_ahead_when_the_edge_tables_are_stale(demo: sqlite3.Connection, tmp_path: Path) -> None:
