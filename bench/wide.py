@@ -14,10 +14,10 @@ K times into a scratch store (each copy its own people and domains, ids prefixed
 its edges' dated messages; the messages stay as they are, so the tables stay fresh), and times that view there, each K
 in a process of its own, after one build to warm the page cache: the first view as a new app
 builds it (nothing kept from earlier views: the edge tables' arrays of :mod:`graph.pairs` are
-read, and the message keys; median of three), the views a reader turns to next (another cap,
-another colouring, a minimum per pair; the median of their nine builds), then a date window
-from 2001 (the first: the messages on edges are read, :func:`graph.pairs.window`) and the windows
-after it (the median of nine), and the process's peak RSS.
+read, and the message keys of the edges folded; median of three), the views a reader turns to
+next (another cap, another colouring, a minimum per pair; the median of their nine builds), then
+a date window from 2001 (the first: the messages on edges are worked out from the keys, or read,
+:func:`graph.pairs.window`) and the windows after it (the median of nine), and the process's peak RSS.
 
 With ``--app SECONDS`` it times what a reader waits for instead, in headless Chromium on
 ``threadline app`` (a new app for each figure): the Network page opened first, which builds
@@ -81,7 +81,7 @@ def _widen(source: Path, target: Path, copies: int) -> tuple[int, int]:
 #: The views a reader turns to after the first: another cap, another colouring, a minimum.
 OTHER_VIEWS = ((dict(max_nodes=40), "organization"), (dict(max_nodes=150), "role"), (dict(max_nodes=150, min_weight=5), "organization"))
 
-#: Then date windows: the first reads every message on an edge (graph.pairs.window), then others.
+#: Then date windows: the first works out every message on an edge (graph.pairs.window), then others.
 FIRST_WINDOW = (dict(start="2001-01-01"), "organization")
 OTHER_WINDOWS = (
     (dict(start="2001-01-01", end="2001-06-30"), "organization"),
