@@ -11,7 +11,8 @@ drawn: those among the people kept, and those between two groups or a group and 
 
 The graph is the one :func:`graph.build.build_graph` makes by reading the rows, attribute for
 attribute and in the same order (``tests/test_graph_pairs.py`` holds them equal). People's kinds,
-domains and case facts are read at each view, as there: only the edge tables are kept.
+domains and case facts, which change without the edge tables (``threadline case``), are held too
+while the store is unchanged (:func:`facts`).
 
 A view with a date window reads ``person_edge_messages`` instead: one row per message on an
 edge. Once held (:class:`Messages`, read when a window covers at least :data:`WINDOW_SHARE` of
@@ -42,11 +43,13 @@ from typing import Any
 
 import numpy as np
 
+from ingest.store import connect
+
 from . import edges
 
 __all__ = [
-    "Pairs", "Messages", "Keys", "Cut", "Folded", "table", "held", "messages_held", "keys_held", "window", "keys", "unions", "cut", "forget", "read_ahead",
-    "ROLES", "WINDOW_SHARE", "SMALL_WINDOW", "READ_AHEAD", "WORK_OUT_AHEAD", "KEYS_SHARE",
+    "Pairs", "Messages", "Keys", "Facts", "Cut", "Folded", "table", "held", "messages_held", "keys_held", "window", "keys", "unions", "facts", "cut", "forget", "read_ahead",
+    "ROLES", "WINDOW_SHARE", "SMALL_WINDOW", "READ_AHEAD", "WORK_OUT_AHEAD", "KEYS_SHARE", "FACTS",
 ]  # fmt: skip
 
 #: The header roles of the edge tables, by their code in :attr:`Pairs.role`.
@@ -114,6 +117,29 @@ class Keys:
     #: Numbers into :attr:`names` (sorted, so numbers sort as the keys do).
     code: np.ndarray
     names: list[str]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What views filter and group people by (``people``' kind and domain, ``person_case``'s facts),
+    for every person of a :class:`Pairs`, in its order."""
+
+    #: Whether the person is in ``people`` (a person who is not is left out of every view).
+    present: np.ndarray
+    #: ``kind``, ``domain`` (``""`` for none) and each of :data:`FACTS`: a number per person into
+    #: the column's values (-1: not in ``people``); a fact is None without a case profile.
+    columns: dict[str, tuple[np.ndarray, list[Any]]]
+
+    def among(self, column: str, values: Iterable[Any]) -> np.ndarray:
+        """Whether each person's ``column`` is one of ``values`` (False for those not in ``people``)."""
+        codes, known = self.columns[column]
+        wanted = set(values)
+        return np.isin(codes, [k for k, value in enumerate(known) if value in wanted])
+
+    def of(self, column: str, rows: np.ndarray) -> list[Any]:
+        """The ``column`` of the people ``rows`` (numbers of :class:`Pairs`), present ones only."""
+        codes, known = self.columns[column]
+        return [known[k] for k in codes[rows].tolist()]
 
 
 @dataclass(frozen=True)
@@ -247,6 +273,11 @@ class _Kept:
         self.total: tuple[tuple[str, str], int] | None = None
         #: The table's keys over all time, once a view has read them (False: they disagree with the table).
         self.keys: Keys | bool | None = None
+        #: The people's :class:`Facts` for the table, with the store's data version they were read at,
+        #: and the connection that tells it (:func:`facts`); a lock of their own, held while they are read.
+        self.facts_lock = threading.Lock()
+        self.facts: tuple[int, Facts] | None = None
+        self.watch: tuple[str, sqlite3.Connection] | None = None
 
 
 _kept = _Kept()
@@ -256,6 +287,8 @@ def forget() -> None:
     """Let go of the kept table, as in a new process (for benchmarks that time a cold start)."""
     with _kept.lock:
         _kept.store, _kept.table, _kept.messages, _kept.total, _kept.keys = None, None, None, None, None
+    with _kept.facts_lock:
+        _kept.facts = None
 
 
 def _held(store: tuple[str, str] | None) -> Pairs | None:
@@ -509,6 +542,68 @@ def _messages_from_keys(conn: sqlite3.Connection, pairs: Pairs, store: tuple[str
     if not np.array_equal(np.bincount(date_at, minlength=len(dates)), expected):
         return None
     return Messages(date_at, dates, row[order], held.code[order], held.names)
+
+
+#: The case facts :class:`Facts` holds (``graph.build.CASE_ATTRIBUTES``; here too, as importing it would be circular).
+FACTS = ("role", "organization", "unit", "rank")
+
+
+def facts(conn: sqlite3.Connection, pairs: Pairs) -> Facts | None:
+    """The people's :class:`Facts` for ``pairs`` (the all-time table held for the store on ``conn``,
+    or a window of it), read once for each state of the store; None for a store in memory or
+    another table.
+
+    ``threadline case`` and an ingest change people without a new edge-table token, so they are
+    kept by SQLite's data version instead (``PRAGMA data_version``), asked of a connection of
+    this module's own: it changes whenever any connection, in any process, commits to the store.
+    """
+    store = edges.store_id(conn)
+    if store is None:
+        return None
+    with _kept.lock:
+        if store != _kept.store or _kept.table is None or _kept.table.ids is not pairs.ids:
+            return None
+    with _kept.facts_lock:
+        if _kept.watch is None or _kept.watch[0] != store[0]:
+            if _kept.watch is not None:
+                _kept.watch[1].close()
+            _kept.watch, _kept.facts = (store[0], connect(store[0], readonly=True)), None
+        watch = _kept.watch[1]
+        # The version first, then the rows: a commit in between makes the next call read again.
+        version = int(watch.execute("PRAGMA data_version").fetchone()[0])
+        if _kept.facts is not None and _kept.facts[0] == version and _kept.facts[1].present.shape == (len(pairs.ids),):
+            return _kept.facts[1]
+        read = _read_facts(watch, pairs)
+        _kept.facts = (version, read)
+        return read
+
+
+def _read_facts(conn: sqlite3.Connection, pairs: Pairs) -> Facts:
+    has_case = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'person_case' AND type IN ('table', 'view')").fetchone() is not None
+    names = ("kind", "domain", *FACTS)
+    case = ", ".join(f"c.{name}" for name in FACTS) if has_case else ", ".join("NULL" for _ in FACTS)
+    join = " LEFT JOIN person_case c ON c.person_id = p.id" if has_case else ""
+    codes: list[dict[Any, int]] = [{} for _ in names]
+    parts: list[tuple[np.ndarray, ...]] = []
+    cursor = edges.plain(conn, f"SELECT p.id, p.kind, coalesce(p.domain, ''), {case} FROM people p{join}")
+    while chunk := cursor.fetchmany(_CHUNK):
+        ids, *columns = _columns(chunk, 1 + len(names))
+        for code, column in zip(codes, columns, strict=True):
+            _number(code, column)
+        parts.append((
+            np.fromiter(map(pairs.index.get, ids, repeat(-1)), dtype=np.int64, count=len(ids)),
+            *(np.fromiter(map(code.__getitem__, column), dtype=np.int32, count=len(ids)) for code, column in zip(codes, columns, strict=True)),
+        ))  # fmt: skip
+    at, *numbers = _stack(parts, (np.int64, *(np.int32 for _ in names)))
+    mine = at >= 0
+    present = np.zeros(len(pairs.ids), dtype=bool)
+    present[at[mine]] = True
+    out: dict[str, tuple[np.ndarray, list[Any]]] = {}
+    for name, code, number in zip(names, codes, numbers, strict=True):
+        column = np.full(len(pairs.ids), -1, dtype=np.int32)
+        column[at[mine]] = number[mine]
+        out[name] = (column, list(code))
+    return Facts(present, out)
 
 
 def keys(conn: sqlite3.Connection, pairs: Pairs, rows: Iterable[int]) -> dict[int, tuple[str, ...]]:

@@ -94,6 +94,7 @@ def test_past_max_groups_the_same_groups_share_one_node(demo: sqlite3.Connection
 def test_domain_and_people_filters(demo: sqlite3.Connection) -> None:
     domains = [r[0] for r in demo.execute("SELECT domain FROM people WHERE domain IS NOT NULL GROUP BY domain ORDER BY COUNT(*) DESC, domain LIMIT 3")]
     _same(demo, View(max_nodes=8, domains=(domains[0].upper(), domains[2])), "organization")
+    _same(demo, View(max_nodes=2, domains=(domains[1].upper(), domains[0])), "unit")  # the second's people folded with the first's
     _same(demo, View(max_nodes=5, people=tuple(_busiest(demo, 30))), "unit")
     _same(demo, View(max_nodes=5, people=("nobody@nowhere.example",)), "unit")
 
@@ -243,6 +244,49 @@ def test_hostile_message_keys_read_whole(demo: sqlite3.Connection, tmp_path: Pat
         assert sum(any(h and h in key for key in keys for h in hostile) for keys in found.values()) >= 20
     finally:
         conn.close()
+
+
+def test_peoples_facts_are_held_until_the_store_changes(demo: sqlite3.Connection, tmp_path: Path) -> None:
+    """Kinds, domains and case facts change under the same edge tables (`threadline case`, an
+    ingest under way): held facts are read again after any commit to the store."""
+    conn = _damaged_copy(demo, tmp_path)
+    try:
+        pairs.forget()
+        view = View(max_nodes=12)
+        _same(conn, view, "unit")
+        table = pairs.table(conn)
+        held = pairs.facts(conn, table)
+        assert held is not None and pairs.facts(conn, table) is held  # nothing committed since
+        assert held.present.all() and set(held.of("kind", np.flatnonzero(held.present))) <= {"person", "role", "redacted"}
+        # A busy person made a kind the view leaves out, and a folded person moved to another unit,
+        # each committed by another connection, as `threadline case` or an ingest would.
+        busy = _busiest(conn, 3)[2]
+        folded = next(m for _, d in _same(conn, view, "unit").nodes(data=True) if d.get("kind") == "group" for m in d["members"])
+        with closing(sqlite3.connect(tmp_path / "damaged.db")) as other:
+            other.execute("UPDATE people SET kind = 'redacted' WHERE id = ?", (busy,))
+            other.execute("UPDATE person_case SET unit = 'A unit made up here' WHERE person_id = ?", (folded,))
+            other.commit()
+        assert edges.fresh(conn) and pairs.facts(conn, table) is not held
+        graph = _same(conn, view, "unit")
+        assert busy not in graph
+        assert "group:A unit made up here" in graph or any("A unit made up here" in d.get("groups", ()) for _, d in graph.nodes(data=True))
+        assert busy in _same(conn, view.with_(kinds=("person", "role", "redacted")), "unit")
+        # People gone from the people table: left out, as the rows leave them out.
+        with closing(sqlite3.connect(tmp_path / "damaged.db")) as other:
+            other.execute("DELETE FROM people WHERE id = ?", (_busiest(conn, 1)[0],))
+            other.commit()
+        assert not pairs.facts(conn, table).present.all()
+        _same(conn, view, "organization")
+        pairs.forget()
+        assert pairs.facts(conn, table) is None  # another table than the one held
+    finally:
+        conn.close()
+    memory = sqlite3.connect(":memory:")
+    demo.backup(memory)
+    try:
+        assert pairs.facts(memory, pairs.table(memory)) is None
+    finally:
+        memory.close()
 
 
 def test_focus_views_two_hops_out_once_the_arrays_are_held(demo: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
