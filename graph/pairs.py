@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import sys
 import threading
@@ -276,8 +277,9 @@ class _Kept:
         #: The people's :class:`Facts` for the table, with the store's data version they were read at,
         #: and the connection that tells it (:func:`facts`); a lock of their own, held while they are read.
         self.facts_lock = threading.Lock()
-        self.facts: tuple[int, Facts] | None = None
-        self.watch: tuple[str, sqlite3.Connection] | None = None
+        self.facts: tuple[tuple[str, str], list[str], int, Facts] | None = None
+        #: (path, the file's device and inode, a connection to it).
+        self.watch: tuple[str, tuple[int, int], sqlite3.Connection] | None = None
 
 
 _kept = _Kept()
@@ -563,18 +565,24 @@ def facts(conn: sqlite3.Connection, pairs: Pairs) -> Facts | None:
     with _kept.lock:
         if store != _kept.store or _kept.table is None or _kept.table.ids is not pairs.ids:
             return None
+    try:
+        found = os.stat(store[0])
+    except OSError:
+        return None
     with _kept.facts_lock:
-        if _kept.watch is None or _kept.watch[0] != store[0]:
+        # A connection to the file as it is now: a store made anew at the same path is another file.
+        file = (found.st_dev, found.st_ino)
+        if _kept.watch is None or _kept.watch[:2] != (store[0], file):
             if _kept.watch is not None:
-                _kept.watch[1].close()
-            _kept.watch, _kept.facts = (store[0], connect(store[0], readonly=True)), None
-        watch = _kept.watch[1]
+                _kept.watch[2].close()
+            _kept.watch, _kept.facts = (store[0], file, connect(store[0], readonly=True)), None
+        watch = _kept.watch[2]
         # The version first, then the rows: a commit in between makes the next call read again.
         version = int(watch.execute("PRAGMA data_version").fetchone()[0])
-        if _kept.facts is not None and _kept.facts[0] == version and _kept.facts[1].present.shape == (len(pairs.ids),):
-            return _kept.facts[1]
+        if _kept.facts is not None and _kept.facts[0] == store and _kept.facts[1] is pairs.ids and _kept.facts[2] == version:
+            return _kept.facts[3]
         read = _read_facts(watch, pairs)
-        _kept.facts = (version, read)
+        _kept.facts = (store, pairs.ids, version, read)
         return read
 
 

@@ -4,6 +4,7 @@ edges, groups, attributes and graph attributes, whatever the filters, cap, colou
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -287,6 +288,36 @@ def test_peoples_facts_are_held_until_the_store_changes(demo: sqlite3.Connection
         assert pairs.facts(memory, pairs.table(memory)) is None
     finally:
         memory.close()
+
+
+def test_peoples_facts_of_a_store_made_anew_at_the_same_path(demo: sqlite3.Connection, tmp_path: Path) -> None:
+    """A store replaced by another file at the same path (a new ingest into a fresh store there):
+    its facts are its own, and later commits to it are seen."""
+    conn = _damaged_copy(demo, tmp_path)
+    path = tmp_path / "damaged.db"
+    try:
+        pairs.forget()
+        view = View(max_nodes=12)
+        _same(conn, view, "unit")
+        assert pairs.facts(conn, pairs.table(conn)) is not None
+    finally:
+        conn.close()
+    busy = _busiest(demo, 3)
+    made = tmp_path / "made-anew.db"
+    with closing(sqlite3.connect(made)) as other:
+        demo.backup(other)
+        other.execute("UPDATE people SET kind = 'redacted' WHERE id = ?", (busy[0],))
+        edges.refresh_edges(other)  # a new token, as a new ingest draws
+    os.replace(made, path)
+    conn = sqlite3.connect(path)
+    try:
+        assert busy[0] not in _same(conn, view, "unit")
+        with closing(sqlite3.connect(path)) as other:
+            other.execute("UPDATE people SET kind = 'redacted' WHERE id = ?", (busy[1],))
+            other.commit()
+        assert busy[1] not in _same(conn, view, "unit")
+    finally:
+        conn.close()
 
 
 def test_focus_views_two_hops_out_once_the_arrays_are_held(demo: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
