@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import IO, NamedTuple
+from urllib.parse import quote
 
 from . import run_state
 from .errors import StoreError
@@ -84,7 +85,9 @@ def connect(path: str | os.PathLike[str], *, readonly: bool = False) -> sqlite3.
     page size, journal) for the writer; the connections beside it use this as it is.
     """
     if readonly:
-        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, check_same_thread=False)
+        # Quoted: in a URI a "#" or "?" in the path would end it, and SQLite would open (and
+        # create, read-write) the file named by what comes before.
+        conn = sqlite3.connect(f"file:{quote(str(Path(path).resolve()))}?mode=ro", uri=True, check_same_thread=False)
     else:
         conn = sqlite3.connect(path, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")

@@ -205,6 +205,23 @@ def test_a_connection_beside_the_writer_waits_for_its_lock_and_a_read_only_one_n
         conn.close()
 
 
+@pytest.mark.parametrize("folder", ["case#1", "what?x=1", "100% sure", "a b", "é"])
+def test_a_read_only_connection_under_a_path_a_uri_would_cut(tmp_path: Path, folder: str) -> None:
+    """A "#" or "?" in the store's path ends a URI: unquoted, SQLite opened (and created,
+    read-write) the file named by what came before, an empty store in the wrong place."""
+    db = tmp_path / folder / "store.db"
+    open_store(db).close()
+    before = {p.name for p in tmp_path.rglob("*")}
+    reader = open_store(db, readonly=True)
+    assert reader.conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'messages'").fetchone()[0] == 1
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reader.conn.execute("INSERT INTO meta(key, value) VALUES ('reader', '1')")
+    reader.close()
+    with pytest.raises(sqlite3.OperationalError):
+        connect(tmp_path / folder / "missing.db", readonly=True)
+    assert {p.name for p in tmp_path.rglob("*")} <= {*before, "store.db-wal", "store.db-shm"}  # a reader's WAL index, nothing else
+
+
 def test_the_copies_index_answers_for_a_messages_copies_and_their_sha256_without_the_table(tmp_path: Path) -> None:
     """Schema 8: an export's evidence and the store's fingerprint read the index alone, in order."""
     db = tmp_path / "s.db"
