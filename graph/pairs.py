@@ -572,13 +572,17 @@ def facts(conn: sqlite3.Connection, pairs: Pairs) -> Facts | None:
     with _kept.facts_lock:
         # A connection to the file as it is now: a store made anew at the same path is another file.
         file = (found.st_dev, found.st_ino)
-        if _kept.watch is None or _kept.watch[:2] != (store[0], file):
-            if _kept.watch is not None:
-                _kept.watch[2].close()
-            _kept.watch, _kept.facts = (store[0], file, connect(store[0], readonly=True)), None
-        watch = _kept.watch[2]
-        # The version first, then the rows: a commit in between makes the next call read again.
-        version = int(watch.execute("PRAGMA data_version").fetchone()[0])
+        try:
+            if _kept.watch is None or _kept.watch[:2] != (store[0], file):
+                if _kept.watch is not None:
+                    _kept.watch[2].close()
+                _kept.watch, _kept.facts = None, None
+                _kept.watch = (store[0], file, connect(store[0], readonly=True))
+            watch = _kept.watch[2]
+            # The version first, then the rows: a commit in between makes the next call read again.
+            version = int(watch.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error:
+            return None  # the views read them as they go
         if _kept.facts is not None and _kept.facts[0] == store and _kept.facts[1] is pairs.ids and _kept.facts[2] == version:
             return _kept.facts[3]
         read = _read_facts(watch, pairs)
