@@ -229,14 +229,12 @@ def _build_on_arrays(conn: sqlite3.Connection, view: View, roles: tuple[str, ...
         def group_of(ids: list[str]) -> dict[str, tuple[str, str]]:
             # _group_name's rule, without a dict per person.
             if held is None:
-                return {pid: (str(value or domain or "(no domain)"), domain) for pid, domain, value in _group_rows(conn, ids, group_rest)}
+                return {pid: (_group_of(value, domain), domain) for pid, domain, value in _group_rows(conn, ids, group_rest)}
             rows = np.fromiter(map(table.index.__getitem__, ids), dtype=np.int64, count=len(ids))
             rows = rows[held.present[rows]]
             domain_of = held.of("domain", rows)
             value_of = held.of(group_rest, rows) if group_rest in CASE_ATTRIBUTES else [None] * len(domain_of)
-            return {
-                table.ids[i]: (str(value or domain or "(no domain)"), domain) for i, domain, value in zip(rows.tolist(), domain_of, value_of, strict=True)
-            }
+            return {table.ids[i]: (_group_of(value, domain), domain) for i, domain, value in zip(rows.tolist(), domain_of, value_of, strict=True)}
 
         folded = found.fold(graph._node, group_of, MAX_GROUPS)
         for edge, messages in zip(folded.edges.values(), pairs.unions(conn, table, folded.rows, folded.edge, len(folded.edges)), strict=True):
@@ -247,7 +245,12 @@ def _build_on_arrays(conn: sqlite3.Connection, view: View, roles: tuple[str, ...
 
 def _group_name(info: dict[str, Any], by: str) -> str:
     """The group :func:`fold_rest` puts a person in: the ``by`` case fact, else the domain."""
-    return str(info.get(by) or info.get("domain") or "(no domain)")
+    return _group_of(info.get(by), info.get("domain"))
+
+
+def _group_of(fact: Any, domain: str | None) -> str:
+    """:func:`_group_name` from a person's case fact and domain."""
+    return str(fact or domain or "(no domain)")
 
 
 def _joined_edges(conn: sqlite3.Connection, view: View, roles: tuple[str, ...]) -> Iterable[tuple[Any, ...]]:
