@@ -36,7 +36,8 @@ import sqlite3
 import sys
 import threading
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain, repeat
 from operator import itemgetter
@@ -510,18 +511,11 @@ def _messages_from_keys(conn: sqlite3.Connection, pairs: Pairs, store: tuple[str
     held = _all_keys(conn, pairs, len(pairs.src))
     if held is None:
         return None
-    began = not conn.in_transaction
-    if began:
-        conn.execute("BEGIN")  # the dates and the count to check them by, of the state the keys were read in
-    try:
-        token = conn.execute("SELECT value FROM meta WHERE key = ?", (edges.TOKEN_KEY,)).fetchone()
-        if token is None or str(token[0]) != store[1]:
+    with _as_of(conn, store) as same:  # the dates and the count to check them by, of the state the keys were read in
+        if not same:
             return None
         date_of = dict(edges.plain(conn, "SELECT key, date_utc FROM messages").fetchall())
         counted = edges.plain(conn, "SELECT date_utc, COUNT(*) FROM person_edge_messages GROUP BY date_utc").fetchall()
-    finally:
-        if began:
-            conn.rollback()
     if not date_of.keys() >= set(held.names):
         return None  # a message cited by the tables is gone (a run reading a changed file)
     found = list(map(date_of.__getitem__, held.names))
@@ -694,17 +688,27 @@ def _all_keys(conn: sqlite3.Connection, pairs: Pairs, wanted: int) -> Keys | Non
     return held or None
 
 
-def _read_keys(conn: sqlite3.Connection, pairs: Pairs, store: tuple[str, str]) -> Keys | None:
-    """``person_edge_keys`` as :class:`Keys` for ``pairs``, read for the ``store`` state; None
-    when the tables are another state now, or disagree with ``pairs`` row for row."""
-    # One read transaction: the token the tables were written with, then the tables themselves
-    # (they are written in one transaction with it, each in the key order pairs was read in).
+@contextmanager
+def _as_of(conn: sqlite3.Connection, store: tuple[str, str]) -> Iterator[bool]:
+    """A read transaction on ``conn`` (unless one is open already), and whether the store's edge
+    tables in it are still those of ``store`` (their token)."""
     began = not conn.in_transaction
     if began:
         conn.execute("BEGIN")
     try:
         token = conn.execute("SELECT value FROM meta WHERE key = ?", (edges.TOKEN_KEY,)).fetchone()
-        if token is None or str(token[0]) != store[1]:
+        yield token is not None and str(token[0]) == store[1]
+    finally:
+        if began:
+            conn.rollback()  # a read: nothing to keep
+
+
+def _read_keys(conn: sqlite3.Connection, pairs: Pairs, store: tuple[str, str]) -> Keys | None:
+    """``person_edge_keys`` as :class:`Keys` for ``pairs``, read for the ``store`` state; None
+    when the tables are another state now, or disagree with ``pairs`` row for row."""
+    # The tables are written in one transaction with their token, each in the key order pairs was read in.
+    with _as_of(conn, store) as same:
+        if not same:
             return None
         key_code: dict[str, int] = {}
         parts: list[tuple[np.ndarray, np.ndarray]] = []
@@ -718,9 +722,6 @@ def _read_keys(conn: sqlite3.Connection, pairs: Pairs, store: tuple[str, str]) -
                 np.fromiter(map(len, lists), dtype=np.int64, count=len(lists)),
                 np.fromiter(map(key_code.__getitem__, listed), dtype=np.int32, count=len(listed)),
             ))  # fmt: skip
-    finally:
-        if began:
-            conn.rollback()  # a read: nothing to keep
     sizes, code = _stack(parts, (np.int64, np.int32))
     # Each row holds as many keys as its count (both are its edge's messages): a table that
     # agrees in its length and in every row's count is taken as the one pairs was read from.
