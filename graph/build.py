@@ -27,10 +27,11 @@ from .errors import UnknownPersonError
 
 __all__ = ["View", "build_graph", "busiest", "add_volume", "fold_rest", "ungrouped", "EDGE_ROLES", "CASE_ATTRIBUTES", "MAX_GROUPS", "OTHER_GROUPS"]
 
-EDGE_ROLES = ("to", "cc", "bcc")
+#: The header roles an edge may have.
+EDGE_ROLES = pairs.ROLES
 
 #: The case facts a person carries (``person_case`` columns), the attributes a drawing may group by.
-CASE_ATTRIBUTES = ("role", "organization", "unit", "rank")
+CASE_ATTRIBUTES = pairs.FACTS
 
 
 @dataclass(frozen=True)
@@ -609,11 +610,6 @@ def _people(conn: sqlite3.Connection, ids: set[str]) -> dict[str, dict[str, Any]
     return out
 
 
-def _has_case(conn: sqlite3.Connection) -> bool:
-    """Whether the store has the case tables (a case profile was applied, issue 3)."""
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'person_case' AND type IN ('table', 'view')").fetchone() is not None
-
-
 def _group_attributes(conn: sqlite3.Connection, ids: Iterable[str], by: str) -> dict[str, dict[str, Any]]:
     """What :func:`fold_rest` reads of the people ``ids``: their domain ("" when none) and their ``by`` case fact."""
     return {pid: {"domain": domain} if value is None else {"domain": domain, by: value} for pid, domain, value in _group_rows(conn, ids, by)}
@@ -622,14 +618,14 @@ def _group_attributes(conn: sqlite3.Connection, ids: Iterable[str], by: str) -> 
 def _group_rows(conn: sqlite3.Connection, ids: Iterable[str], by: str) -> Iterable[tuple[str, str, Any]]:
     """(id, domain or "", ``by`` case fact or None) of the people ``ids``."""
     # `by` is one of the case columns, never text from a caller.
-    fact = f"c.{by}" if by in CASE_ATTRIBUTES and _has_case(conn) else "NULL"
+    fact = f"c.{by}" if by in CASE_ATTRIBUTES and pairs.has_case(conn) else "NULL"
     join = " LEFT JOIN person_case c ON c.person_id = p.id" if fact != "NULL" else ""
     return edges.plain(conn, f"SELECT p.id, coalesce(p.domain, ''), {fact} FROM people p{join} WHERE p.id IN (SELECT value FROM json_each(?))", (json.dumps(sorted(ids)),))
 
 
 def _add_case_attributes(conn: sqlite3.Connection, people: dict[str, dict[str, Any]], wanted: str) -> None:
     """Attach role, organization, unit and rank when the case tables exist (issue 3)."""
-    if not _has_case(conn):
+    if not pairs.has_case(conn):
         return
     rows = conn.execute(f"SELECT person_id, {', '.join(CASE_ATTRIBUTES)} FROM person_case WHERE person_id IN (SELECT value FROM json_each(?))", (wanted,))
     for pid, *values in rows:

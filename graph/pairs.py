@@ -50,12 +50,16 @@ from ingest.store import connect
 from . import edges
 
 __all__ = [
-    "Pairs", "Messages", "Keys", "Facts", "Cut", "Folded", "table", "held", "messages_held", "keys_held", "window", "keys", "unions", "facts", "cut", "forget", "read_ahead",
+    "Pairs", "Messages", "Keys", "Facts", "Cut", "Folded", "table", "held", "messages_held", "keys_held", "window", "keys", "unions", "facts", "has_case", "cut", "forget", "read_ahead",
     "ROLES", "WINDOW_SHARE", "SMALL_WINDOW", "READ_AHEAD", "WORK_OUT_AHEAD", "KEYS_SHARE", "FACTS",
 ]  # fmt: skip
 
-#: The header roles of the edge tables, by their code in :attr:`Pairs.role`.
+#: The header roles of the edge tables, by their code in :attr:`Pairs.role` (``graph.build.EDGE_ROLES``).
 ROLES = ("to", "cc", "bcc")
+
+#: The case facts a person carries (``person_case`` columns), which :class:`Facts` holds
+#: (``graph.build.CASE_ATTRIBUTES``, the attributes a drawing may group by).
+FACTS = ("role", "organization", "unit", "rank")
 
 
 @dataclass(frozen=True)
@@ -540,10 +544,6 @@ def _messages_from_keys(conn: sqlite3.Connection, pairs: Pairs, store: tuple[str
     return Messages(date_at, dates, row[order], held.code[order], held.names)
 
 
-#: The case facts :class:`Facts` holds (``graph.build.CASE_ATTRIBUTES``; here too, as importing it would be circular).
-FACTS = ("role", "organization", "unit", "rank")
-
-
 def facts(conn: sqlite3.Connection, pairs: Pairs) -> Facts | None:
     """The people's :class:`Facts` for ``pairs`` (the all-time table held for the store on ``conn``,
     or a window of it), read once for each state of the store; None for a store in memory or
@@ -584,11 +584,16 @@ def facts(conn: sqlite3.Connection, pairs: Pairs) -> Facts | None:
         return read
 
 
+def has_case(conn: sqlite3.Connection) -> bool:
+    """Whether the store has the case tables (a case profile was applied, issue 3)."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'person_case' AND type IN ('table', 'view')").fetchone() is not None
+
+
 def _read_facts(conn: sqlite3.Connection, pairs: Pairs) -> Facts:
-    has_case = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'person_case' AND type IN ('table', 'view')").fetchone() is not None
+    case_tables = has_case(conn)
     names = ("kind", "domain", *FACTS)
-    case = ", ".join(f"c.{name}" for name in FACTS) if has_case else ", ".join("NULL" for _ in FACTS)
-    join = " LEFT JOIN person_case c ON c.person_id = p.id" if has_case else ""
+    case = ", ".join(f"c.{name}" for name in FACTS) if case_tables else ", ".join("NULL" for _ in FACTS)
+    join = " LEFT JOIN person_case c ON c.person_id = p.id" if case_tables else ""
     codes: list[dict[Any, int]] = [{} for _ in names]
     parts: list[tuple[np.ndarray, ...]] = []
     cursor = edges.plain(conn, f"SELECT p.id, p.kind, coalesce(p.domain, ''), {case} FROM people p{join}")
