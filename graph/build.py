@@ -227,15 +227,17 @@ def _build_on_arrays(conn: sqlite3.Connection, view: View, roles: tuple[str, ...
     drawn = {pid for src, dst, _ in kept for pid in (src, dst)} | ({view.focus} if view.focus else set())
     graph = _assemble(kept, _people(conn, drawn), view.focus, found.truncated_from)
     if group_rest and len(found.cut):
-        def group_of(ids: list[str]) -> dict[str, tuple[str, str]]:
-            # _group_name's rule, without a dict per person.
+        def group_of(people: Any) -> tuple[list[str], list[str]]:
+            # _group_name's rule, without a dict per person. The people folded passed the
+            # filters, so each is in the people table (held.present).
             if held is None:
-                return {pid: (_group_of(value, domain), domain) for pid, domain, value in _group_rows(conn, ids, group_rest)}
-            rows = np.fromiter(map(table.index.__getitem__, ids), dtype=np.int64, count=len(ids))
-            rows = rows[held.present[rows]]
-            domain_of = held.of("domain", rows)
-            value_of = held.of(group_rest, rows) if group_rest in CASE_ATTRIBUTES else [None] * len(domain_of)
-            return {table.ids[i]: (_group_of(value, domain), domain) for i, domain, value in zip(rows.tolist(), domain_of, value_of, strict=True)}
+                ids = [table.ids[i] for i in people.tolist()]
+                read = {pid: (domain, value) for pid, domain, value in _group_rows(conn, ids, group_rest)}
+                domain_of, value_of = [read[pid][0] for pid in ids], [read[pid][1] for pid in ids]
+            else:
+                domain_of = held.of("domain", people)
+                value_of = held.of(group_rest, people) if group_rest in CASE_ATTRIBUTES else [None] * len(domain_of)
+            return [_group_of(value, domain) for domain, value in zip(domain_of, value_of, strict=True)], domain_of
 
         folded = found.fold(graph._node, group_of, MAX_GROUPS)
         for edge, messages in zip(folded.edges.values(), pairs.unions(conn, table, folded.rows, folded.edge, len(folded.edges)), strict=True):

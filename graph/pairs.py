@@ -195,10 +195,11 @@ class Cut:
         t = self.table
         return {t.edge(i): [int(t.count[i]), t.first(i), t.last(i), keys.get(i, ())] for i in self.among.tolist()}
 
-    def fold(self, drawn: Iterable[str], group_of: Callable[[list[str]], dict[str, tuple[str, str]]], max_groups: int) -> Folded:
+    def fold(self, drawn: Iterable[str], group_of: Callable[[np.ndarray], tuple[list[str], list[str]]], max_groups: int) -> Folded:
         """The groups of the people cut, at most ``max_groups`` nodes, as :func:`graph.build.fold_rest` makes them.
 
-        ``drawn``: the people in the graph; ``group_of(ids)``: each person's (group name, domain).
+        ``drawn``: the people in the graph; ``group_of(people)``: the group name and the domain of
+        each of these people (numbers of the table), in their order.
         """
         from .build import OTHER_GROUPS
 
@@ -211,11 +212,11 @@ class Cut:
         src_out, dst_out = ~is_drawn[src], ~is_drawn[dst]
         folded_people = np.union1d(src[src_out], dst[dst_out])
         # Each person's group, read for the people folded only.
-        names = group_of([t.ids[i] for i in folded_people.tolist()]) if len(folded_people) else {}
-        name_list = sorted({name for name, _ in names.values()})
+        groups, domains = group_of(folded_people) if len(folded_people) else ([], [])
+        name_list = sorted(set(groups))
         name_code = {name: k for k, name in enumerate(name_list)}
         code = np.full(n, -1, dtype=np.int64)
-        code[folded_people] = [name_code[names[t.ids[i]][0]] for i in folded_people.tolist()]
+        code[folded_people] = np.fromiter(map(name_code.__getitem__, groups), dtype=np.int64, count=len(groups))
         # A group's weight: the messages on its people's cut edges, each end counted.
         weight = np.bincount(code[src[src_out]], weights=count[src_out], minlength=len(name_list)) + np.bincount(
             code[dst[dst_out]], weights=count[dst_out], minlength=len(name_list)
@@ -236,7 +237,7 @@ class Cut:
         ids = [t.ids[i] for i in folded_people[order].tolist()]
         bounds = [0, *(np.flatnonzero(np.diff(at)) + 1).tolist(), len(ids)]
         members = {node_names[at[a]]: set(ids[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a}
-        domain_of = {pid: names[pid][1] for pid in ids}
+        domain_of = dict(zip(ids, map(domains.__getitem__, order.tolist()), strict=True))
 
         def name_of(k: int) -> str:
             return t.ids[k] if k < n else node_names[k - n]
