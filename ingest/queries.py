@@ -31,10 +31,23 @@ def _rows(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...] = ()) -> lis
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
+#: Dates outside these bounds are implausible (a clock at zero, a typed year): kept on their
+#: messages, left out of date ranges and month counts.
+PLAUSIBLE = ("1980", "2100")
+
+
+def _date_range(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
+    """The first and last plausible ``date_utc``. Two probes of the date index: ``MIN`` and
+    ``MAX`` under a range condition walk the whole range (495,178 messages: 0.1 s -> 0.0 s)."""
+    sql = "SELECT date_utc FROM messages WHERE date_utc >= ? AND date_utc < ? ORDER BY date_utc {} LIMIT 1"
+    first, last = (conn.execute(sql.format(order), PLAUSIBLE).fetchone() for order in ("ASC", "DESC"))
+    return (first[0], last[0]) if first and last else (None, None)
+
+
 def stats(conn: sqlite3.Connection, top: int = 10) -> dict[str, Any]:
     """Counts, date range, top senders and problems by kind."""
     one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
-    first, last = conn.execute("SELECT MIN(date_utc), MAX(date_utc) FROM messages WHERE date_utc >= '1980' AND date_utc < '2100'").fetchone()
+    first, last = _date_range(conn)
     return {
         "sources": one("SELECT COUNT(*) FROM sources"),
         "messages": one("SELECT COUNT(*) FROM messages"),
@@ -71,12 +84,21 @@ def problems(conn: sqlite3.Connection, kind: str | None = None, limit: int | Non
 
 
 def messages_per_month(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Number of messages per calendar month (UTC), plausible dates only."""
-    return _rows(
-        conn,
-        "SELECT substr(date_utc, 1, 7) AS month, COUNT(*) AS messages FROM messages "
-        "WHERE date_utc >= '1980' AND date_utc < '2100' GROUP BY month ORDER BY month",
-    )
+    """Number of messages per calendar month (UTC), plausible dates only; months without mail left out.
+
+    Counted month by month, each a range of the date index, from the first month to the last:
+    grouping by the month's text sorted every date again (495,178 messages: 0.26 s -> 0.04 s)."""
+    first, last = _date_range(conn)
+    if first is None or last is None:
+        return []
+    rows = []
+    year, month = int(first[:4]), int(first[5:7])
+    while (name := f"{year:04d}-{month:02d}") <= last[:7]:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        count = conn.execute("SELECT COUNT(*) FROM messages WHERE date_utc >= ? AND date_utc < ?", (name, f"{year:04d}-{month:02d}")).fetchone()[0]
+        if count:
+            rows.append({"month": name, "messages": count})
+    return rows
 
 
 def _fts_query(text: str) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
+import shutil
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from test_app import build_demo_store
@@ -57,3 +60,34 @@ def test_a_common_word_is_cut_to_the_limit(demo: sqlite3.Connection) -> None:
     found = queries.search_messages(demo, "trial", limit=50)
     assert len(found) == 50
     assert [r["date_utc"] for r in found] == sorted((r["date_utc"] for r in found), reverse=True)
+
+
+def _grouped(conn: sqlite3.Connection) -> list[dict[str, object]]:
+    """Messages per month as one GROUP BY over the month's text (what messages_per_month must equal)."""
+    sql = "SELECT substr(date_utc, 1, 7), COUNT(*) FROM messages WHERE date_utc >= '1980' AND date_utc < '2100' GROUP BY 1 ORDER BY 1"
+    return [{"month": month, "messages": count} for month, count in conn.execute(sql)]
+
+
+def test_months_and_the_date_range_are_counted_over_plausible_dates_only(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+    copy = tmp_path / "dates.db"
+    shutil.copyfile(build_demo_store(tmp_path_factory), copy)
+    conn = sqlite3.connect(copy)
+    keys = [k for (k,) in conn.execute("SELECT key FROM messages ORDER BY key")]
+    edges = [
+        "1979-12-31T23:59:59+00:00", "1980-01-01T00:00:00+00:00", "1999-12-31T23:59:59+00:00", "2000-01-01T00:00:00+00:00",
+        "2003-02-28T12:00:00+00:00", "2099-12-31T23:59:59+00:00", "2100-01-01T00:00:00+00:00", "2612-07-01T00:00:00+00:00",
+    ]  # fmt: skip
+    rnd = random.Random(5)
+    for round_ in range(3):
+        dates = [rnd.choice(edges) if rnd.random() < 0.3 else f"{rnd.randint(1975, 2105):04d}-{rnd.randint(1, 12):02d}-15T08:00:00+00:00" for _ in keys]
+        conn.executemany("UPDATE messages SET date_utc = ? WHERE key = ?", zip(dates, keys, strict=True))
+        conn.commit()
+        months = queries.messages_per_month(conn)
+        assert months == _grouped(conn) and len(months) > 100, round_
+        first, last = conn.execute("SELECT MIN(date_utc), MAX(date_utc) FROM messages WHERE date_utc >= '1980' AND date_utc < '2100'").fetchone()
+        assert (queries.stats(conn)["first_date"], queries.stats(conn)["last_date"]) == (first, last)
+    # Every date implausible, or none at all: no months and no range.
+    conn.execute("UPDATE messages SET date_utc = CASE WHEN rowid % 2 THEN '1970-01-01T00:00:00+00:00' ELSE NULL END")
+    conn.commit()
+    assert queries.messages_per_month(conn) == [] and queries.stats(conn)["first_date"] is None is queries.stats(conn)["last_date"]
+    conn.close()
