@@ -5,7 +5,8 @@ run app.py``); it listens on 127.0.0.1 and loads nothing from the internet.
 
 The pages, in sidebar order. Each lives in ``app_pages/<module>.py`` as a
 ``render(ctx)`` function with the URL parameters it keeps in ``PARAMS``; add a page
-by adding a line here.
+by adding a line here. Streamlit runs this file as ``__main__``; imported (by
+``threadline.serve``, as the server starts) it only lists the pages.
 """
 
 from __future__ import annotations
@@ -21,4 +22,5 @@ PAGES: list[Page] = [
     Page("messages", "Messages", messages.render, messages.PARAMS),
 ]
 
-run(PAGES)
+if __name__ == "__main__":
+    run(PAGES)

@@ -305,8 +305,8 @@ def view_drawing(db: str, version: str, backend: str, view: View, group_by: str)
 
 
 #: Views being built, or built, ahead of the page that shows them: (store, version, backend,
-#: view, colouring) -> their :class:`Warming`. Only the latest few are remembered.
-_WARMED: dict[tuple[str, str, str, View, str], Warming] = {}
+#: view, colouring, drawing's height) -> their :class:`Warming`. Only the latest few are remembered.
+_WARMED: dict[tuple[str, str, str, View, str, int], Warming] = {}
 _WARMED_KEPT = 8
 _WARMED_LOCK = threading.Lock()
 _LOG = logging.getLogger(__name__)
@@ -315,8 +315,8 @@ _LOG = logging.getLogger(__name__)
 class Warming:
     """A view's drawing and plain graph being built in a thread of their own (:func:`warm_view`)."""
 
-    def __init__(self, db: str, version: str, backend: str, view: View, group_by: str) -> None:
-        self.args = (db, version, backend, view, group_by)
+    def __init__(self, db: str, version: str, backend: str, view: View, group_by: str, height: int) -> None:
+        self.args = (db, version, backend, view, group_by, height)
         #: The drawing it built (a weak reference: the cache decides how long it lives), or None.
         self.drawing: weakref.ref[nx.MultiDiGraph] | None = None
         #: Why it could not build the view (the page will say so when asked for it), or None.
@@ -344,23 +344,30 @@ class Warming:
 
 
 @st.cache_resource(max_entries=_WARMED_KEPT, show_spinner=False)
-def _warmed(db: str, version: str, backend: str, view: View, group_by: str) -> weakref.ref[nx.MultiDiGraph]:
-    # A cached function of its own so that the two it calls are nested in it, which keeps
+def _warmed(db: str, version: str, backend: str, view: View, group_by: str, height: int) -> weakref.ref[nx.MultiDiGraph]:
+    # A cached function of its own so that those it calls are nested in it, which keeps
     # Streamlit from drawing their spinner from a thread that has no page. It keeps only a
     # weak reference: how long the graphs stay is the caches' business (DRAWINGS_KEPT).
     view_graph(db, version, backend, view, group_by)
-    return weakref.ref(view_drawing(db, version, backend, view, group_by))
+    drawing = view_drawing(db, version, backend, view, group_by)
+    # And what the page shows of it: its summary line, the drawing's HTML, the people's table
+    # (on the 495,000-message demo about 0.9 s more that the reader's first visit waited for).
+    view_summary(db, version, backend, view, group_by)
+    view_html(db, version, backend, view, group_by, height)
+    view_table(db, version, backend, view)
+    return weakref.ref(drawing)
 
 
-def warm_view(db: str, version: str, backend: str, view: View, group_by: str) -> Warming:
-    """Build ``view``'s drawing and plain graph into the caches in a thread, once per store
+def warm_view(db: str, version: str, backend: str, view: View, group_by: str, height: int) -> Warming:
+    """Build ``view``'s drawing and plain graph, and the summary, HTML (``height`` pixels high)
+    and people's table the page shows of them, into the caches in a thread, once per store
     version, and return at once: the page that shows it later finds it built, or waits only
     for the rest of the build (Streamlit's caches let one caller compute a value while the
     others wait for it). The page's default view on a store with many people takes seconds
     (``bench/wide.py``), and the app starts it as it opens, while the reader is on another page.
     With the SQLite backend the thread then works out the messages on edges for date windows
     (:func:`graph.pairs.read_ahead`, up to :data:`graph.pairs.WORK_OUT_AHEAD` of them)."""
-    wanted = (db, version, backend, view, group_by)
+    wanted = (db, version, backend, view, group_by, height)
     with _WARMED_LOCK:
         warming = _WARMED.get(wanted)
         if warming is None:

@@ -273,12 +273,12 @@ def _title(view: View) -> str:
     return title
 
 
-def warm(ctx: Context) -> None:
+def warm(ctx: Context) -> data.Warming | None:
     """Start building the page's first view while the reader is elsewhere (:func:`app_pages.data.warm_view`).
     Not while a run writes to the store: its every commit is a new version, and the run needs the cores."""
     if ctx.run is not None and ctx.run.running:
-        return
-    data.warm_view(ctx.db, ctx.version, ctx.backend, default_view(), COLOR_DEFAULT)
+        return None
+    return data.warm_view(ctx.db, ctx.version, ctx.backend, default_view(), COLOR_DEFAULT, HEIGHT)
 
 
 def render(ctx: Context) -> None:

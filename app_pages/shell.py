@@ -20,7 +20,7 @@ from ingest.run_state import RunState
 
 from . import data, run_note, state
 
-__all__ = ["Context", "Page", "run"]
+__all__ = ["Context", "Page", "prepare", "run"]
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,10 @@ class Page:
     title: str
     render: Callable[[Context], None]
     params: tuple[state.Param, ...] = ()
-    #: Called at every page run, whichever page is shown: starts work the page will need
-    #: (:func:`app_pages.network.warm`), so it is ready or under way when the reader comes to it.
-    warm: Callable[[Context], None] | None = None
+    #: Called at every page run, whichever page is shown, and once as the server starts
+    #: (:func:`prepare`): starts work the page will need (:func:`app_pages.network.warm`), so it
+    #: is ready or under way when the reader comes to it; returns that work, or None.
+    warm: Callable[[Context], data.Warming | None] | None = None
 
 
 def _context() -> Context:
@@ -79,6 +80,23 @@ def _sidebar(ctx: Context) -> None:
 #: store (16 ego networks, 16 windows; two runs each, :mod:`graph.build` pausing the collector
 #: while it builds in both): 30.5-37.2 s -> 27.0-28.7 s in all, the slowest view 2.6-2.8 s -> 1.5-1.7 s.
 GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def prepare(pages: Sequence[Page]) -> list[tuple[Page, data.Warming]]:
+    """Start every page's :attr:`Page.warm` on the store in ``THREADLINE_DB`` before any reader
+    has opened a page (:mod:`threadline.serve` calls it as the server starts); the pages and the
+    work each started. Nothing when the store is unset or missing: the first page says so."""
+    db = data.store_path()
+    if db is None or not Path(db).exists():
+        return []
+    gc.set_threshold(*GC_THRESHOLDS)
+    ctx = Context(db=db, version=data.store_version(db), backend=data.backend_name(), run=data.ingest_state(db))
+    started = []
+    for each in pages:
+        work = each.warm(ctx) if each.warm is not None else None
+        if work is not None:
+            started.append((each, work))
+    return started
 
 
 def run(pages: Sequence[Page]) -> None:

@@ -546,17 +546,25 @@ def test_the_network_pages_first_view_is_built_while_the_reader_is_on_another_pa
     version = data.store_version(db)
     assert version == before, "the app's first reader changed the store's version, so the next page run missed every cache"
     first = (db, version, "sqlite", network.default_view(), network.COLOR_DEFAULT)
-    warming = data._WARMED.get(first)
+    warming = data._WARMED.get((*first, network.HEIGHT))
     assert warming is not None, "opening the Overview did not start the Network page's view"
     assert warming.join(60) and warming.failed is None
     assert warming.messages  # and the messages on edges, for the first date window (graph.pairs.read_ahead)
     built = warming.drawing()
     assert built is not None and built.graph["truncated_from"] is None  # 16 people: under the cap
+
+    def not_again(*_: object, **__: object) -> None:
+        raise AssertionError("the page worked out again what was built ahead")
+
+    # The drawing's HTML and the people's table were made ahead too: the page only shows them.
+    monkeypatch.setattr(data, "network_html", not_again)
+    monkeypatch.setattr(data, "centrality_table", not_again)
     at = run(page="network")
+    assert not at.exception
     assert network.view_of(lambda name: at.session_state[state.key(name)]) == network.default_view()
     assert data.view_drawing(*first) is built  # the page drew the graph built ahead, not one of its own
     assert texts(at)[0] == f"{built.number_of_nodes()} people, {sum(len(built.succ[n]) for n in built)} sender→recipient pairs, 6 messages in this view."
     # A view that cannot be built is left to the page, which says why.
     monkeypatch.setenv("THREADLINE_BACKEND", "nonsense")
-    failed = data.warm_view(db, version, "nonsense", network.default_view(), network.COLOR_DEFAULT)
+    failed = data.warm_view(db, version, "nonsense", network.default_view(), network.COLOR_DEFAULT, network.HEIGHT)
     assert failed.join(60) and failed.drawing is None and "not a known backend" in (failed.failed or "")

@@ -227,7 +227,8 @@ def test_spread_tree_is_drawn_by_generation_offline(page, demo_url: str, tmp_pat
     ys = frame.evaluate("() => Object.fromEntries(Object.entries(window.threadlineNetwork.getPositions()).map(([k, p]) => [k, p.y]))")
     assert all(ys[v] > ys[u] for u, v in tree.edges)
     assert len({round(ys[r]) for r in cascade.roots}) == 1  # roots, unexplained adopters among them, share the top level
-    assert page.get_by_text("Accounts opened by the end of").count() == 1
+    # Drawn below the tree: the page may still be running when the tree has settled.
+    playwright_api.expect(page.get_by_text("Accounts opened by the end of")).to_have_count(1, timeout=20_000)
     handle.scroll_into_view_if_needed()
     page.screenshot(path=str(SPREAD_SCREENSHOT), full_page=True)
     assert page.dialogs == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -12,8 +14,10 @@ from click.testing import CliRunner
 from threadline.cli import cli
 
 try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
+    from app_server import serve
     from conftest import as_schema_8
 except ImportError:
+    from tests.app_server import serve
     from tests.conftest import as_schema_8
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,6 +106,36 @@ def test_the_app_on_a_port_in_use_says_so(tmp_path: Path) -> None:
         result = CliRunner().invoke(cli, ["app", "--db", str(db), "--port", str(port)])
     assert result.exit_code == 1 and f"cannot listen on 127.0.0.1:{port} (Address already in use)" in result.output, result.output
     assert "Threadline on http" not in result.output
+
+
+def _log_once_it_says(log: Path, words: str, timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    while words not in (text := log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return text
+
+
+def test_the_app_prepares_its_pages_before_anyone_opens_one(tmp_path: Path, mail_dir: Path) -> None:
+    """`threadline app` loads the pages and builds the Network page's first view as its server
+    starts, with no reader connected: the first page a reader opens does not wait for them."""
+    db, log = tmp_path / "case.db", tmp_path / "app.log"
+    assert CliRunner().invoke(cli, ["ingest", str(mail_dir), "--db", str(db), "--quiet", "--workers", "1"]).exit_code == 0
+    with serve(db, log=log):
+        text = _log_once_it_says(log, "first view is ready")
+    assert "Threadline: the pages are loaded" in text and "Threadline: the Network page's first view is ready" in text, text
+    # Imported once Streamlit's runtime exists: its cached functions found it.
+    assert "No runtime found" not in text and "Traceback" not in text, text
+
+
+def test_the_app_on_a_store_it_cannot_read_starts_and_leaves_the_reason_to_the_page(tmp_path: Path) -> None:
+    db, log = tmp_path / "empty.db", tmp_path / "app.log"
+    db.touch()
+    with serve(db, log=log) as url:
+        text = _log_once_it_says(log, "not built ahead")
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as answer:
+            assert answer.read().strip() == b"ok"
+    assert "the Network page's first view was not built ahead; the page will say why: StoreError:" in text and "schema 0" in text, text
+    assert "Traceback" not in text, text
 
 
 def test_malformed_aliases_is_a_sentence(tmp_path: Path, mail_dir: Path) -> None:

@@ -272,7 +272,8 @@ def app(db: str, port: int, host: str, use_neo4j: bool) -> None:
         raise click.ClickException(f"cannot listen on {host}:{port} ({os.strerror(exc.errno) if exc.errno else exc}); is Threadline already open there? Choose another with --port") from None
     env = dict(os.environ, THREADLINE_DB=str(Path(db).resolve()), THREADLINE_BACKEND="neo4j" if use_neo4j else "sqlite")
     cmd = [
-        sys.executable, "-m", "streamlit", "run", spec.origin,
+        # streamlit run, with the pages loaded and their first work started as the server starts
+        sys.executable, "-m", "threadline.serve", spec.origin,
         "--server.address", host, "--server.port", str(port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none", "--server.runOnSave", "false",
