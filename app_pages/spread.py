@@ -28,6 +28,7 @@ import streamlit as st
 
 from graph.render import COLOR_BY, category_of, network_html
 from graph.spread import UNRESOLVED_PREFIX, Spread
+from ingest.queries import month_range
 
 from . import data, state
 from . import spread_parts as parts
@@ -38,7 +39,7 @@ from .spread_parts import NO_INVITER, NO_UNIT, month_label, shown_until
 from .state import Param, key
 from .text import one_line
 
-__all__ = ["PARAMS", "HEIGHT", "STEP_SECONDS", "NO_INVITER", "NAME_ONLY", "render", "month_range", "cascade_until", "display_graph"]
+__all__ = ["PARAMS", "HEIGHT", "STEP_SECONDS", "NO_INVITER", "NAME_ONLY", "render", "cascade_until", "display_graph"]
 
 #: Height of the drawing of one tree; the whole forest gets more (see :func:`_height`).
 HEIGHT = 640
@@ -51,20 +52,6 @@ PARAMS = (Param("vendor", None), Param("until", None), Param("tree", None), Para
 _PLAYING = "spread_playing"
 _STEP = "spread_step"  # (month, time.monotonic()) of the next frame while playing
 _NONCE = "spread_until_nonce"  # bumped when code moves the month, so the slider is made afresh
-
-
-def month_range(first: str, last: str) -> list[str]:
-    """Every calendar month from ``first`` to ``last`` (``YYYY-MM``), both included.
-
-    >>> month_range("2018-11", "2019-02")
-    ['2018-11', '2018-12', '2019-01', '2019-02']
-    """
-    year, month = int(first[:4]), int(first[5:7])
-    out = []
-    while f"{year:04d}-{month:02d}" <= last[:7]:
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return out
 
 
 def cascade_until(g: nx.DiGraph, s: Spread, until: str | None, root: str | None = None) -> nx.DiGraph:

@@ -14,6 +14,7 @@ __all__ = [
     "stats",
     "problems",
     "messages_per_month",
+    "month_range",
     "search_messages",
     "search_ready",
     "get_message",
@@ -91,14 +92,28 @@ def messages_per_month(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     first, last = _date_range(conn)
     if first is None or last is None:
         return []
+    months = month_range(first, last)
     rows = []
-    year, month = int(first[:4]), int(first[5:7])
-    while (name := f"{year:04d}-{month:02d}") <= last[:7]:
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        count = conn.execute("SELECT COUNT(*) FROM messages WHERE date_utc >= ? AND date_utc < ?", (name, f"{year:04d}-{month:02d}")).fetchone()[0]
+    # Each month ends where the next begins; the last at the bound, as no plausible date is later than ``last``.
+    for name, end in zip(months, [*months[1:], PLAUSIBLE[1]], strict=True):
+        count = conn.execute("SELECT COUNT(*) FROM messages WHERE date_utc >= ? AND date_utc < ?", (name, end)).fetchone()[0]
         if count:
             rows.append({"month": name, "messages": count})
     return rows
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Every calendar month from ``first`` to ``last`` (``YYYY-MM``, or dates that start so), both included.
+
+    >>> month_range("2018-11", "2019-02")
+    ['2018-11', '2018-12', '2019-01', '2019-02']
+    """
+    year, month = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{year:04d}-{month:02d}" <= last[:7]:
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
 
 
 def _fts_query(text: str) -> str:

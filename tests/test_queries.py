@@ -91,3 +91,9 @@ def test_months_and_the_date_range_are_counted_over_plausible_dates_only(tmp_pat
     conn.commit()
     assert queries.messages_per_month(conn) == [] and queries.stats(conn)["first_date"] is None is queries.stats(conn)["last_date"]
     conn.close()
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    assert doctest.testmod(queries).failed == 0
