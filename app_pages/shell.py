@@ -61,6 +61,10 @@ def _context() -> Context:
         st.error("The store named by THREADLINE_DB does not exist. Create it with `threadline ingest PATH --db FILE`.")
         st.text(db)
         st.stop()
+    return _context_of(db)
+
+
+def _context_of(db: str) -> Context:
     return Context(db=db, version=data.store_version(db), backend=data.backend_name(), run=data.ingest_state(db))
 
 
@@ -90,7 +94,7 @@ def prepare(pages: Sequence[Page]) -> list[tuple[Page, data.Warming]]:
     if db is None or not Path(db).exists():
         return []
     gc.set_threshold(*GC_THRESHOLDS)
-    ctx = Context(db=db, version=data.store_version(db), backend=data.backend_name(), run=data.ingest_state(db))
+    ctx = _context_of(db)
     started = []
     for each in pages:
         work = each.warm(ctx) if each.warm is not None else None
