@@ -25,10 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # ahead of this folder, whose ingest.py would hide the ingest package
 
-from tests.app_server import serve  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from tests.app_server import CHROMIUM, CHROMIUM_ARGS, serve  # noqa: E402
 
 #: The steps: the sidebar entry clicked (None: the app's address opened) and a text only that page shows.
 STEPS = [

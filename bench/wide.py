@@ -131,17 +131,14 @@ def _one(db: Path) -> None:
     }))
 
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
 def _page_waits(db: Path, linger: float) -> tuple[float, float]:
     """Seconds until the Network page's summary line shows: opened first, and clicked after ``linger`` s on the Overview."""
     from playwright.sync_api import sync_playwright
 
-    from tests.app_server import serve
+    from tests.app_server import CHROMIUM, CHROMIUM_ARGS, serve
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             waits = []
             for first in (True, False):

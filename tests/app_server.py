@@ -1,6 +1,6 @@
 """Run the real app (`threadline app`) on a store for as long as a block needs it.
 
-Used by the browser tests and by ``bench/wide.py --app``::
+Used by the browser tests and by ``bench/wide.py --app`` and ``bench/pages.py``::
 
     with serve(db) as url:
         ...  # http://127.0.0.1:<port>, answering its health check
@@ -20,6 +20,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+#: Debian's Chromium (never ``playwright install``) and the flags it is launched with, headless
+#: and quiet, for the browser tests and the benchmarks that look at the app as a reader does.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def free_port() -> int:

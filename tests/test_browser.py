@@ -20,18 +20,16 @@ from ingest import IngestReport, ingest, open_store
 from ingest.run_state import Teller
 
 try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
-    from app_server import serve
+    from app_server import CHROMIUM, CHROMIUM_ARGS, serve
     from test_app import build_demo_store
 except ImportError:
-    from tests.app_server import serve
+    from tests.app_server import CHROMIUM, CHROMIUM_ARGS, serve
     from tests.test_app import build_demo_store
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "data" / "app"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 HOSTILE_ID = "mallory@evil.example"
 SCREENSHOT = Path("/tmp/threadline-network.png")

@@ -13,14 +13,14 @@ from graph.export import prepare_export, write_export
 from graph.select import Selection, select
 
 try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
+    from app_server import CHROMIUM, CHROMIUM_ARGS
     from test_export_support import CYPHER_NAME, HOSTILE_NAME, case_conn, case_db  # noqa: F401
 except ImportError:
+    from tests.app_server import CHROMIUM, CHROMIUM_ARGS
     from tests.test_export_support import CYPHER_NAME, HOSTILE_NAME, case_conn, case_db  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 HOSTILE_SUBJECT = "<script>alert('subject')</script>"
 
 
@@ -30,7 +30,7 @@ def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install the Debian package chromium (never `playwright install`)")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
