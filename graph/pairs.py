@@ -210,7 +210,11 @@ class Cut:
         rows = self.cut
         src, dst, count = t.src[rows], t.dst[rows], t.count[rows]
         src_out, dst_out = ~is_drawn[src], ~is_drawn[dst]
-        folded_people = np.union1d(src[src_out], dst[dst_out])
+        # Marked, not np.union1d: numpy 2.3 and later find unique values by hashing first (see _unique).
+        folded = np.zeros(n, dtype=bool)
+        folded[src[src_out]] = True
+        folded[dst[dst_out]] = True
+        folded_people = np.flatnonzero(folded)
         # Each person's group, read for the people folded only.
         groups, domains = group_of(folded_people) if len(folded_people) else ([], [])
         name_list = sorted(set(groups))
@@ -670,10 +674,18 @@ def _sorted_groups(group: np.ndarray, key: np.ndarray, names: list[str], size: i
     """For each of ``size`` groups, the names of its keys (numbers into ``names``, which is sorted), sorted, each once."""
     if not len(key):
         return [()] * size
-    group, key = np.divmod(np.unique(group * len(names) + key), len(names))  # by group, then by key
+    group, key = np.divmod(_unique(group * len(names) + key), len(names))  # by group, then by key
     listed = [names[k] for k in key.tolist()]
     bounds = np.searchsorted(group, np.arange(size + 1)).tolist()
     return [tuple(listed[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def _unique(values: np.ndarray) -> np.ndarray:
+    """The values sorted, each once, as ``np.unique`` gives them. numpy 2.3 and later find them by
+    hashing before they sort: 0.35-0.65 s for the 525,000 message keys of a busy person's ego
+    network at the 495,000-message demo, against 0.01 s to sort and drop repeats."""
+    values = np.sort(values)
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values
 
 
 def _all_keys(conn: sqlite3.Connection, pairs: Pairs, wanted: int) -> Keys | None:
