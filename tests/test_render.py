@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import html
 import json
+import math
 import random
 import re
 from pathlib import Path
@@ -129,6 +130,39 @@ def test_hierarchical_layout_and_focus(small: nx.MultiDiGraph) -> None:
     focus = next(n for n in data["nodes"] if n["id"] == "ann@metropd.example")
     assert focus["borderWidth"] == 5
     assert "layout" not in page_data(network_html(small))["options"]
+
+
+def test_drawings_are_laid_out_here_and_the_browser_only_settles_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two close-knit trios joined by one light pair: a layout on the arrows drawn keeps each trio together.
+    g = nx.MultiDiGraph()
+    trios = (["a1", "a2", "a3"], ["b1", "b2", "b3"])
+    for trio in trios:
+        for pid in trio:
+            person(g, f"{pid}@x.example", pid, "x.example", 5)
+        for u in trio:
+            for v in trio:
+                if u != v:
+                    g.add_edge(f"{u}@x.example", f"{v}@x.example", key="to", role="to", count=20)
+    g.add_edge("a3@x.example", "b1@x.example", key="to", role="to", count=1)
+    page = network_html(g)
+    data = page_data(page)
+    assert data["options"]["physics"]["stabilization"]["iterations"] == render.SETTLE_ITERATIONS
+    at = {n["id"]: (n["x"], n["y"]) for n in data["nodes"]}
+    assert set(at) == set(g.nodes) and all(isinstance(c, float) for xy in at.values() for c in xy)
+
+    def apart(u: str, v: str) -> float:
+        return math.dist(at[f"{u}@x.example"], at[f"{v}@x.example"])
+
+    within = [apart(u, v) for trio in trios for u in trio for v in trio if u < v]
+    across = [apart(u, v) for u in trios[0] for v in trios[1]]
+    assert max(within) < min(across)
+    assert network_html(g) == page  # the same view draws the same picture
+    # Trees keep their own layout; past PLACE_BELOW people the browser lays them out as before.
+    tree = page_data(network_html(g, hierarchical=True))
+    assert all("x" not in n for n in tree["nodes"]) and tree["options"]["physics"]["enabled"] is False
+    monkeypatch.setattr(render, "PLACE_BELOW", len(g))
+    big = page_data(network_html(g))
+    assert all("x" not in n for n in big["nodes"]) and big["options"]["physics"]["stabilization"]["iterations"] == 400
 
 
 def test_empty_graph_says_so_without_scripts() -> None:
