@@ -365,7 +365,8 @@ def network_html(
     ``max_edges`` sender→recipient pairs draws the heaviest of them, each person's
     heaviest and every pair of the focus, and says so on the page (None draws them all;
     trees are always drawn whole): the graph itself, its tables and exports keep every
-    pair. An edge attribute
+    pair. A drawing of fewer than :data:`PLACE_BELOW` people comes laid out (seeded: the same
+    graph draws the same picture), and the browser only settles it. An edge attribute
     ``title`` replaces the computed tooltip text (it is escaped like the rest).
     An unknown ``color_by`` raises :class:`ValueError`.
 
