@@ -284,13 +284,15 @@ SETTLE_ITERATIONS = 100
 
 def _place(nodes: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
     """Give each drawn node a starting ``x`` and ``y`` (vis's pixels), laid out on the arrows
-    drawn, heavier pairs pulling harder (``rows`` as :func:`_edge_rows` gives them)."""
+    drawn, heavier pairs pulling harder (``rows`` as :func:`_edge_rows` gives them).
+
+    People and arrows are taken in the order of their ids, so the picture does not depend on
+    the order a backend gave them in (the SQLite store and Neo4j draw the same one)."""
     layout = nx.Graph()
-    layout.add_nodes_from(node["id"] for node in nodes)
-    for row in rows:
-        u, v = str(row["from"]), str(row["to"])
+    layout.add_nodes_from(sorted(node["id"] for node in nodes))
+    for u, v, count in sorted((str(row["from"]), str(row["to"]), row["count"]) for row in rows):
         if u != v:
-            weight = math.log1p(row["count"]) + (layout[u][v]["weight"] if layout.has_edge(u, v) else 0.0)
+            weight = math.log1p(count) + (layout[u][v]["weight"] if layout.has_edge(u, v) else 0.0)
             layout.add_edge(u, v, weight=weight)
     pos = nx.spring_layout(layout, weight="weight", iterations=PLACE_ITERATIONS, seed=1)
     xs = [float(pos[node["id"]][0]) for node in nodes]

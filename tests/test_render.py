@@ -157,6 +157,12 @@ def test_drawings_are_laid_out_here_and_the_browser_only_settles_them(monkeypatc
     across = [apart(u, v) for u in trios[0] for v in trios[1]]
     assert max(within) < min(across)
     assert network_html(g) == page  # the same view draws the same picture
+    # ... whatever order a backend gives its people and arrows in.
+    shuffled = nx.MultiDiGraph()
+    rng = random.Random(7)
+    shuffled.add_nodes_from(rng.sample(list(g.nodes(data=True)), len(g)))
+    shuffled.add_edges_from(rng.sample(list(g.edges(keys=True, data=True)), g.number_of_edges()))
+    assert {n["id"]: (n["x"], n["y"]) for n in page_data(network_html(shuffled))["nodes"]} == at
     # Trees keep their own layout; past PLACE_BELOW people the browser lays them out as before.
     tree = page_data(network_html(g, hierarchical=True))
     assert all("x" not in n for n in tree["nodes"]) and tree["options"]["physics"]["enabled"] is False
