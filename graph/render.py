@@ -272,13 +272,14 @@ def _edge_rows(graph: nx.Graph, merged: dict[Pair, dict[str, Any]], pairs: list[
 #: Drawings of fewer people than this are laid out here first (networkx's spring layout, seeded,
 #: :data:`PLACE_ITERATIONS` rounds), and the browser's physics only settles them
 #: (:data:`SETTLE_ITERATIONS` rounds, not 400). The browser's rounds are what a reader waits for,
-#: on the page's one thread: in headless Chromium the Enron slice's first view was drawn and
-#: still after 2.76 s, and 1.28 s laid out here first (medians of 3; eight views of it and of the
-#: 495,000-message demo, 0.37-0.59x), for 0.1 s more in Python (0.3 s at 300 people). The same
-#: view now draws the same picture each time. Larger drawings are laid out by the browser as
-#: before (networkx's layout past 500 nodes needs scipy).
+#: on the page's one thread: in headless Chromium, eight views of the Enron slice and of the
+#: 495,000-message demo were drawn and still 0.35-0.77x as soon (the slice's first view 2.57 s
+#: -> 1.19 s; ``bench/drawing.py``), for 0.05 s more in Python (168 people; 0.17 s for 300).
+#: 25 rounds here look as good as 50 once the browser has settled them, the busy middle a
+#: little more open. The same view draws the same picture each time. Larger drawings are laid
+#: out by the browser as before (networkx's layout past 500 nodes needs scipy).
 PLACE_BELOW = 500
-PLACE_ITERATIONS = 50
+PLACE_ITERATIONS = 25
 SETTLE_ITERATIONS = 100
 
 
