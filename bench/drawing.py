@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import statistics
 import subprocess
 import sys
@@ -79,8 +80,6 @@ def main() -> None:
     for db in args.db:
         if not db.exists():
             raise SystemExit(f"{db} is missing: make it with bench/ingest.py, bench/scale.py or threadline ingest")
-    import pickle
-
     from playwright.sync_api import sync_playwright
 
     codes = {"this": ROOT} if args.against is None else {args.against.name: args.against.resolve(), "this": ROOT}
