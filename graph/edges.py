@@ -37,7 +37,7 @@ from typing import Any
 
 from ingest.store import put_meta
 
-__all__ = ["refresh_edges", "collect_edges", "write_edges", "mark_stale", "fresh", "settled", "edge_rows", "edge_keys", "forget_keys", "plain", "store_id", "neighbours", "date_clause", "EDGE_SQL", "STAMP_KEY", "TOKEN_KEY", "COUNT_KEY", "KEYS_KEPT"]
+__all__ = ["refresh_edges", "collect_edges", "write_edges", "mark_stale", "fresh", "settled", "edge_rows", "edge_keys", "remember_keys", "forget_keys", "plain", "store_id", "neighbours", "date_clause", "EDGE_SQL", "STAMP_KEY", "TOKEN_KEY", "COUNT_KEY", "KEYS_KEPT"]
 
 #: The ``meta`` key holding the store state the edge tables were derived from.
 STAMP_KEY = "edges_stamp"
@@ -388,6 +388,12 @@ def edge_keys(conn: sqlite3.Connection, edges: Iterable[Edge]) -> dict[Edge, tup
         _kept.add(store, read)
     found.update(read)
     return found
+
+
+def remember_keys(store: tuple[str, str], found: dict[Edge, tuple[str, ...]]) -> None:
+    """Keep these edges' keys over all time, put together elsewhere for the ``store`` state
+    (:func:`store_id`), for :func:`edge_keys` to serve (:func:`graph.pairs.keys`)."""
+    _kept.add(store, found)
 
 
 def neighbours(conn: sqlite3.Connection, frontier: set[str], roles: Iterable[str]) -> set[str]:

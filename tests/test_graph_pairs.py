@@ -23,6 +23,8 @@ from graph.build import EDGE_ROLES, View, build_graph
 
 
 def _by_rows(conn: sqlite3.Connection, view: View, by: str | None) -> nx.MultiDiGraph:
+    # Its message keys read by SQL, not served from those the arrays put together (graph.pairs.keys).
+    edges.forget_keys()
     build.ARRAYS = False
     try:
         return build_graph(conn, view, group_rest=by)
@@ -158,6 +160,7 @@ def test_a_store_in_memory_is_worked_out_each_time(demo: sqlite3.Connection) -> 
 
 def _every_rows_keys(conn: sqlite3.Connection, table: pairs.Pairs) -> dict[int, tuple[str, ...]]:
     """Each row's keys as graph.edges reads them, edge by edge (rows without any left out)."""
+    edges.forget_keys()  # by SQL, not from memory
     named = {table.edge(i): i for i in range(len(table.src))}
     return {named[edge]: keys for edge, keys in edges.edge_keys(conn, named).items()}
 
@@ -189,6 +192,35 @@ def test_the_keys_over_all_time_are_read_whole_once_a_view_folds_enough(demo: sq
     assert pairs.keys_held(demo)
 
 
+def test_an_all_time_views_keys_serve_the_ego_networks_after_it(demo: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keys an all-time view put together from the held table are kept for the views that read
+    edge by edge (graph.edges.edge_keys): the busiest people's ego networks share its edges."""
+    monkeypatch.setattr(pairs, "KEYS_SHARE", 0.0)
+    pairs.forget()
+    edges.forget_keys()
+    first = _same(demo, View(max_nodes=25), "organization")
+    edges.forget_keys()  # _same's reference read them by SQL: only the arrays' own from here
+    first = build_graph(demo, View(max_nodes=25), group_rest="organization")
+    assert pairs.keys_held(demo)
+    people = {(u, v, k): d["messages"] for u, v, k, d in first.edges(keys=True, data=True) if first.nodes[u].get("kind") != "group" and first.nodes[v].get("kind") != "group"}
+    assert len(people) > 20
+    kept = dict(edges._kept.keys)
+    assert kept.keys() == people.keys() and all(kept[e] is people[e] for e in people)
+    ego_view = View(focus=_busiest(demo, 1)[0], hops=1, max_nodes=25)
+    ego = build_graph(demo, ego_view)
+    shared = [(u, v, k) for u, v, k in ego.edges(keys=True) if (u, v, k) in people]
+    assert len(shared) > 10 and all(ego.edges[e]["messages"] is people[e] for e in shared)
+    # And they are what SQL reads.
+    assert list(ego.edges(keys=True, data=True)) == list(_by_rows(demo, ego_view, None).edges(keys=True, data=True))
+    edges.forget_keys()
+    assert edges.edge_keys(demo, set(people)) == people
+    # A window's keys are those in the window: never kept as all time's.
+    assert pairs.read_ahead(demo)  # windows on the arrays
+    edges.forget_keys()
+    window = build_graph(demo, View(start="2019-03-01", end="2019-05-31", max_nodes=25), group_rest="organization")
+    assert pairs.messages_held(demo) and window.number_of_edges() > 20 and not edges._kept.keys
+
+
 def test_the_keys_are_read_edge_by_edge_when_the_tables_disagree(demo: sqlite3.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pairs, "KEYS_SHARE", 0.0)
     conn = _damaged_copy(demo, tmp_path)
@@ -207,6 +239,7 @@ def test_the_keys_are_read_edge_by_edge_when_the_tables_disagree(demo: sqlite3.C
         assert not pairs.keys_held(conn)
         conn.execute("DELETE FROM person_edge_keys WHERE src = ? AND dst = ? AND role = ?", (src, dst, role))
         conn.commit()
+        edges.forget_keys()  # a change that drew no new token: the keys read before are not for it
         assert pairs._read_keys(conn, table, (path, token)) is None
         pairs.forget()
         _same(conn, View(max_nodes=25), "unit")
