@@ -110,13 +110,44 @@ const network = new vis.Network(container, {{nodes: nodes, edges: edges}}, DATA.
 window.threadlineNetwork = network;
 document.body.dataset.nodes = String(DATA.nodes.length);
 status.textContent = DATA.nodes.length > 80 && DATA.options.physics.enabled !== false ? "Laying out " + DATA.nodes.length + " people…" : "";
+// The drawing fitted into the frame beside or below the legend, whichever leaves it larger, and
+// above the note, so neither covers anybody (vis fits it to the whole frame). At most at full
+// size, as vis's own fit.
+function fitBesideLegend() {{
+  const legend = document.getElementById("legend"), note = document.getElementById("note");
+  const ids = nodes.getIds();
+  if (!legend || !ids.length) {{ return; }}
+  let left = Infinity, right = -Infinity, top = Infinity, bottom = -Infinity;
+  for (const id of ids) {{
+    const box = network.getBoundingBox(id);
+    left = Math.min(left, box.left); right = Math.max(right, box.right);
+    top = Math.min(top, box.top); bottom = Math.max(bottom, box.bottom);
+  }}
+  const width = container.clientWidth, height = note ? Math.min(note.offsetTop, container.clientHeight) : container.clientHeight, pad = 12;
+  const beside = legend.offsetLeft + legend.offsetWidth, below = legend.offsetTop + legend.offsetHeight;
+  let best = null;
+  for (const [x, y, w, h] of [[beside, 0, width - beside, height], [0, below, width, height - below]]) {{
+    const scale = Math.min((w - 2 * pad) / Math.max(right - left, 1), (h - 2 * pad) / Math.max(bottom - top, 1));
+    if (w > 2 * pad && h > 2 * pad && (best === null || scale > best.scale)) {{ best = {{scale: scale, x: x + w / 2, y: y + h / 2}}; }}
+  }}
+  if (best === null) {{ return; }}
+  network.moveTo({{
+    position: {{x: (left + right) / 2, y: (top + bottom) / 2}},
+    scale: Math.min(best.scale, 1),
+    offset: {{x: best.x - width / 2, y: best.y - container.clientHeight / 2}},
+    animation: false,
+  }});
+}}
 // Once laid out, stop the simulation so the drawing holds still (and say so: tests wait on it).
 network.once("stabilizationIterationsDone", function () {{
   network.setOptions({{physics: {{enabled: false}}}});
+  fitBesideLegend();
   status.textContent = "";
   document.body.dataset.stable = "1";
 }});
-if (DATA.options.physics.enabled === false) {{ document.body.dataset.stable = "1"; }}
+if (DATA.options.physics.enabled === false) {{
+  network.once("afterDrawing", function () {{ fitBesideLegend(); document.body.dataset.stable = "1"; }});
+}}
 network.on("afterDrawing", function () {{ document.body.dataset.drawn = "1"; }});
 </script>
 </body>

@@ -126,3 +126,51 @@ def test_svg_export_runs_nothing_in_a_browser(case_conn: sqlite3.Connection, tmp
     assert page.evaluate("document.querySelectorAll('script, foreignObject, image, a').length") == 0
     assert "<img" in page.evaluate("document.documentElement.textContent")
     assert dialogs == [] and attempted == []
+
+
+def _covered(page: Any) -> list[str]:
+    """The drawn people whose circle the legend or the note covers, or that lie outside the frame."""
+    return page.evaluate(
+        """() => {
+          const n = window.threadlineNetwork, frame = document.getElementById("graph").getBoundingClientRect();
+          const boxes = ["legend", "note"].map((id) => document.getElementById(id)).filter(Boolean).map((e) => e.getBoundingClientRect());
+          const out = [];
+          for (const id of n.body.data.nodes.getIds()) {
+            const b = n.getBoundingBox(id);
+            const a = n.canvasToDOM({x: b.left, y: b.top}), z = n.canvasToDOM({x: b.right, y: b.bottom});
+            const r = {left: frame.left + a.x, top: frame.top + a.y, right: frame.left + z.x, bottom: frame.top + z.y};
+            const under = boxes.some((k) => r.left < k.right && r.right > k.left && r.top < k.bottom && r.bottom > k.top);
+            const outside = r.left < frame.left || r.top < frame.top || r.right > frame.right || r.bottom > frame.bottom;
+            if (under || outside) { out.push(id); }
+          }
+          return out;
+        }"""
+    )
+
+
+@pytest.mark.parametrize("hierarchical", [False, True], ids=["network", "tree"])
+def test_the_legend_and_the_note_cover_nobody(browser: Any, tmp_path: Path, hierarchical: bool) -> None:
+    """vis fits a drawing to its whole frame; the page fits it beside or below the legend
+    (whichever leaves it larger) and above the note, in a narrow frame and a wide one."""
+    import networkx as nx
+
+    from graph.render import network_html
+
+    graph = nx.MultiDiGraph()
+    for i in range(60):
+        graph.add_node(f"p{i:02d}@x.example", organization=f"Organization number {i % 11}", volume=1 + i % 7)
+    for i in range(60):
+        for j in (i + 1, i + 10):
+            if j < 60 and (j != i + 1 or (i + 1) % 10):
+                graph.add_edge(f"p{i:02d}@x.example", f"p{j:02d}@x.example", key="to", role="to", count=1 + (i * j) % 5)
+    path = tmp_path / "drawing.html"
+    path.write_text(network_html(graph, height=640, hierarchical=hierarchical, max_edges=None if hierarchical else 60), encoding="utf-8")
+    for width in (700, 1100):
+        page = browser.new_page(viewport={"width": width, "height": 760})
+        page.goto(path.as_uri())
+        page.locator("body[data-drawn='1'][data-stable='1']").wait_for(state="attached", timeout=60_000)
+        assert page.locator("#legend").inner_text().count("Organization number") == 11
+        assert hierarchical or page.locator("#note").is_visible()
+        assert int(page.locator("body").get_attribute("data-nodes")) == 60
+        assert _covered(page) == []
+        page.close()
