@@ -64,11 +64,12 @@ def cascade_until(g: nx.DiGraph, s: Spread, until: str | None, root: str | None 
 def display_graph(g: nx.DiGraph) -> nx.DiGraph:
     """The tree as drawn: flags in the labels, a category for names that matched nobody, edge tooltips.
 
-    Unexplained adopters keep their unit's colour and carry "no known inviter" in their
-    label; an inviter known only by name gets its own colour whatever the colouring.
+    Unexplained adopters keep their unit's colour and carry "· no known inviter" on a second
+    line of their label; an inviter known only by name gets its own colour whatever the colouring.
     """
-    # vis packs level-0 nodes of neighbouring trees 60 px apart: lone roots (unexplained adopters who
-    # invited nobody) slotted between the trees overlap fewer labels than a row of them at the end.
+    # vis packs level-0 nodes of neighbouring trees closer than people in one tree (treeSpacing): lone
+    # roots (unexplained adopters who invited nobody) slotted between the trees overlap fewer labels
+    # than a row of them at the end.
     lone = [n for n in g if g.degree(n) == 0]
     trees = [n for n in g if g.in_degree(n) == 0 and g.degree(n) > 0]
     order = [n for pair in zip(trees, lone, strict=False) for n in pair] + trees[len(lone) :] + lone[len(trees) :]
@@ -81,7 +82,8 @@ def display_graph(g: nx.DiGraph) -> nx.DiGraph:
         if attrs.get("unresolved"):
             attrs.update(label=f"? {one_line(label, 30)}", unit=NAME_ONLY, role=NAME_ONLY, organization=NAME_ONLY, domain=NAME_ONLY)
         elif attrs.get("unexplained"):
-            attrs["label"] = f"{one_line(label, 18)} · {NO_INVITER}"
+            # Under the name: on one line the lone roots' labels ran into their neighbours'.
+            attrs["label"] = f"{one_line(label, 18)}\n· {NO_INVITER}"
         attrs["unit"] = attrs.get("unit") or NO_UNIT
         attrs["role"] = attrs.get("role") or "(no role)"
     for u, v, e in d.edges(data=True):

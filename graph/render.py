@@ -176,8 +176,11 @@ def _script_json(value: Any) -> str:
 
 
 def _short(text: str, limit: int = MAX_LABEL) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """One line of at most ``limit`` characters, or two when ``text`` breaks a line on purpose
+    (the Spread page's flags go under the name, where neighbouring trees leave room)."""
+    first, _, second = str(text).partition("\n")
+    lines = [" ".join(part.split()) for part in (first, second)]
+    return "\n".join(line if len(line) <= limit else line[: limit - 1] + "…" for line in lines if line)
 
 
 def category_of(data: dict[str, Any], color_by: str) -> str:
@@ -368,7 +371,8 @@ def _options(hierarchical: bool, n_nodes: int, placed: bool = False) -> dict[str
                 "sortMethod": "directed",
                 "levelSeparation": 110,
                 "nodeSpacing": 170,
-                "treeSpacing": 60,
+                # Trees as far apart as people in one tree: lone roots 60 px apart ran their labels together.
+                "treeSpacing": 170,
                 "shakeTowards": "roots",
             }
         }

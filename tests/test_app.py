@@ -386,7 +386,7 @@ def test_spread_tree_labels_stay_text() -> None:
     g.add_edge("name:" + HOSTILE_NAME, "y@pd.example", date="2019-01-01", shape="forward", days_to_account=1.0)
     shown = display_graph(g)
     assert shown.nodes["name:" + HOSTILE_NAME]["unit"] == NAME_ONLY
-    assert shown.nodes["x@pd.example"]["label"].endswith("· no known inviter")
+    assert shown.nodes["x@pd.example"]["label"].endswith("\n· no known inviter")  # under the name
     page = network_html(shown, color_by="unit", hierarchical=True)
     assert HOSTILE_NAME not in page and "<img" not in page
 

@@ -76,6 +76,19 @@ def test_hostile_strings_never_appear_raw(small: nx.MultiDiGraph) -> None:
     assert "<" not in hostile["title"]
 
 
+def test_a_label_is_one_line_or_two_when_it_breaks_one_on_purpose() -> None:
+    g = nx.MultiDiGraph()
+    g.add_node("a@x.example", label="Bell,   Marcus\n· no known inviter")
+    g.add_node("b@x.example", label="one\ttwo\nthree\nfour\r\nfive")
+    g.add_node("c@x.example", label="x" * 60 + "\n" + "y" * 60)
+    g.add_edge("a@x.example", "b@x.example", key="to", count=1)
+    g.add_edge("b@x.example", "c@x.example", key="to", count=1)
+    labels = {n["id"]: n["label"] for n in page_data(network_html(g))["nodes"]}
+    assert labels["a@x.example"] == "Bell, Marcus\n· no known inviter"
+    assert labels["b@x.example"] == "one two\nthree four five"  # never more than two lines
+    assert labels["c@x.example"] == "x" * 39 + "…\n" + "y" * 39 + "…"
+
+
 def test_popup_titles_become_text_nodes(small: nx.MultiDiGraph) -> None:
     page = network_html(small)
     assert "div.textContent = unescapeText(item.title)" in page
