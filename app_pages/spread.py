@@ -67,9 +67,9 @@ def display_graph(g: nx.DiGraph) -> nx.DiGraph:
     Unexplained adopters keep their unit's colour and carry "· no known inviter" on a second
     line of their label; an inviter known only by name gets its own colour whatever the colouring.
     """
-    # vis packs level-0 nodes of neighbouring trees closer than people in one tree (treeSpacing): lone
-    # roots (unexplained adopters who invited nobody) slotted between the trees overlap fewer labels
-    # than a row of them at the end.
+    # vis leaves no more room between neighbouring trees than between two people of one tree: lone
+    # roots (unexplained adopters who invited nobody) slotted between the trees, over whose wider
+    # levels their labels have room, overlap fewer labels than a row of them at the end.
     lone = [n for n in g if g.degree(n) == 0]
     trees = [n for n in g if g.in_degree(n) == 0 and g.degree(n) > 0]
     order = [n for pair in zip(trees, lone, strict=False) for n in pair] + trees[len(lone) :] + lone[len(trees) :]
