@@ -73,7 +73,8 @@ html, body {{ margin: 0; padding: 0; font-family: system-ui, -apple-system, "Seg
 #graph {{ width: 100%; height: {height}px; border: 1px solid #e6e6e6; box-sizing: border-box; }}
 #legend {{ position: absolute; top: 8px; left: 8px; z-index: 2; background: rgba(255,255,255,.92); border: 1px solid #ddd;
   border-radius: 6px; padding: 6px 9px; font-size: 12px; max-height: {legend_height}px; overflow: auto; }}
-#legend b {{ display: block; margin-bottom: 3px; }}
+#legend summary {{ cursor: pointer; }}
+#legend[open] summary {{ margin-bottom: 3px; }}
 #legend .row {{ white-space: nowrap; line-height: 1.5; }}
 #legend .sw {{ display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 6px; vertical-align: -1px; }}
 #status {{ position: absolute; bottom: 8px; right: 10px; z-index: 2; font-size: 12px; color: #666; }}
@@ -138,6 +139,8 @@ function fitBesideLegend() {{
     animation: false,
   }});
 }}
+const legendBox = document.getElementById("legend");
+if (legendBox) {{ legendBox.addEventListener("toggle", fitBesideLegend); }}
 // Once laid out, stop the simulation so the drawing holds still (and say so: tests wait on it).
 network.once("stabilizationIterationsDone", function () {{
   network.setOptions({{physics: {{enabled: false}}}});
@@ -211,7 +214,8 @@ def _legend(categories: Counter[str], colors: dict[str, str], color_by: str) -> 
         rows.append(f'<div class="row"><span class="sw" style="background:{colors[cat]}"></span>{html.escape(_short(cat, 48))} ({categories[cat]})</div>')
     if others:
         rows.append(f'<div class="row"><span class="sw" style="background:{OTHER_COLOR}"></span>other ({others})</div>')
-    return f'<div id="legend"><b>Colour: {html.escape(color_by)}</b>{"".join(rows)}</div>'
+    # Folded with a click on its heading, and the drawing fitted again to the room it leaves.
+    return f'<details id="legend" open><summary><b>Colour: {html.escape(color_by)}</b></summary>{"".join(rows)}</details>'
 
 
 def _note(drawn: int, pairs: int, max_edges: int | None, focus: bool) -> str:
