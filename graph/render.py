@@ -140,7 +140,12 @@ function fitBesideLegend() {{
   }});
 }}
 const legendBox = document.getElementById("legend");
-if (legendBox) {{ legendBox.addEventListener("toggle", fitBesideLegend); }}
+if (legendBox) {{
+  legendBox.addEventListener("toggle", function () {{
+    fitBesideLegend();
+    document.body.dataset.legend = legendBox.open ? "open" : "folded";  // refitted (tests wait on it)
+  }});
+}}
 // Once laid out, stop the simulation so the drawing holds still (and say so: tests wait on it).
 network.once("stabilizationIterationsDone", function () {{
   network.setOptions({{physics: {{enabled: false}}}});

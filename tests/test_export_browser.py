@@ -176,13 +176,14 @@ def test_the_legend_and_the_note_cover_nobody(browser: Any, tmp_path: Path, hier
         # The legend folds with a click on its heading, and the drawing takes the room it leaves.
         scale = page.evaluate("() => window.threadlineNetwork.getScale()")
         page.locator("#legend summary").click()
-        page.wait_for_function("() => !document.getElementById('legend').open")
+        page.locator("body[data-legend='folded']").wait_for(state="attached")
         assert page.locator("#legend").inner_text().strip() == "Colour: organization"
         folded = page.evaluate("() => window.threadlineNetwork.getScale()")
         # Larger where the legend's room was the drawing's limit (the narrow frame's network), never smaller.
         assert folded > scale * 1.02 if width == 700 and not hierarchical else folded >= scale * 0.98
         assert _covered(page) == []
         page.locator("#legend summary").click()  # and back
+        page.locator("body[data-legend='open']").wait_for(state="attached")
         assert page.locator("#legend").inner_text().count("Organization number") == 11
         assert _covered(page) == []
         page.close()
