@@ -22,6 +22,7 @@ from test_app import build_demo_store
 from graph import edges
 from graph.build import View, build_graph
 from ingest import open_store
+from ingest.store import connect
 
 
 def _snapshot(graph: nx.MultiDiGraph) -> tuple[Any, ...]:
@@ -237,7 +238,7 @@ def test_a_view_is_read_from_one_state_of_the_store(fixture_store: Path, tmp_pat
         return read_keys(conn, wanted)
 
     monkeypatch.setattr(edges, "edge_keys", refresh_first)
-    reader = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    reader = connect(db, readonly=True)
     try:
         graph = build_graph(reader, View(kinds=("person", "role", "redacted")))
         assert not reader.in_transaction

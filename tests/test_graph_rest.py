@@ -21,6 +21,7 @@ from graph import build, edges
 from graph.build import OTHER_GROUPS, View, build_graph, ungrouped
 from graph.errors import UnknownPersonError
 from ingest import ingest
+from ingest.store import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_FIXTURES = ROOT / "tests" / "data" / "app"
@@ -139,7 +140,7 @@ def test_an_edge_whose_person_is_missing_is_left_out_not_an_error(demo_copy: Pat
 @pytest.mark.parametrize("most", [1, 2, 4])
 def test_past_max_groups_the_least_busy_share_one_node(demo_copy: Path, monkeypatch: pytest.MonkeyPatch, most: int) -> None:
     monkeypatch.setattr(build, "MAX_GROUPS", most)
-    conn = sqlite3.connect(f"file:{demo_copy}?mode=ro", uri=True)
+    conn = connect(demo_copy, readonly=True)
     try:
         grouped = _check_folded(conn, View(max_nodes=25), "organization")
         others = grouped.nodes[OTHER_GROUPS]
@@ -150,7 +151,7 @@ def test_past_max_groups_the_least_busy_share_one_node(demo_copy: Path, monkeypa
 
 
 def test_fixture_mail_without_a_case_groups_by_domain(fixture_store: Path) -> None:
-    conn = sqlite3.connect(f"file:{fixture_store}?mode=ro", uri=True)
+    conn = connect(fixture_store, readonly=True)
     try:
         grouped = _check_folded(conn, View(max_nodes=3, kinds=("person", "role", "redacted")), "organization")
         assert all(d["organization"] == (d["domain"] or "(no domain)") for _, d in grouped.nodes(data=True) if d.get("kind") == "group")
@@ -159,7 +160,7 @@ def test_fixture_mail_without_a_case_groups_by_domain(fixture_store: Path) -> No
 
 
 def test_an_uncut_view_has_no_groups(fixture_store: Path) -> None:
-    conn = sqlite3.connect(f"file:{fixture_store}?mode=ro", uri=True)
+    conn = connect(fixture_store, readonly=True)
     try:
         graph = build_graph(conn, View(max_nodes=10_000), group_rest="organization")
         assert "grouped" not in graph.graph and all(d.get("kind") != "group" for _, d in graph.nodes(data=True))
@@ -212,7 +213,7 @@ def test_the_cycle_collector_is_paused_while_a_view_is_built_and_left_as_it_was(
     seen: list[bool] = []
     people = build._people
     monkeypatch.setattr(build, "_people", lambda *args: seen.append(gc.isenabled()) or people(*args))
-    conn = sqlite3.connect(f"file:{fixture_store}?mode=ro", uri=True)
+    conn = connect(fixture_store, readonly=True)
     was_on = gc.isenabled()
     try:
         for state in (True, False):

@@ -26,6 +26,7 @@ from app_pages import data
 from app_pages.run_note import STEP_NAMES
 from ingest import IngestReport, StoreError, ingest, open_store
 from ingest.run_state import LINE_BYTES, RunState, Teller, lock_path, run_state
+from ingest.store import connect
 
 try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
     from test_app import app_runner, markdown_sources
@@ -39,7 +40,7 @@ FIXTURES = ROOT / "tests" / "data" / "app"
 
 
 def state_of(db: Path) -> RunState | None:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn = connect(db, readonly=True)
     try:
         return run_state(db, conn)
     finally:
