@@ -107,9 +107,12 @@ def _tree_html(db: str, version: str, vendor: str, until: str | None, root: str 
 
 
 def _height(categories: int) -> int:
-    """A forest is wide and flat once fitted: leave room above it for the legend (one row per colour, at most 12)."""
+    """A forest is wide and flat once fitted, and the page fits it below the legend (one row per
+    colour, at most 12; ``graph.render``): room for the legend once, then the forest. (When vis
+    centred it in the frame, the legend's room was needed above and below: the demo's frame was
+    872 px high for a forest about 150 px high in the app.)"""
     legend = 30 + 18 * min(categories, 12)
-    return max(HEIGHT - 160, 2 * legend + 380)
+    return max(HEIGHT - 160, legend + 380)
 
 
 # -- the replay ------------------------------------------------------------------------------
