@@ -138,12 +138,15 @@ def main() -> None:
         data.view_html(str(db), version, "sqlite", view, COLOR_BY[0], HEIGHT)
         data.view_table(str(db), version, "sqlite", view)
 
+    def forget_views() -> None:
+        for cached in (data.view_graph, data.view_drawing, data.view_summary, data.view_html, data.view_table):
+            cached.clear()
+
     def read_ahead() -> None:
         # As `threadline app` does as its server starts (app_pages.data.Warming): the messages on
         # edges held for date windows. The page's caches are emptied, so the same windows are built anew.
         pairs.read_ahead(conn)
-        for cached in (data.view_graph, data.view_drawing, data.view_summary, data.view_html, data.view_table):
-            cached.clear()
+        forget_views()
 
     def app_start() -> None:
         # As `threadline app` does as it opens (app_pages.network.warm): its first view built, with
@@ -155,8 +158,7 @@ def main() -> None:
         warming.join()
         if warming.failed:
             raise SystemExit(f"the app's first view failed: {warming.failed}")
-        for cached in (data.view_graph, data.view_drawing, data.view_summary, data.view_html, data.view_table):
-            cached.clear()
+        forget_views()
 
     rows = [
         _latency("network view (3-month window, filters)", lambda i: build_graph(conn, window()), args.repeats),

@@ -114,8 +114,8 @@ status.textContent = DATA.nodes.length > 80 && DATA.options.physics.enabled !== 
 // The drawing fitted into the frame beside or below the legend, whichever leaves it larger, and
 // above the note, so neither covers anybody (vis fits it to the whole frame). At most at full
 // size, as vis's own fit.
+const legend = document.getElementById("legend"), note = document.getElementById("note");
 function fitBesideLegend() {{
-  const legend = document.getElementById("legend"), note = document.getElementById("note");
   const ids = nodes.getIds();
   if (!legend || !ids.length) {{ return; }}
   let left = Infinity, right = -Infinity, top = Infinity, bottom = -Infinity;
@@ -139,11 +139,10 @@ function fitBesideLegend() {{
     animation: false,
   }});
 }}
-const legendBox = document.getElementById("legend");
-if (legendBox) {{
-  legendBox.addEventListener("toggle", function () {{
+if (legend) {{
+  legend.addEventListener("toggle", function () {{
     fitBesideLegend();
-    document.body.dataset.legend = legendBox.open ? "open" : "folded";  // refitted (tests wait on it)
+    document.body.dataset.legend = legend.open ? "open" : "folded";  // refitted (tests wait on it)
   }});
 }}
 // Once laid out, stop the simulation so the drawing holds still (and say so: tests wait on it).

@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
 import pytest
 
 from graph.export import prepare_export, write_export
+from graph.render import network_html
 from graph.select import Selection, select
 
 try:  # tests/ is a plain folder on sys.path, or a package if an __init__.py appears
@@ -152,10 +154,6 @@ def _covered(page: Any) -> list[str]:
 def test_the_legend_and_the_note_cover_nobody(browser: Any, tmp_path: Path, hierarchical: bool) -> None:
     """vis fits a drawing to its whole frame; the page fits it beside or below the legend
     (whichever leaves it larger) and above the note, in a narrow frame and a wide one."""
-    import networkx as nx
-
-    from graph.render import network_html
-
     graph = nx.MultiDiGraph()
     for i in range(60):
         graph.add_node(f"p{i:02d}@x.example", organization=f"Organization number {i % 11}", volume=1 + i % 7)

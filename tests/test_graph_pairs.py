@@ -198,8 +198,6 @@ def test_an_all_time_views_keys_serve_the_ego_networks_after_it(demo: sqlite3.Co
     monkeypatch.setattr(pairs, "KEYS_SHARE", 0.0)
     pairs.forget()
     edges.forget_keys()
-    first = _same(demo, View(max_nodes=25), "organization")
-    edges.forget_keys()  # _same's reference read them by SQL: only the arrays' own from here
     first = build_graph(demo, View(max_nodes=25), group_rest="organization")
     assert pairs.keys_held(demo)
     people = {(u, v, k): d["messages"] for u, v, k, d in first.edges(keys=True, data=True) if first.nodes[u].get("kind") != "group" and first.nodes[v].get("kind") != "group"}
