@@ -11,7 +11,7 @@ from . import data, state
 from .run_note import UNTIL_DONE
 from .shell import Context
 from .text import one_line
-from .widgets import table
+from .widgets import metrics, table
 
 __all__ = ["PARAMS", "render", "headline"]
 
@@ -29,8 +29,7 @@ def _metrics(stats: dict) -> None:
         ("Source files", stats["sources"]),
         ("Problems", stats["problems"]),
     ]
-    for column, (label, value) in zip(st.columns(len(cells)), cells, strict=True):
-        column.metric(label, f"{value:,}")
+    metrics([(label, f"{value:,}") for label, value in cells])
     if not stats["messages"]:
         st.text("No mail stored yet.")
     elif not stats["first_date"]:

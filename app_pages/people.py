@@ -12,7 +12,7 @@ from .run_note import UNTIL_DONE
 from .shell import Context
 from .state import Param, key
 from .text import cell, one_line, person_option
-from .widgets import table
+from .widgets import metrics, table
 
 __all__ = ["PARAMS", "render"]
 
@@ -53,8 +53,7 @@ def _facts(info: dict[str, Any]) -> None:
         ("First seen", (info["first_seen"] or "?")[:10]),
         ("Last seen", (info["last_seen"] or "?")[:10]),
     ]
-    for column, (label, value) in zip(st.columns(len(cells)), cells, strict=True):
-        column.metric(label, value)
+    metrics(cells)
     st.text(f"id: {info['id']}    kind: {info['kind']}    domain: {info['domain'] or '–'}")
 
 

@@ -21,7 +21,7 @@ from graph.spread import UNRESOLVED_PREFIX, Spread
 
 from . import state
 from .text import one_line
-from .widgets import table
+from .widgets import metrics, table
 
 __all__ = ["NO_INVITER", "NO_UNIT", "month_label", "shown_until", "counter", "unit_colors", "curves", "units", "accounts", "unexplained", "cross_unit"]
 
@@ -48,8 +48,7 @@ def counter(s: Spread, shown: list[str], month: str) -> None:
         ("Deepest generation", str(deepest)),
         ("No known inviter", str(unexplained)),
     ]
-    for column, (label, value) in zip(st.columns(len(cells)), cells, strict=True):
-        column.metric(label, value)
+    metrics(cells)
     st.text(f"{len(shown)} trial accounts by the end of {month_label(month)}, in {len(units)} units.")
 
 

@@ -164,6 +164,42 @@ def test_every_page_stays_local(page, app_url: str) -> None:
     assert_stayed_local(page.requests)
 
 
+#: Each figure Streamlit shows (``st.metric``): its text, the width it needs and the width it has.
+FIGURES = """(text) => [...document.querySelectorAll('[data-testid="stMetricValue"]')].map(e => {
+    const shown = e.querySelector('div') || e;
+    if (text) shown.textContent = text;
+    return [shown.textContent, shown.scrollWidth, shown.clientWidth];
+})"""
+
+
+def cut_figures(tab, count: int, text: str | None = None) -> list[list]:
+    """The page's figures (once ``count`` show) that Streamlit cuts short with an ellipsis,
+    each first set to ``text`` when given: what a bigger store would show in its place."""
+    tab.wait_for_function(f"document.querySelectorAll('[data-testid=\"stMetricValue\"]').length >= {count}", timeout=60_000)
+    tab.wait_for_timeout(500)
+    figures = tab.evaluate(FIGURES, text)
+    assert len(figures) == count
+    return [f for f in figures if f[1] > f[2]]
+
+
+@pytest.mark.parametrize("width", [1100, 1400])
+def test_figures_show_whole_in_a_laptops_window(page, app_url: str, demo_url: str, width: int) -> None:
+    """Eight figures in one row showed a 495,178-message store as "495,…"; four in a row cut
+    a person's first day seen to "2018-…" at 1,100 px. Seven-digit counts, dates and the
+    Spread page's "50 of 50" show whole, with the sidebar open."""
+    page.set_viewport_size({"width": width, "height": 1000})
+    page.goto(f"{app_url}/")
+    page.get_by_text("Messages per month").first.wait_for(timeout=60_000)
+    assert cut_figures(page, 8, "1,234,567") == []
+    page.goto(f"{app_url}/?page=person&person=ann.lee%40metropd.example")
+    page.get_by_text("Merges").first.wait_for(timeout=60_000)
+    assert cut_figures(page, 4) == []
+    assert cut_figures(page, 4, "12,345,678") == []
+    page.goto(f"{demo_url}/?page=spread")
+    page.get_by_text("trial accounts by the end of").first.wait_for(timeout=60_000)
+    assert cut_figures(page, 4) == []
+
+
 def test_the_app_follows_a_run_live_and_reloads_when_it_ends(page, tmp_path: Path) -> None:
     """The note above the page moves with the run without a reload, and goes when the run ends."""
     db = tmp_path / "live.db"
