@@ -227,6 +227,13 @@ def search(db: str, version: str, text: str, person_id: str | None = None, limit
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
+def count_messages(db: str, version: str, text: str, person_id: str | None = None) -> int:
+    """How many messages :func:`search` finds without its limit."""
+    with _conn(db) as conn:
+        return queries.count_messages(conn, text, person=person_id)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
 def search_ready(db: str, version: str) -> bool:
     """False while the store's first load has not yet copied in its full-text index."""
     with _conn(db) as conn:

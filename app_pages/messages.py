@@ -17,13 +17,15 @@ __all__ = ["PARAMS", "render", "header_block"]
 
 PARAMS = (Param("q", ""), Param("message", None))
 BODY_LIMIT = 200_000
+#: Search results listed at most (newest first); the sentence above them counts them all.
+LISTED = 200
 HEADER_ROLES = ("from", "sender", "reply-to", "to", "cc", "bcc")
 
 
 def _search(ctx: Context) -> None:
     st.text_input("Search subjects and bodies", key=key("q"), placeholder="words or phrases; every term must match")
     text = (st.session_state.get(key("q")) or "").strip()
-    rows = data.search(ctx.db, ctx.version, text, None, 200)
+    rows = data.search(ctx.db, ctx.version, text, None, LISTED)
     if text and not rows:
         if not data.search_ready(ctx.db, ctx.version):
             st.info(
@@ -33,7 +35,7 @@ def _search(ctx: Context) -> None:
         else:
             st.info("No message matches.")
         return
-    st.text(f"{len(rows):,}{'+' if len(rows) == 200 else ''} messages{' match' if text else ', newest first'}.")
+    st.text(_found(ctx, text, len(rows)))
     frame = pd.DataFrame(
         [
             {
@@ -47,6 +49,15 @@ def _search(ctx: Context) -> None:
         ]
     )
     table(frame, key="message_results", links=("open",), pick=lambda i: state.request("messages", message=rows[i]["key"]), height=300)
+
+
+def _found(ctx: Context, text: str, listed: int) -> str:
+    """How many messages the search found, and which are listed when not all are."""
+    total = listed if listed < LISTED else max(listed, data.count_messages(ctx.db, ctx.version, text))
+    found = f"{total:,} messages match" if text else f"{total:,} messages"
+    if total > listed:
+        return f"{found}; the newest {listed:,} are listed."
+    return f"{found}{'' if text else ', newest first'}."
 
 
 def header_block(msg: dict[str, Any], mask: bool = True) -> str:

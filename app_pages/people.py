@@ -17,6 +17,8 @@ from .widgets import metrics, table
 __all__ = ["PARAMS", "render"]
 
 PARAMS = (Param("who", ""), Param("person", None))
+#: A person's messages listed at most (newest first); the heading counts them all.
+LISTED = 300
 
 
 def _pick(ctx: Context) -> str | None:
@@ -192,8 +194,11 @@ def _correspondents(info: dict[str, Any]) -> None:
 
 
 def _messages(ctx: Context, person_id: str) -> None:
-    rows = data.search(ctx.db, ctx.version, "", person_id, 300)
-    st.subheader(f"Messages ({len(rows):,}{'+' if len(rows) == 300 else ''})")
+    rows = data.search(ctx.db, ctx.version, "", person_id, LISTED)
+    total = len(rows) if len(rows) < LISTED else max(len(rows), data.count_messages(ctx.db, ctx.version, "", person_id))
+    st.subheader(f"Messages ({total:,})")
+    if total > len(rows):
+        st.caption(f"The newest {len(rows):,} are listed.")
     frame = pd.DataFrame(
         [
             {

@@ -160,6 +160,17 @@ def main() -> None:
             raise SystemExit(f"the app's first view failed: {warming.failed}")
         forget_views()
 
+    def search_page(text: str) -> None:
+        # What the Messages page asks for: the newest 200 matches, and how many there are in all.
+        if len(queries.search_messages(conn, text, limit=200)) == 200:
+            queries.count_messages(conn, text)
+
+    def person_page(person: str) -> None:
+        # What the People page asks for one person: who they are, their newest 300 messages, how many in all.
+        queries.person(conn, person)
+        if len(queries.search_messages(conn, "", person=person, limit=300)) == 300:
+            queries.count_messages(conn, "", person=person)
+
     rows = [
         _latency("network view (3-month window, filters)", lambda i: build_graph(conn, window()), args.repeats),
         _latency("network page: view, drawing, summary, table", lambda i: network_page(window(starts[i % len(starts)])), args.repeats),
@@ -169,7 +180,9 @@ def main() -> None:
         _latency("ego network on the network page", lambda i: network_page(ego(i)), args.repeats),
         _latency("the same, after the app's first view", lambda i: network_page(ego(i)), args.repeats, ready=app_start),
         _latency("full-text search", lambda i: queries.search_messages(conn, words[i % len(words)], limit=200), args.repeats),
+        _latency("the same, every match counted", lambda i: search_page(words[i % len(words)]), args.repeats),
         _latency("person page", lambda i: queries.person(conn, busiest[i % len(busiest)]), args.repeats),
+        _latency("the same, their mail listed and counted", lambda i: person_page(busiest[i % len(busiest)]), args.repeats),
         _latency("spread page", lambda i: spread(conn), max(3, args.repeats // 4)),
     ]
     print(f"\nqueries on {n_messages:,} messages (uncached, as the app's first load):")

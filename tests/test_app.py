@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from app_pages import data, network, shell, state
 from graph import View, build_graph
 from graph.spread import Spread, spread
-from ingest import ingest, open_store
+from ingest import ingest, open_store, queries
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "data" / "app"
@@ -568,3 +568,40 @@ def test_the_network_pages_first_view_is_built_while_the_reader_is_on_another_pa
     monkeypatch.setenv("THREADLINE_BACKEND", "nonsense")
     failed = data.warm_view(db, version, "nonsense", network.default_view(), network.COLOR_DEFAULT, network.HEIGHT)
     assert failed.join(60) and failed.drawing is None and "not a known backend" in (failed.failed or "")
+
+
+def test_message_search_counts_every_match_beyond_the_listed(open_demo, demo_db: Path) -> None:
+    conn = open_store(demo_db, readonly=True).conn
+    try:
+        total = conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+        every = {word: len(queries.search_messages(conn, word, limit=10**6)) for word in ("trial", "the")}
+    finally:
+        conn.close()
+    at = open_demo(page="messages")
+    assert f"{total:,} messages; the newest 200 are listed." in texts(at)
+    assert len(at.dataframe[0].value) == 200
+    at = open_demo(page="messages", q="the")
+    assert every["the"] > 200
+    assert f"{every['the']:,} messages match; the newest 200 are listed." in texts(at)
+    at = open_demo(page="messages", q="trial")
+    assert every["trial"] < 200
+    assert f"{every['trial']:,} messages match." in texts(at)
+
+
+def test_person_page_counts_every_message_of_theirs_beyond_the_listed(open_demo, demo_db: Path) -> None:
+    conn = open_store(demo_db, readonly=True).conn
+    try:
+        busiest = conn.execute("SELECT id FROM people ORDER BY sent + received DESC LIMIT 1").fetchone()[0]
+        theirs = {
+            k
+            for (k,) in conn.execute(
+                "SELECT DISTINCT pa.message_key FROM participants pa JOIN addresses ad ON ad.address = pa.address WHERE ad.person_id = ?", (busiest,)
+            )
+        }
+    finally:
+        conn.close()
+    assert len(theirs) > 300
+    at = open_demo(page="person", person=busiest)
+    assert f"Messages ({len(theirs):,})" in [s.value for s in at.subheader]
+    assert "The newest 300 are listed." in [c.value for c in at.caption]
+    assert len(next(df.value for df in at.dataframe if "subject" in df.value.columns and "from" in df.value.columns)) == 300

@@ -54,6 +54,29 @@ def test_search_finds_the_newest_matches_with_their_snippets(demo: sqlite3.Conne
     assert compared > 1000
 
 
+def test_a_count_is_every_match_the_search_would_list_without_a_limit(demo: sqlite3.Connection) -> None:
+    people = [r[0] for r in demo.execute("SELECT id FROM people ORDER BY sent + received DESC LIMIT 2")]
+    words = ["trial", "the", '"trial account"', "search OR court", "zzznothing", "", "   ", "'); DROP TABLE messages; --", "NEAR(a b)"]
+    for text in words:
+        for person in (None, *people):
+            counted = queries.count_messages(demo, text, person=person)
+            if text.strip() and _fts_query(text):
+                assert counted == len(_expected(demo, text, person, 10**9)), (text, person)
+            elif text.strip():
+                assert counted == 0
+            else:
+                every = {k for (k,) in demo.execute("SELECT key FROM messages")}
+                if person:
+                    every &= {
+                        k
+                        for (k,) in demo.execute(
+                            "SELECT pa.message_key FROM participants pa JOIN addresses ad ON ad.address = pa.address WHERE ad.person_id = ?", (person,)
+                        )
+                    }
+                assert counted == len(every), (text, person)
+    assert queries.count_messages(demo, "the") > 200
+
+
 def test_a_common_word_is_cut_to_the_limit(demo: sqlite3.Connection) -> None:
     common = demo.execute("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'trial'").fetchone()[0]
     assert common > 50
