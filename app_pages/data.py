@@ -206,6 +206,13 @@ def people_choices(db: str, version: str, limit: int = 3000) -> list[tuple[str, 
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
+def busiest_people(db: str, version: str, limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` people with the most messages sent and received, busiest first."""
+    with _conn(db) as conn:
+        return queries.people(conn, limit)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
 def find_people(db: str, version: str, text: str) -> list[dict[str, Any]]:
     """People whose name, id, address or display name contains ``text``."""
     with _conn(db) as conn:

@@ -17,6 +17,8 @@ from .widgets import metrics, table
 __all__ = ["PARAMS", "render"]
 
 PARAMS = (Param("who", ""), Param("person", None))
+#: People listed on the page before anything is typed.
+BUSIEST = 50
 #: A person's messages listed at most (newest first); the heading counts them all.
 LISTED = 300
 
@@ -26,6 +28,9 @@ def _pick(ctx: Context) -> str | None:
     text = (st.session_state.get(key("who")) or "").strip()
     current = st.session_state.get(key("person"))
     found = data.find_people(ctx.db, ctx.version, text) if text else []
+    if not text and not current:
+        _busiest(ctx)
+        return None
     options = {row["id"]: person_option(row["id"], row["label"]) for row in found}
     if current and current not in options:
         known = data.person(ctx.db, ctx.version, current)
@@ -33,17 +38,41 @@ def _pick(ctx: Context) -> str | None:
     if text and not found:
         st.info(f"Nobody matches that text: people are {UNTIL_DONE}." if ctx.run is not None else "Nobody matches that text.")
     if not options:
-        st.text("Type part of a name or an address; people are listed busiest first.")
         return None
     st.selectbox("Person", list(options), key=key("person"), format_func=lambda pid: options.get(pid, pid), placeholder="Pick one")
     chosen = st.session_state.get(key("person"))
     if not chosen and found:
-        frame = pd.DataFrame(
-            [{"person": one_line(r["label"], 80), "id": r["id"], "kind": r["kind"], "sent": r["sent"], "received": r["received"]} for r in found]
-        )
         st.caption("Matches, busiest first (click a row to open)")
-        table(frame, key="people_matches", pick=lambda i: state.request("person", person=found[i]["id"]))
+        _matches_table(found, "people_matches")
     return chosen
+
+
+def _matches_table(rows: list[dict[str, Any]], widget_key: str) -> None:
+    """People as a table, one row each; a click on a row opens that person."""
+    frame = pd.DataFrame(
+        [
+            {
+                "open": state.link("person", person=r["id"]),
+                "person": one_line(r["label"], 80),
+                "id": r["id"],
+                "kind": r["kind"],
+                "sent": r["sent"],
+                "received": r["received"],
+            }
+            for r in rows
+        ]
+    )
+    table(frame, key=widget_key, links=("open",), pick=lambda i: state.request("person", person=rows[i]["id"]))
+
+
+def _busiest(ctx: Context) -> None:
+    """Before anything is typed: the busiest people, to open with a click."""
+    rows = data.busiest_people(ctx.db, ctx.version, BUSIEST)
+    if not rows:
+        st.text("Nobody is stored yet." if ctx.run is None else f"Nobody to list yet: people are {UNTIL_DONE}.")
+        return
+    st.caption(f"The {len(rows):,} busiest people (messages sent and received); type part of a name or an address to find anyone. Click a row to open it.")
+    _matches_table(rows, "people_busiest")
 
 
 def _facts(info: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import sqlite3
 import weakref
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import networkx as nx
 import pytest
@@ -568,6 +569,37 @@ def test_the_network_pages_first_view_is_built_while_the_reader_is_on_another_pa
     monkeypatch.setenv("THREADLINE_BACKEND", "nonsense")
     failed = data.warm_view(db, version, "nonsense", network.default_view(), network.COLOR_DEFAULT, network.HEIGHT)
     assert failed.join(60) and failed.drawing is None and "not a known backend" in (failed.failed or "")
+
+
+def test_people_page_lists_the_busiest_before_anything_is_typed(open_demo, demo_db: Path) -> None:
+    at = open_demo(page="person")
+    assert any(c.value.startswith("The 50 busiest people") for c in at.caption)
+    listed = at.dataframe[0].value
+    conn = open_store(demo_db, readonly=True).conn
+    try:
+        activity = {pid: sent + received for pid, sent, received in conn.execute("SELECT id, sent, received FROM people")}
+    finally:
+        conn.close()
+    assert len(listed) == 50 < len(activity)
+    busy = [activity[pid] for pid in listed["id"]]
+    assert busy == sorted(busy, reverse=True)
+    assert max(n for pid, n in activity.items() if pid not in set(listed["id"])) <= busy[-1]
+    assert list(listed["open"]) == [f"?page=person&person={quote(pid)}" for pid in listed["id"]]
+    # Typing narrows it to the matches; the busiest list goes.
+    at.text_input(key="qp.who").input("kovacs").run()
+    captions = [c.value for c in at.caption]
+    assert "Matches, busiest first (click a row to open)" in captions
+    assert not any(c.startswith("The 50 busiest people") for c in captions)
+    assert all("kovacs" in pid or "Kovacs" in label for pid, label in zip(at.dataframe[0].value["id"], at.dataframe[0].value["person"], strict=True))
+
+
+def test_people_page_on_a_store_with_nobody_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "empty.db"
+    (tmp_path / "nothing").mkdir()
+    ingest([tmp_path / "nothing"], db, workers=1)
+    at = app_runner(db, monkeypatch)(page="person")
+    assert "Nobody is stored yet." in texts(at)
+    assert not at.dataframe
 
 
 def test_message_search_counts_every_match_beyond_the_listed(open_demo, demo_db: Path) -> None:
