@@ -23,11 +23,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connectio
 
 
 def _expected(conn: sqlite3.Connection, text: str, person: str | None, limit: int) -> list[str]:
-    """Every match, with its date, sorted here: newest first (undated last), then the latest stored."""
-    rows = conn.execute(
-        "SELECT m.rowid, m.key, m.date_utc FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid WHERE messages_fts MATCH ?",
-        (_fts_query(text),),
-    ).fetchall()
+    """Every match (every message for no text), with its date, sorted here: newest first (undated last), then the latest stored."""
+    if text:
+        rows = conn.execute(
+            "SELECT m.rowid, m.key, m.date_utc FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid WHERE messages_fts MATCH ?",
+            (_fts_query(text),),
+        ).fetchall()
+    else:
+        rows = conn.execute("SELECT rowid, key, date_utc FROM messages").fetchall()
     if person:
         theirs = {
             r[0]
@@ -75,6 +78,25 @@ def test_a_count_is_every_match_the_search_would_list_without_a_limit(demo: sqli
                     }
                 assert counted == len(every), (text, person)
     assert queries.count_messages(demo, "the") > 200
+
+
+def test_a_search_narrowed_to_days_and_paged_is_the_slice_of_every_match(demo: sqlite3.Connection) -> None:
+    person = demo.execute("SELECT id FROM people ORDER BY sent + received DESC LIMIT 1").fetchone()[0]
+    dates = {key: date_utc for key, date_utc in demo.execute("SELECT key, date_utc FROM messages")}
+    checked = 0
+    for text in ("trial", "the", ""):
+        for who in (None, person):
+            every = _expected(demo, text, who, 10**9)
+            for since, until in ((None, None), ("2019-02-01", None), (None, "2019-03-31"), ("2019-02-01", "2019-03-31"), ("2019-03-15", "2019-03-15")):
+                kept = [k for k in every if (dates[k] or "") >= (since or "") and (until is None or (dates[k] is not None and dates[k][:10] <= until))]
+                if since or until:
+                    kept = [k for k in kept if dates[k] is not None]
+                assert queries.count_messages(demo, text, person=who, since=since, until=until) == len(kept), (text, who, since, until)
+                for offset in (0, 7, len(kept) - 3, len(kept) + 5):
+                    found = queries.search_messages(demo, text, person=who, limit=50, offset=offset, since=since, until=until)
+                    assert [r["key"] for r in found] == kept[max(0, offset) : max(0, offset) + 50], (text, who, since, until, offset)
+                    checked += len(found)
+    assert checked > 1000
 
 
 def test_a_common_word_is_cut_to_the_limit(demo: sqlite3.Connection) -> None:
