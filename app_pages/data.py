@@ -227,17 +227,19 @@ def person(db: str, version: str, person_id: str) -> dict[str, Any] | None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def search(db: str, version: str, text: str, person_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """Full-text search (newest first); every message when ``text`` is empty."""
+def search(
+    db: str, version: str, text: str, person_id: str | None = None, limit: int = 200, *, skip: int = 0, since: str | None = None, until: str | None = None
+) -> list[dict[str, Any]]:
+    """Full-text search (newest first, ``skip`` skipped); every message when ``text`` is empty (:func:`ingest.queries.search_messages`)."""
     with _conn(db) as conn:
-        return queries.search_messages(conn, text, person=person_id, limit=limit)
+        return queries.search_messages(conn, text, person=person_id, limit=limit, offset=skip, since=since, until=until)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def count_messages(db: str, version: str, text: str, person_id: str | None = None) -> int:
+def count_messages(db: str, version: str, text: str, person_id: str | None = None, since: str | None = None, until: str | None = None) -> int:
     """How many messages :func:`search` finds without its limit."""
     with _conn(db) as conn:
-        return queries.count_messages(conn, text, person=person_id)
+        return queries.count_messages(conn, text, person=person_id, since=since, until=until)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

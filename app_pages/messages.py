@@ -10,32 +10,80 @@ import streamlit as st
 from . import data, state
 from .shell import Context
 from .state import Param, key
-from .text import cell, mask_secrets, one_line, show_secrets
-from .widgets import table
+from .text import cell, mask_secrets, one_line, person_option, show_secrets
+from .widgets import day_bounds, table
 
 __all__ = ["PARAMS", "render", "header_block"]
 
-PARAMS = (Param("q", ""), Param("message", None))
+PARAMS = (Param("q", ""), Param("with", None), Param("since", None, "date"), Param("until", None, "date"), Param("skip", 0, "int"), Param("message", None))
 BODY_LIMIT = 200_000
 #: Search results listed at most (newest first); the sentence above them counts them all.
 LISTED = 200
 HEADER_ROLES = ("from", "sender", "reply-to", "to", "cc", "bcc")
 
 
+def _restart() -> None:
+    """A new search starts from its newest messages."""
+    st.session_state[key("skip")] = 0
+
+
+def _narrowing(ctx: Context) -> tuple[str | None, str | None, str | None]:
+    """The person and days the search is narrowed to (a person this store lacks is named, and dropped)."""
+    choices = dict(data.people_choices(ctx.db, ctx.version))
+    asked = st.session_state.get(key("with"))
+    if asked and asked not in choices:
+        if data.person(ctx.db, ctx.version, asked) is None:
+            state.keep_known("with", choices)
+        else:
+            choices[asked] = asked
+    low, high = day_bounds(ctx.db, ctx.version, "since", "until")
+    person_col, since_col, until_col = st.columns([3, 1, 1])
+    person_col.selectbox(
+        "Taking part",
+        list(choices),
+        key=key("with"),
+        format_func=lambda pid: person_option(pid, choices.get(pid)),
+        placeholder="Anyone",
+        on_change=_restart,
+        help="Messages this person sent, received or is quoted in.",
+    )
+    since_col.date_input("From", key=key("since"), min_value=low, max_value=high, format="YYYY-MM-DD", on_change=_restart)
+    until_col.date_input("To", key=key("until"), min_value=low, max_value=high, format="YYYY-MM-DD", on_change=_restart)
+    person = st.session_state.get(key("with")) or None
+    since, until = (st.session_state.get(key(name)) for name in ("since", "until"))
+    return person, since.isoformat() if since else None, until.isoformat() if until else None
+
+
 def _search(ctx: Context) -> None:
-    st.text_input("Search subjects and bodies", key=key("q"), placeholder="words or phrases; every term must match")
+    st.text_input("Search subjects and bodies", key=key("q"), placeholder="words or phrases; every term must match", on_change=_restart)
     text = (st.session_state.get(key("q")) or "").strip()
-    rows = data.search(ctx.db, ctx.version, text, None, LISTED)
-    if text and not rows:
-        if not data.search_ready(ctx.db, ctx.version):
+    person, since, until = _narrowing(ctx)
+    narrowed = bool(text or person or since or until)
+    skip = max(0, int(st.session_state.get(key("skip")) or 0))
+    rows = data.search(ctx.db, ctx.version, text, person, LISTED, skip=skip, since=since, until=until)
+    if rows and len(rows) < LISTED or not rows and not skip:
+        total = skip + len(rows)  # the last page: what it ends with is all there is
+    else:
+        counted = data.count_messages(ctx.db, ctx.version, text, person, since, until)
+        total = max(counted, skip + len(rows)) if rows else counted
+    if skip and not rows and total:
+        # A link past the last page: show the last one, and say what was asked.
+        asked = skip
+        skip = (total - 1) // LISTED * LISTED
+        st.session_state[key("skip")] = skip
+        state.left_out("skip", asked)
+        rows = data.search(ctx.db, ctx.version, text, person, LISTED, skip=skip, since=since, until=until)
+    state.left_out_note({"with": "person", "skip": "newest messages skipped"})
+    if not rows:
+        if text and not data.search_ready(ctx.db, ctx.version):
             st.info(
                 "Search is not ready yet: this store's first load is still building its full-text index, "
                 "and search finds messages once that ingest has finished. If it was stopped, run `threadline ingest` again."
             )
         else:
-            st.info("No message matches.")
+            st.info("No message matches." if narrowed else "No mail stored yet.")
         return
-    st.text(_found(ctx, text, len(rows)))
+    st.text(_found(narrowed, total, skip, len(rows)))
     frame = pd.DataFrame(
         [
             {
@@ -49,15 +97,25 @@ def _search(ctx: Context) -> None:
         ]
     )
     table(frame, key="message_results", links=("open",), pick=lambda i: state.request("messages", message=rows[i]["key"]), height=300)
+    if total > len(rows):
+        newer, older = st.columns(2)
+        newer.button(f"Newer {LISTED}", key="messages_newer", disabled=skip == 0, on_click=_turn, args=(max(0, skip - LISTED),))
+        older.button(f"Older {LISTED}", key="messages_older", disabled=skip + len(rows) >= total, on_click=_turn, args=(skip + LISTED,))
 
 
-def _found(ctx: Context, text: str, listed: int) -> str:
+def _turn(skip: int) -> None:
+    """Show the page of results that starts ``skip`` messages after the newest."""
+    st.session_state[key("skip")] = skip
+
+
+def _found(narrowed: bool, total: int, skip: int, listed: int) -> str:
     """How many messages the search found, and which are listed when not all are."""
-    total = listed if listed < LISTED else max(listed, data.count_messages(ctx.db, ctx.version, text))
-    found = f"{total:,} messages match" if text else f"{total:,} messages"
-    if total > listed:
+    found = f"{total:,} messages match" if narrowed else f"{total:,} messages"
+    if listed >= total:
+        return f"{found}{'' if narrowed else ', newest first'}."
+    if skip == 0:
         return f"{found}; the newest {listed:,} are listed."
-    return f"{found}{'' if text else ', newest first'}."
+    return f"{found}; listed, newest first: {skip + 1:,} to {skip + listed:,}."
 
 
 def header_block(msg: dict[str, Any], mask: bool = True) -> str:
@@ -157,6 +215,7 @@ def render(ctx: Context) -> None:
         _search(ctx)
         return
     # With a message open, the search folds away above it (still one click from the results).
-    with st.expander("Search", expanded=bool((st.session_state.get(key("q")) or "").strip())):
+    narrowed = any(st.session_state.get(key(name)) for name in ("q", "with", "since", "until", "skip"))
+    with st.expander("Search", expanded=narrowed):
         _search(ctx)
     _message(ctx, current)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import networkx as nx
@@ -22,7 +22,7 @@ from .run_note import UNTIL_DONE
 from .shell import Context
 from .state import Param, key
 from .text import cell, one_line, person_option
-from .widgets import table
+from .widgets import day_bounds, table
 
 __all__ = ["PARAMS", "HEIGHT", "render", "warm", "view_from_state", "default_view", "view_of", "settled_text"]
 
@@ -47,13 +47,6 @@ PARAMS = (
 )
 
 
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value[:10]) if value else None
-    except ValueError:
-        return None
-
-
 #: What each filter is called where the page names values a link asked for that this store
 #: lacks, in the sidebar's order.
 _FILTER_NAMES = {
@@ -72,13 +65,7 @@ def _clamp(name: str, low: int, high: int) -> None:
 
 
 def _filters(ctx: Context) -> None:
-    stats = data.stats(ctx.db, ctx.version)
-    first, last = _day(stats["first_date"]), _day(stats["last_date"])
-    low, high = (first or date(1980, 1, 1)), (last or date.today()) + timedelta(days=1)
-    for name in ("from", "to"):
-        value = st.session_state.get(key(name))
-        if value is not None and not (low <= value <= high):
-            st.session_state[key(name)] = min(max(value, low), high)
+    low, high = day_bounds(ctx.db, ctx.version, "from", "to")
     domain_counts = dict(data.domains(ctx.db, ctx.version))
     choices = dict(data.people_choices(ctx.db, ctx.version))
     focus = st.session_state.get(key("focus"))

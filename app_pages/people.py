@@ -227,7 +227,9 @@ def _messages(ctx: Context, person_id: str) -> None:
     total = len(rows) if len(rows) < LISTED else max(len(rows), data.count_messages(ctx.db, ctx.version, "", person_id))
     st.subheader(f"Messages ({total:,})")
     if total > len(rows):
-        st.caption(f"The newest {len(rows):,} are listed.")
+        st.caption(f"The newest {len(rows):,} are listed. The Messages page lists them all, and searches them.")
+    if st.button("Search this person's mail", key="person_search_mail"):
+        state.goto("messages", **{"with": person_id, "q": "", "since": None, "until": None, "skip": 0, "message": None})
     frame = pd.DataFrame(
         [
             {

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
 
-__all__ = ["metrics", "table"]
+from . import data
+from .state import key
+
+__all__ = ["day_bounds", "metrics", "table"]
 
 #: How many figures fit a row, by the length of the longest: (figures, characters) at most.
 #: Measured in Chromium in a 1,100 px window with the sidebar open, where Streamlit's figures
@@ -63,3 +67,23 @@ def metrics(cells: list[tuple[str, str]]) -> None:
     for start in range(0, len(cells), per_row):
         for column, (label, value) in zip(st.columns(per_row), cells[start : start + per_row], strict=False):
             column.metric(label, value)
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def day_bounds(db: str, version: str, *names: str) -> tuple[date, date]:
+    """The days a date input may show for this store (its first dated day to the day after its
+    last), with the URL's values of the inputs ``names`` moved into them."""
+    stats = data.stats(db, version)
+    first, last = _day(stats["first_date"]), _day(stats["last_date"])
+    low, high = (first or date(1980, 1, 1)), (last or date.today()) + timedelta(days=1)
+    for name in names:
+        value = st.session_state.get(key(name))
+        if value is not None and not (low <= value <= high):
+            st.session_state[key(name)] = min(max(value, low), high)
+    return low, high

@@ -635,5 +635,78 @@ def test_person_page_counts_every_message_of_theirs_beyond_the_listed(open_demo,
     assert len(theirs) > 300
     at = open_demo(page="person", person=busiest)
     assert f"Messages ({len(theirs):,})" in [s.value for s in at.subheader]
-    assert "The newest 300 are listed." in [c.value for c in at.caption]
+    assert "The newest 300 are listed. The Messages page lists them all, and searches them." in [c.value for c in at.caption]
     assert len(next(df.value for df in at.dataframe if "subject" in df.value.columns and "from" in df.value.columns)) == 300
+
+
+def _listed(at: AppTest) -> list[str]:
+    """The dates of the search results listed, in order."""
+    return list(next(df.value for df in at.dataframe if "snippet" in df.value.columns)["date"])
+
+
+def test_message_search_pages_through_every_match(open_demo, demo_db: Path) -> None:
+    conn = open_store(demo_db, readonly=True).conn
+    try:
+        total = conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+        newest = [(d or "")[:16] for (d,) in conn.execute("SELECT date_utc FROM messages ORDER BY date_utc DESC, rowid DESC")]
+    finally:
+        conn.close()
+    at = open_demo(page="messages")
+    assert _listed(at) == newest[:200]
+    assert at.button(key="messages_newer").disabled
+    at.button(key="messages_older").click().run()
+    assert f"{total:,} messages; listed, newest first: 201 to 400." in texts(at)
+    assert _listed(at) == newest[200:400]
+    assert at.query_params == {"page": "messages", "skip": "200"}
+    at.button(key="messages_older").click().run()
+    assert _listed(at) == newest[400:600]
+    at.button(key="messages_newer").click().run()
+    assert _listed(at) == newest[200:400]
+    # A new search starts from its newest match.
+    at.text_input(key="qp.q").input("the").run()
+    assert at.query_params == {"page": "messages", "q": "the"}
+    assert any(t.endswith("messages match; the newest 200 are listed.") for t in texts(at))
+    # The last page: the older button is off.
+    last = (total - 1) // 200 * 200
+    at = open_demo(page="messages", skip=str(last))
+    assert f"{total:,} messages; listed, newest first: {last + 1:,} to {total:,}." in texts(at)
+    assert _listed(at) == newest[last:]
+    assert at.button(key="messages_older").disabled and not at.button(key="messages_newer").disabled
+    # A link past the end opens the last page and says what it asked for.
+    at = open_demo(page="messages", skip="99999")
+    assert _listed(at) == newest[last:]
+    assert "does not have" in at.warning[0].value
+    assert "newest messages skipped: 99999" in codes(at)
+
+
+def test_message_search_narrowed_to_a_person_and_days(open_demo, demo_db: Path) -> None:
+    conn = open_store(demo_db, readonly=True).conn
+    try:
+        busiest = conn.execute("SELECT id FROM people ORDER BY sent + received DESC LIMIT 1").fetchone()[0]
+        expected = queries.count_messages(conn, "trial", person=busiest, since="2019-01-01", until="2019-06-30")
+        everything = queries.count_messages(conn, "trial")
+    finally:
+        conn.close()
+    at = open_demo(page="messages", q="trial", since="2019-01-01", until="2019-06-30", **{"with": busiest})
+    assert 0 < expected < everything
+    assert f"{expected:,} messages match." in texts(at)
+    assert all("2019-01-01" <= d[:10] <= "2019-06-30" for d in _listed(at))
+    assert at.selectbox(key="qp.with").value == busiest
+    # A person this store lacks is named, and the search is not narrowed by them.
+    at = open_demo(page="messages", q="trial", **{"with": "nobody@nowhere.example"})
+    assert f"{everything:,} messages match." in texts(at)
+    assert "person: nobody@nowhere.example" in codes(at)
+
+
+def test_person_page_opens_their_mail_on_the_messages_page(open_demo, demo_db: Path) -> None:
+    conn = open_store(demo_db, readonly=True).conn
+    try:
+        busiest = conn.execute("SELECT id FROM people ORDER BY sent + received DESC LIMIT 1").fetchone()[0]
+        theirs = queries.count_messages(conn, person=busiest)
+    finally:
+        conn.close()
+    at = open_demo(page="messages", q="trial")
+    at = open_demo(page="person", person=busiest)
+    at.button(key="person_search_mail").click().run()
+    assert at.query_params == {"page": "messages", "with": busiest}
+    assert f"{theirs:,} messages match; the newest 200 are listed." in texts(at)
