@@ -130,12 +130,14 @@ def search_ready(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT 1 FROM meta WHERE key = 'fts_side'").fetchone() is None
 
 
-def _chosen(text: str, person: str | None, since: str | None, until: str | None) -> tuple[str, list[Any]] | None:
+def _chosen(text: str, person: str | None, since: str | None, until: str | None, *, by_date: bool = False) -> tuple[str, list[Any]] | None:
     """The WHERE clause over ``messages c`` that picks what a search finds, with its arguments;
     None when ``text`` holds no word to search for.
 
     ``person``: messages they took part in (any header role, quoted ones too). ``since`` and
     ``until`` are days (``YYYY-MM-DD``, both kept); either leaves undated messages out.
+    ``by_date``: SQLite is to walk the messages newest first and keep the matches (the ``+``
+    keeps it from fetching the matches by rowid and sorting them all instead).
     """
     clauses: list[str] = []
     args: list[Any] = []
@@ -143,7 +145,7 @@ def _chosen(text: str, person: str | None, since: str | None, until: str | None)
         query = _fts_query(text)
         if not query:
             return None
-        clauses.append("c.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
+        clauses.append(("+" if by_date else "") + "c.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
         args.append(query)
     if person:
         clauses.append("c.key IN (SELECT pa.message_key FROM participants pa JOIN addresses ad ON ad.address = pa.address WHERE ad.person_id = ?)")
@@ -155,6 +157,23 @@ def _chosen(text: str, person: str | None, since: str | None, until: str | None)
         clauses.append("c.date_utc < ?")
         args.append((date.fromisoformat(until) + timedelta(days=1)).isoformat())
     return " AND ".join(clauses) or "1", args
+
+
+#: A word in this many messages or more, squared, is searched by walking the messages newest
+#: first: (messages walked) ≈ (wanted) × (messages) / (matches), against sorting every match.
+#: On the 495,000-message demo: "the" (380,492 matches) 0.78 → 0.14 s, "court" (61,560)
+#: 0.18–0.25 → 0.01 s; a rare word (386) is left to the sort, 0.005 s against 0.06 s walked.
+_WALK_GAIN = 20
+
+
+def _walk_by_date(conn: sqlite3.Connection, text: str, person: str | None, wanted: int) -> bool:
+    """Whether the newest ``wanted`` matches of ``text`` come sooner by walking the messages in
+    date order than by sorting every match (only for a search not narrowed to a person)."""
+    if person or not text.strip() or not (query := _fts_query(text)):
+        return False
+    stored = conn.execute("SELECT MAX(rowid) FROM messages").fetchone()[0] or 0
+    matches = conn.execute("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ?", (query,)).fetchone()[0]
+    return wanted * stored < _WALK_GAIN * matches * matches
 
 
 def search_messages(
@@ -169,7 +188,7 @@ def search_messages(
 ) -> list[dict[str, Any]]:
     """Full-text search over subject and body (every message when ``text`` is empty), narrowed
     to a person's mail and to days (:func:`_chosen`); newest first, ``offset`` skipped, at most ``limit``; with a snippet."""
-    chosen = _chosen(text, person, since, until)
+    chosen = _chosen(text, person, since, until, by_date=_walk_by_date(conn, text, person, limit + max(0, offset)))
     if chosen is None:
         return []
     where, args = chosen

@@ -99,6 +99,20 @@ def test_a_search_narrowed_to_days_and_paged_is_the_slice_of_every_match(demo: s
     assert checked > 1000
 
 
+@pytest.mark.parametrize("gain", [0, 10**12], ids=["every-match-sorted", "messages-walked-by-date"])
+def test_both_ways_to_the_newest_matches_give_the_same_answer(demo: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch, gain: int) -> None:
+    monkeypatch.setattr(queries, "_WALK_GAIN", gain)
+    assert queries._walk_by_date(demo, "the", None, 200) is (gain > 0)
+    for text in ("the", "trial", "visageid", "court OR search"):
+        for since, until, offset in ((None, None, 0), (None, None, 150), ("2019-02-01", "2019-04-30", 20)):
+            found = queries.search_messages(demo, text, limit=40, offset=offset, since=since, until=until)
+            every = [k for k in _expected(demo, text, None, 10**9)]
+            if since:
+                dates = dict(demo.execute("SELECT key, date_utc FROM messages"))
+                every = [k for k in every if dates[k] and since <= dates[k][:10] <= until]
+            assert [r["key"] for r in found] == every[offset : offset + 40], (text, since, offset)
+
+
 def test_a_common_word_is_cut_to_the_limit(demo: sqlite3.Connection) -> None:
     common = demo.execute("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'trial'").fetchone()[0]
     assert common > 50
