@@ -165,6 +165,15 @@ def main() -> None:
         if len(queries.search_messages(conn, text, limit=200)) == 200:
             queries.count_messages(conn, text)
 
+    def narrowed(i: int) -> None:
+        # The Messages page narrowed to one of the busiest people and a quarter, on its second page.
+        start = starts[i % len(starts)]
+        since, until = f"{start}-01", f"{months[min(len(months) - 1, months.index(start) + 2)]}-28"
+        text = words[i % len(words)]
+        rows = queries.search_messages(conn, text, person=busiest[i % len(busiest)], limit=200, offset=200, since=since, until=until)
+        if len(rows) == 200:
+            queries.count_messages(conn, text, person=busiest[i % len(busiest)], since=since, until=until)
+
     def person_page(person: str) -> None:
         # What the People page asks for one person: who they are, their newest 300 messages, how many in all.
         queries.person(conn, person)
@@ -181,6 +190,8 @@ def main() -> None:
         _latency("the same, after the app's first view", lambda i: network_page(ego(i)), args.repeats, ready=app_start),
         _latency("full-text search", lambda i: queries.search_messages(conn, words[i % len(words)], limit=200), args.repeats),
         _latency("the same, every match counted", lambda i: search_page(words[i % len(words)]), args.repeats),
+        _latency('full-text search for "the" (most messages)', lambda i: search_page("the"), args.repeats),
+        _latency("search: a person, 3 months, a later page", lambda i: narrowed(i), args.repeats),
         _latency("person page", lambda i: queries.person(conn, busiest[i % len(busiest)]), args.repeats),
         _latency("the same, their mail listed and counted", lambda i: person_page(busiest[i % len(busiest)]), args.repeats),
         _latency("spread page", lambda i: spread(conn), max(3, args.repeats // 4)),
