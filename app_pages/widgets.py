@@ -8,8 +8,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from . import data
-from .state import key
+from . import data, state
 
 __all__ = ["day_bounds", "metrics", "table"]
 
@@ -83,7 +82,7 @@ def day_bounds(db: str, version: str, *names: str) -> tuple[date, date]:
     first, last = _day(stats["first_date"]), _day(stats["last_date"])
     low, high = (first or date(1980, 1, 1)), (last or date.today()) + timedelta(days=1)
     for name in names:
-        value = st.session_state.get(key(name))
+        value = st.session_state.get(state.key(name))
         if value is not None and not (low <= value <= high):
-            st.session_state[key(name)] = min(max(value, low), high)
+            st.session_state[state.key(name)] = min(max(value, low), high)
     return low, high
