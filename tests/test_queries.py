@@ -102,15 +102,19 @@ def test_a_search_narrowed_to_days_and_paged_is_the_slice_of_every_match(demo: s
 @pytest.mark.parametrize("gain", [0, 10**12], ids=["every-match-sorted", "messages-walked-by-date"])
 def test_both_ways_to_the_newest_matches_give_the_same_answer(demo: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch, gain: int) -> None:
     monkeypatch.setattr(queries, "_WALK_GAIN", gain)
+    people = [r[0] for r in demo.execute("SELECT id FROM people ORDER BY sent + received DESC LIMIT 2")]
+    people.append(demo.execute("SELECT id FROM people WHERE sent + received > 0 ORDER BY sent + received, id LIMIT 1").fetchone()[0])
     assert queries._walk_by_date(demo, "the", None, 200) is (gain > 0)
-    for text in ("the", "trial", "visageid", "court OR search"):
-        for since, until, offset in ((None, None, 0), (None, None, 150), ("2019-02-01", "2019-04-30", 20)):
-            found = queries.search_messages(demo, text, limit=40, offset=offset, since=since, until=until)
-            every = [k for k in _expected(demo, text, None, 10**9)]
-            if since:
-                dates = dict(demo.execute("SELECT key, date_utc FROM messages"))
-                every = [k for k in every if dates[k] and since <= dates[k][:10] <= until]
-            assert [r["key"] for r in found] == every[offset : offset + 40], (text, since, offset)
+    assert queries._walk_by_date(demo, "", people[0], 200) is (gain > 0)
+    dates = dict(demo.execute("SELECT key, date_utc FROM messages"))
+    for text in ("the", "trial", "visageid", "court OR search", ""):
+        for person in (None, *people):
+            for since, until, offset in ((None, None, 0), (None, None, 150), ("2019-02-01", "2019-04-30", 20)):
+                found = queries.search_messages(demo, text, person=person, limit=40, offset=offset, since=since, until=until)
+                every = _expected(demo, text, person, 10**9)
+                if since:
+                    every = [k for k in every if dates[k] and since <= dates[k][:10] <= until]
+                assert [r["key"] for r in found] == every[offset : offset + 40], (text, person, since, offset)
 
 
 def test_a_common_word_is_cut_to_the_limit(demo: sqlite3.Connection) -> None:
