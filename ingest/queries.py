@@ -236,6 +236,10 @@ def count_messages(conn: sqlite3.Connection, text: str = "", *, person: str | No
     if chosen is None:
         return 0
     where, args = chosen
+    if text.strip() and not (person or since or until):
+        # The index alone: every row it holds is a message's (0.07 s for "the", against 0.3 s
+        # for looking each of its 380,492 matches up among the messages).
+        return int(conn.execute("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ?", args).fetchone()[0])
     return int(conn.execute(f"SELECT COUNT(*) FROM messages c WHERE {where}", args).fetchone()[0])
 
 
