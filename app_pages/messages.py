@@ -61,7 +61,7 @@ def _search(ctx: Context) -> None:
     narrowed = bool(text or person or since or until)
     skip = max(0, int(st.session_state.get(key("skip")) or 0))
     rows = data.search(ctx.db, ctx.version, text, person, LISTED, skip=skip, since=since, until=until)
-    if rows and len(rows) < LISTED or not rows and not skip:
+    if (rows and len(rows) < LISTED) or (not rows and not skip):
         total = skip + len(rows)  # the last page: what it ends with is all there is
     else:
         counted = data.count_messages(ctx.db, ctx.version, text, person, since, until)
