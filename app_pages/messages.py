@@ -10,8 +10,8 @@ import streamlit as st
 from . import data, state
 from .shell import Context
 from .state import Param, key
-from .text import cell, mask_secrets, one_line, person_option, show_secrets
-from .widgets import day_bounds, table
+from .text import cell, mask_secrets, one_line, show_secrets
+from .widgets import day_bounds, person_picker, table
 
 __all__ = ["PARAMS", "render", "header_block"]
 
@@ -31,22 +31,11 @@ def _narrowing(ctx: Context) -> tuple[str | None, str | None, str | None]:
     """The person and days the search is narrowed to (a person this store lacks is named, and dropped)."""
     choices = dict(data.people_choices(ctx.db, ctx.version))
     asked = st.session_state.get(key("with"))
-    if asked and asked not in choices:
-        if data.person(ctx.db, ctx.version, asked) is None:
-            state.keep_known("with", choices)
-        else:
-            choices[asked] = asked
+    if asked and asked not in choices and data.person(ctx.db, ctx.version, asked) is None:
+        state.keep_known("with", choices)
     low, high = day_bounds(ctx.db, ctx.version, "since", "until")
     person_col, since_col, until_col = st.columns([3, 1, 1])
-    person_col.selectbox(
-        "Taking part",
-        list(choices),
-        key=key("with"),
-        format_func=lambda pid: person_option(pid, choices.get(pid)),
-        placeholder="Anyone",
-        on_change=_restart,
-        help="Messages this person sent, received or is quoted in.",
-    )
+    person_picker(person_col, "Taking part", "with", choices, "Anyone", on_change=_restart, help="Messages this person sent, received or is quoted in.")
     since_col.date_input("From", key=key("since"), min_value=low, max_value=high, format="YYYY-MM-DD", on_change=_restart)
     until_col.date_input("To", key=key("until"), min_value=low, max_value=high, format="YYYY-MM-DD", on_change=_restart)
     person = st.session_state.get(key("with")) or None

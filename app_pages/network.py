@@ -22,7 +22,7 @@ from .run_note import UNTIL_DONE
 from .shell import Context
 from .state import Param, key
 from .text import cell, one_line, person_option
-from .widgets import day_bounds, table
+from .widgets import day_bounds, person_picker, table
 
 __all__ = ["PARAMS", "HEIGHT", "render", "warm", "view_from_state", "default_view", "view_of", "settled_text"]
 
@@ -68,9 +68,6 @@ def _filters(ctx: Context) -> None:
     low, high = day_bounds(ctx.db, ctx.version, "from", "to")
     domain_counts = dict(data.domains(ctx.db, ctx.version))
     choices = dict(data.people_choices(ctx.db, ctx.version))
-    focus = st.session_state.get(key("focus"))
-    if focus and focus not in choices:
-        choices[focus] = focus
     state.keep_known("org", domain_counts, many=True)
     state.keep_known("kind", KINDS, many=True)
     state.keep_known("role", EDGE_ROLES, many=True)
@@ -116,13 +113,7 @@ def _filters(ctx: Context) -> None:
         st.multiselect("Kinds of sender", KINDS, key=key("kind"), help="person: a human; role: a shared or system mailbox; redacted: a placeholder.")
         st.multiselect("Header roles", EDGE_ROLES, key=key("role"), help="Which recipients make an edge.")
         st.number_input("Min. messages per pair", min_value=1, max_value=100_000, step=1, key=key("min"))
-        st.selectbox(
-            "Focus on a person",
-            list(choices),
-            key=key("focus"),
-            format_func=lambda pid: person_option(pid, choices.get(pid)),
-            placeholder="Everyone",
-        )
+        person_picker(st, "Focus on a person", "focus", choices, "Everyone")
         st.slider("Hops from the focus", 1, 3, key=key("hops"), disabled=not st.session_state.get(key("focus")))
         st.number_input("Node cap (busiest people kept)", min_value=10, max_value=5000, step=10, key=key("cap"))
         st.selectbox("Colour by", COLOR_BY, key=key("color"))

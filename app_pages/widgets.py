@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from . import data, state
+from .text import person_option
 
-__all__ = ["day_bounds", "metrics", "table"]
+__all__ = ["day_bounds", "metrics", "person_picker", "table"]
 
 #: How many figures fit a row, by the length of the longest: (figures, characters) at most.
 #: Measured in Chromium in a 1,100 px window with the sidebar open, where Streamlit's figures
@@ -86,3 +88,14 @@ def day_bounds(db: str, version: str, *names: str) -> tuple[date, date]:
         if value is not None and not (low <= value <= high):
             st.session_state[state.key(name)] = min(max(value, low), high)
     return low, high
+
+
+def person_picker(where: Any, label: str, name: str, choices: dict[str, str], placeholder: str, **options: Any) -> None:
+    """A pick list of people (``choices``: id to label) in ``where`` (``st``, a column, the
+    sidebar) for the URL parameter ``name``; the person it holds stays listed even if not among them."""
+    held = st.session_state.get(state.key(name))
+    if held and held not in choices:
+        choices = {**choices, held: held}
+    where.selectbox(
+        label, list(choices), key=state.key(name), format_func=lambda pid: person_option(pid, choices.get(pid)), placeholder=placeholder, **options
+    )
