@@ -166,7 +166,7 @@ def _controls(months: list[str]) -> str:
         _set_month(months[-1])
         state.left_out("until", asked)
     month = str(st.session_state[key("until")])
-    left, right = st.columns([1, 7], vertical_alignment="bottom")
+    left, right = st.columns([1, 4], vertical_alignment="bottom")
     playing = bool(st.session_state.get(_PLAYING))
     left.button(
         "Pause" if playing else "Play",

@@ -172,6 +172,12 @@ FIGURES = """(text) => [...document.querySelectorAll('[data-testid="stMetricValu
 })"""
 
 
+#: Button labels Streamlit cuts short with an ellipsis (its label's box narrower than its text).
+CUT_BUTTONS = """() => [...document.querySelectorAll('button *')]
+    .filter(e => getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth)
+    .map(e => e.closest('button').textContent)"""
+
+
 def cut_figures(tab, count: int, text: str | None = None) -> list[list]:
     """The page's figures (once ``count`` show) that Streamlit cuts short with an ellipsis,
     each first set to ``text`` when given: what a bigger store would show in its place."""
@@ -186,7 +192,7 @@ def cut_figures(tab, count: int, text: str | None = None) -> list[list]:
 def test_figures_show_whole_in_a_laptops_window(page, app_url: str, demo_url: str, width: int) -> None:
     """Eight figures in one row showed a 495,178-message store as "495,…"; four in a row cut
     a person's first day seen to "2018-…" at 1,100 px. Seven-digit counts, dates and the
-    Spread page's "50 of 50" show whole, with the sidebar open."""
+    Spread page's "50 of 50" and Play button show whole, with the sidebar open."""
     page.set_viewport_size({"width": width, "height": 1000})
     page.goto(f"{app_url}/")
     page.get_by_text("Messages per month").first.wait_for(timeout=60_000)
@@ -198,6 +204,8 @@ def test_figures_show_whole_in_a_laptops_window(page, app_url: str, demo_url: st
     page.goto(f"{demo_url}/?page=spread")
     page.get_by_text("trial accounts by the end of").first.wait_for(timeout=60_000)
     assert cut_figures(page, 4) == []
+    # The Play button beside the month slider too ("P…" at 1,100 px, in a column an eighth wide).
+    assert page.evaluate(CUT_BUTTONS) == []
 
 
 def test_the_app_follows_a_run_live_and_reloads_when_it_ends(page, tmp_path: Path) -> None:
