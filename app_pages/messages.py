@@ -34,7 +34,7 @@ def _narrowing(ctx: Context) -> tuple[str | None, str | None, str | None]:
     if asked and asked not in choices and data.person(ctx.db, ctx.version, asked) is None:
         state.keep_known("with", choices)
     low, high = day_bounds(ctx.db, ctx.version, "since", "until")
-    person_col, since_col, until_col = st.columns([3, 1, 1])
+    person_col, since_col, until_col = st.columns([2, 1, 1])
     person_picker(person_col, "Taking part", "with", choices, "Anyone", on_change=_restart, help="Messages this person sent, received or is quoted in.")
     since_col.date_input("From", key=key("since"), min_value=low, max_value=high, format="YYYY-MM-DD", on_change=_restart)
     until_col.date_input("To", key=key("until"), min_value=low, max_value=high, format="YYYY-MM-DD", on_change=_restart)
