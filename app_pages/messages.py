@@ -15,7 +15,7 @@ from .widgets import day_bounds, person_picker, table
 
 __all__ = ["PARAMS", "render", "header_block"]
 
-PARAMS = (Param("q", ""), Param("with", None), Param("since", None, "date"), Param("until", None, "date"), Param("skip", 0, "int"), Param("message", None))
+PARAMS = (Param("q", ""), Param("with", None), Param("since", None, "date"), Param("through", None, "date"), Param("skip", 0, "int"), Param("message", None))
 BODY_LIMIT = 200_000
 #: Search results listed at most (newest first); the sentence above them counts them all.
 LISTED = 200
@@ -33,13 +33,13 @@ def _narrowing(ctx: Context) -> tuple[str | None, str | None, str | None]:
     asked = st.session_state.get(key("with"))
     if asked and asked not in choices and data.person(ctx.db, ctx.version, asked) is None:
         state.keep_known("with", choices)
-    low, high = day_bounds(ctx.db, ctx.version, "since", "until")
+    low, high = day_bounds(ctx.db, ctx.version, "since", "through")
     person_col, since_col, until_col = st.columns([2, 1, 1])
     person_picker(person_col, "Taking part", "with", choices, "Anyone", on_change=_restart, help="Messages this person sent, received or is quoted in.")
     since_col.date_input("From", key=key("since"), min_value=low, max_value=high, format="YYYY-MM-DD", on_change=_restart)
-    until_col.date_input("To", key=key("until"), min_value=low, max_value=high, format="YYYY-MM-DD", on_change=_restart)
+    until_col.date_input("To", key=key("through"), min_value=low, max_value=high, format="YYYY-MM-DD", on_change=_restart)
     person = st.session_state.get(key("with")) or None
-    since, until = (st.session_state.get(key(name)) for name in ("since", "until"))
+    since, until = (st.session_state.get(key(name)) for name in ("since", "through"))
     return person, since.isoformat() if since else None, until.isoformat() if until else None
 
 
@@ -204,7 +204,7 @@ def render(ctx: Context) -> None:
         _search(ctx)
         return
     # With a message open, the search folds away above it (still one click from the results).
-    narrowed = any(st.session_state.get(key(name)) for name in ("q", "with", "since", "until", "skip"))
+    narrowed = any(st.session_state.get(key(name)) for name in ("q", "with", "since", "through", "skip"))
     with st.expander("Search", expanded=narrowed):
         _search(ctx)
     _message(ctx, current)

@@ -229,7 +229,7 @@ def _messages(ctx: Context, person_id: str) -> None:
     if total > len(rows):
         st.caption(f"The newest {len(rows):,} are listed. The Messages page lists them all, and searches them.")
     if st.button("Search this person's mail", key="person_search_mail"):
-        state.goto("messages", **{"with": person_id, "q": "", "since": None, "until": None, "skip": 0, "message": None})
+        state.goto("messages", **{"with": person_id, "q": "", "since": None, "through": None, "skip": 0, "message": None})
     frame = pd.DataFrame(
         [
             {

@@ -687,7 +687,7 @@ def test_message_search_narrowed_to_a_person_and_days(open_demo, demo_db: Path) 
         everything = queries.count_messages(conn, "trial")
     finally:
         conn.close()
-    at = open_demo(page="messages", q="trial", since="2019-01-01", until="2019-06-30", **{"with": busiest})
+    at = open_demo(page="messages", q="trial", since="2019-01-01", through="2019-06-30", **{"with": busiest})
     assert 0 < expected < everything
     assert f"{expected:,} messages match." in texts(at)
     assert all("2019-01-01" <= d[:10] <= "2019-06-30" for d in _listed(at))
@@ -710,3 +710,23 @@ def test_person_page_opens_their_mail_on_the_messages_page(open_demo, demo_db: P
     at.button(key="person_search_mail").click().run()
     assert at.query_params == {"page": "messages", "with": busiest}
     assert f"{theirs:,} messages match; the newest 200 are listed." in texts(at)
+
+
+def test_no_two_pages_share_a_url_parameter() -> None:
+    """A page's values live in the session under their URL names, whichever page is shown: a
+    name two pages used would hand one page's value to the other's widget (the Spread page's
+    month, "2019-09", reached the Messages page's day input as its "until" and stopped it)."""
+    import app
+
+    names = [p.name for page in app.PAGES for p in page.params]
+    assert len(names) == len(set(names)), sorted(n for n in set(names) if names.count(n) > 1)
+
+
+def test_pages_opened_in_turn_in_one_session_keep_their_own_values(open_demo) -> None:
+    at = open_demo(page="spread", until="2019-03")
+    titles = {"spread": "Spread", "messages": "Messages", "network": "Network", "person": "People", "overview": "Overview"}
+    for slug in ("messages", "network", "spread", "person", "messages", "overview", "spread", "messages"):
+        at.radio[0].set_value(slug).run()
+        assert not at.exception, (slug, [e.value for e in at.exception])
+        assert at.query_params["page"] == slug, titles[slug]
+    assert any(t.endswith("messages; the newest 200 are listed.") for t in texts(at))
