@@ -34,7 +34,7 @@ STEPS = [
     ("Network", "sender→recipient pairs"),
     ("Spread", "by the end of"),
     ("People", "Find a person"),
-    ("Messages", "newest first"),
+    ("Messages", "newest"),  # "newest first", or "the newest 200 are listed" since the twenty-ninth session
 ]
 
 
