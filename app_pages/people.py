@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from . import data, state
+from . import data, messages, state
 from .run_note import UNTIL_DONE
 from .shell import Context
 from .state import Param, key
@@ -229,7 +229,8 @@ def _messages(ctx: Context, person_id: str) -> None:
     if total > len(rows):
         st.caption(f"The newest {len(rows):,} are listed. The Messages page lists them all, and searches them.")
     if st.button("Search this person's mail", key="person_search_mail"):
-        state.goto("messages", **{"with": person_id, "q": "", "since": None, "through": None, "skip": 0, "message": None})
+        # A fresh search: every other value the Messages page may hold from before goes back to its default.
+        state.goto("messages", **{**{p.name: p.default for p in messages.PARAMS}, "with": person_id})
     frame = pd.DataFrame(
         [
             {
