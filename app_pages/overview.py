@@ -11,7 +11,7 @@ from . import data, state
 from .run_note import UNTIL_DONE
 from .shell import Context
 from .text import one_line
-from .widgets import metrics, table
+from .widgets import metrics, people_table, table
 
 __all__ = ["PARAMS", "render", "headline"]
 
@@ -70,17 +70,10 @@ def _months(ctx: Context, stats: dict) -> None:
 
 def _top_senders(stats: dict, run: RunState | None) -> None:
     st.subheader("Top senders")
-    frame = pd.DataFrame(
-        [
-            {"person": one_line(r["label"], 80), "id": r["id"], "sent": r["sent"], "received": r["received"], "open": state.link("person", person=r["id"])}
-            for r in stats["top_senders"]
-        ]
-    )
-    if frame.empty:
+    if not stats["top_senders"]:
         st.info(f"People are {UNTIL_DONE}." if run is not None else "Nobody has sent mail yet.")
         return
-    ids = [r["id"] for r in stats["top_senders"]]
-    table(frame, key="top_senders", links=("open",), pick=lambda i: state.request("person", person=ids[i]))
+    people_table(stats["top_senders"], "top_senders", kind=False)
 
 
 def _problems(ctx: Context, stats: dict) -> None:

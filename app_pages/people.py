@@ -12,7 +12,7 @@ from .run_note import UNTIL_DONE
 from .shell import Context
 from .state import Param, key
 from .text import cell, one_line, person_option
-from .widgets import metrics, table
+from .widgets import metrics, people_table, table
 
 __all__ = ["PARAMS", "render"]
 
@@ -43,26 +43,8 @@ def _pick(ctx: Context) -> str | None:
     chosen = st.session_state.get(key("person"))
     if not chosen and found:
         st.caption("Matches, busiest first (click a row to open)")
-        _matches_table(found, "people_matches")
+        people_table(found, "people_matches")
     return chosen
-
-
-def _matches_table(rows: list[dict[str, Any]], widget_key: str) -> None:
-    """People as a table, one row each; a click on a row opens that person."""
-    frame = pd.DataFrame(
-        [
-            {
-                "open": state.link("person", person=r["id"]),
-                "person": one_line(r["label"], 80),
-                "id": r["id"],
-                "kind": r["kind"],
-                "sent": r["sent"],
-                "received": r["received"],
-            }
-            for r in rows
-        ]
-    )
-    table(frame, key=widget_key, links=("open",), pick=lambda i: state.request("person", person=rows[i]["id"]))
 
 
 def _busiest(ctx: Context) -> None:
@@ -72,7 +54,7 @@ def _busiest(ctx: Context) -> None:
         st.text("Nobody is stored yet." if ctx.run is None else f"Nobody to list yet: people are {UNTIL_DONE}.")
         return
     st.caption(f"The {len(rows):,} busiest people (messages sent and received); type part of a name or an address to find anyone. Click a row to open it.")
-    _matches_table(rows, "people_busiest")
+    people_table(rows, "people_busiest")
 
 
 def _facts(info: dict[str, Any]) -> None:

@@ -10,9 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from . import data, state
-from .text import person_option
+from .text import one_line, person_option
 
-__all__ = ["day_bounds", "metrics", "person_picker", "table"]
+__all__ = ["day_bounds", "metrics", "people_table", "person_picker", "table"]
 
 #: How many figures fit a row, by the length of the longest: (figures, characters) at most.
 #: Measured in Chromium in a 1,100 px window with the sidebar open, where Streamlit's figures
@@ -50,6 +50,24 @@ def table(
             pick(rows[0])
 
     st.dataframe(frame, key=key, on_select=picked, selection_mode="single-row", **options)
+
+
+def people_table(rows: list[dict[str, Any]], key: str, *, kind: bool = True) -> None:
+    """People (rows of the ``people`` table) as a table with a link to each; a click on a row opens that person."""
+    frame = pd.DataFrame(
+        [
+            {
+                "person": one_line(r["label"], 80),
+                "id": r["id"],
+                **({"kind": r["kind"]} if kind else {}),
+                "sent": r["sent"],
+                "received": r["received"],
+                "open": state.link("person", person=r["id"]),
+            }
+            for r in rows
+        ]
+    )
+    table(frame, key=key, links=("open",), pick=lambda i: state.request("person", person=rows[i]["id"]))
 
 
 def metrics(cells: list[tuple[str, str]]) -> None:
