@@ -189,19 +189,7 @@ def _correspondents(info: dict[str, Any]) -> None:
     if not rows:
         st.text("No correspondents.")
         return
-    frame = pd.DataFrame(
-        [
-            {
-                "person": one_line(r["label"], 80),
-                "id": r["id"],
-                "wrote to them": r["sent_to"],
-                "heard from them": r["received_from"],
-                "open": state.link("person", person=r["id"]),
-            }
-            for r in rows
-        ]
-    )
-    table(frame, key="correspondents", links=("open",), pick=lambda i: state.request("person", person=rows[i]["id"]))
+    people_table(rows, "correspondents", kind=False, counts=(("wrote to them", "sent_to"), ("heard from them", "received_from")))
 
 
 def _messages(ctx: Context, person_id: str) -> None:

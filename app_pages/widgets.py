@@ -52,16 +52,20 @@ def table(
     st.dataframe(frame, key=key, on_select=picked, selection_mode="single-row", **options)
 
 
-def people_table(rows: list[dict[str, Any]], key: str, *, kind: bool = True) -> None:
-    """People (rows of the ``people`` table) as a table with a link to each; a click on a row opens that person."""
+#: A table of people's counts by default: (column, field of the row).
+PEOPLE_COUNTS = (("sent", "sent"), ("received", "received"))
+
+
+def people_table(rows: list[dict[str, Any]], key: str, *, kind: bool = True, counts: tuple[tuple[str, str], ...] = PEOPLE_COUNTS) -> None:
+    """People (rows with an ``id`` and a ``label``) as a table with a link to each, and ``counts``
+    as (column, field) pairs; a click on a row opens that person."""
     frame = pd.DataFrame(
         [
             {
                 "person": one_line(r["label"], 80),
                 "id": r["id"],
                 **({"kind": r["kind"]} if kind else {}),
-                "sent": r["sent"],
-                "received": r["received"],
+                **{column: r[field] for column, field in counts},
                 "open": state.link("person", person=r["id"]),
             }
             for r in rows
