@@ -12,9 +12,12 @@ Results are deterministic: sampling and Louvain are seeded, ties are broken by n
 
 from __future__ import annotations
 
+import random
+import threading
 from collections.abc import Hashable, Iterable
 from typing import Any
 
+import igraph
 import networkx as nx
 import numpy as np
 
@@ -169,11 +172,34 @@ def communities(graph: nx.Graph, *, seed: int = 0, resolution: float = 1.0) -> l
     return _communities(undirected_weighted(graph), seed=seed, resolution=resolution)
 
 
+#: igraph's random numbers come from one generator for the whole process: each run of Louvain
+#: sets its own, seeded, and holds this lock until it is done (pages run in threads).
+_IGRAPH_RANDOM = threading.Lock()
+
+
 def _communities(simple: nx.Graph, *, seed: int = 0, resolution: float = 1.0) -> list[set[Hashable]]:
-    if simple.number_of_nodes() == 0:
+    # igraph's Louvain (in C), not networkx's (in Python): the same method and about the same
+    # modularity, about a tenth of the time (a busy person's ego network on the 495,000-message
+    # demo, 150 people and 11,000 pairs: 0.16-0.18 s -> 0.016 s).
+    nodes = list(simple)
+    if not nodes:
         return []
-    found = nx.community.louvain_communities(simple, weight="weight", resolution=resolution, seed=seed)
-    return sorted((set(c) for c in found), key=lambda c: (-len(c), min(str(n) for n in c)))
+    index = {node: i for i, node in enumerate(nodes)}
+    weighted = igraph.Graph(
+        n=len(nodes),
+        edges=[(index[u], index[v]) for u, v in simple.edges()],
+        edge_attrs={"weight": [w for *_, w in simple.edges(data="weight", default=1)]},
+    )
+    with _IGRAPH_RANDOM:
+        igraph.set_random_number_generator(random.Random(seed))
+        try:
+            membership = weighted.community_multilevel(weights="weight", resolution=resolution).membership
+        finally:
+            igraph.set_random_number_generator(random)
+    found: dict[int, set[Hashable]] = {}
+    for node, group in zip(nodes, membership, strict=True):
+        found.setdefault(group, set()).add(node)
+    return sorted(found.values(), key=lambda c: (-len(c), min(str(n) for n in c)))
 
 
 def community_index(groups: Iterable[set[Hashable]]) -> dict[Hashable, int]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import doctest
 import random
+import sys
+import threading
 
 import networkx as nx
 import pytest
@@ -168,3 +170,23 @@ def test_exact_betweenness_past_the_matrix_limit_is_networkx_loop(nx_calls: list
     g = nx.MultiDiGraph(nx.path_graph(30, create_using=nx.DiGraph))
     assert analysis.betweenness_centrality(g) == pytest.approx(REAL_BETWEENNESS(nx.path_graph(30), normalized=True))
     assert nx_calls == [{"normalized": True}]
+
+
+def test_communities_depend_on_the_seed_alone_even_from_many_threads() -> None:
+    # igraph draws Louvain's random numbers from one generator for the whole process, and the
+    # app's pages run in threads: a view's communities must come out the same from any of them.
+    g = nx.MultiDiGraph(nx.gnm_random_graph(400, 1600, seed=5).to_directed())
+    runs = {seed: analysis.communities(g, seed=seed) for seed in range(4)}
+    assert len({tuple(map(frozenset, groups)) for groups in runs.values()}) > 1  # the seed matters here
+    found: list[list[set[object]]] = []
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns as often as they can
+    try:
+        threads = [threading.Thread(target=lambda: found.append(analysis.communities(g, seed=3))) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switching)
+    assert found == [runs[3]] * 8
