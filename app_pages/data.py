@@ -21,7 +21,6 @@ function ``(db_path, view) -> networkx.MultiDiGraph`` shaped like
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import logging
 import os
@@ -400,10 +399,14 @@ def view_summary(db: str, version: str, backend: str, view: View, group_by: str)
     ``messages`` of the plain view, ``truncated_from`` (people before the cap cut, or None)
     and ``grouped`` (the drawing's groups, or None; see :func:`graph.build.build_graph`)."""
     g = view_graph(db, version, backend, view)
+    # The message keys of every edge, read from the adjacency maps and joined in one call: a busy
+    # person's ego network on the 495,000-message demo has 33,000 edges citing 525,000 keys
+    # (0.18-0.24 s through g.edges() and a chain -> 0.12-0.15 s).
+    keys = [data.get("messages") or () for targets in g.succ.values() for keyed in targets.values() for data in keyed.values()]
     return {
         "people": g.number_of_nodes(),
         "pairs": sum(len(g.succ[node]) for node in g),
-        "messages": len(set(itertools.chain.from_iterable(keys for *_, keys in g.edges(data="messages", default=()) if keys))),
+        "messages": len(set().union(*keys)),
         "truncated_from": g.graph.get("truncated_from"),
         "grouped": view_drawing(db, version, backend, view, group_by).graph.get("grouped") if g.graph.get("truncated_from") else None,
     }
