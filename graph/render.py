@@ -257,22 +257,27 @@ Pair = tuple[Hashable, Hashable]
 def _pairs(graph: nx.Graph) -> dict[Pair, dict[str, Any]]:
     """One entry per (source, target): the messages on its edges, by header role, first and last date."""
     # Plain dicts, not a defaultdict of Counters: a dense view has 20,000 pairs, and building a
-    # Counter for each was a third of the drawing's time.
+    # Counter for each was a third of the drawing's time. A pair's first edge makes its row
+    # whole; later ones compare their dates in place (no min() or max() calls: a busy person's
+    # ego network on the 495,000-message demo, 33,000 edges, 0.12 -> 0.10 s).
     merged: dict[Pair, dict[str, Any]] = {}
     for u, v, data in graph.edges(data=True):
+        count = int(data.get("count", 1))
+        role, first, last, title = data.get("role"), data.get("first"), data.get("last"), data.get("title")
         row = merged.get((u, v))
         if row is None:
-            row = merged[(u, v)] = {"count": 0, "roles": {}, "first": None, "last": None, "title": None}
-        count = int(data.get("count", 1))
+            merged[(u, v)] = {"count": count, "roles": {str(role): count} if role else {}, "first": first or None, "last": last or None, "title": str(title) if title else None}
+            continue
         row["count"] += count
-        if data.get("role"):
-            roles, role = row["roles"], str(data["role"])
+        if role:
+            roles, role = row["roles"], str(role)
             roles[role] = roles.get(role, 0) + count
-        for key, pick in (("first", min), ("last", max)):
-            if data.get(key):
-                row[key] = pick(row[key], data[key]) if row[key] else data[key]
-        if data.get("title"):
-            row["title"] = str(data["title"])
+        if first and (not row["first"] or first < row["first"]):
+            row["first"] = first
+        if last and (not row["last"] or last > row["last"]):
+            row["last"] = last
+        if title:
+            row["title"] = str(title)
     return merged
 
 
