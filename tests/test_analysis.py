@@ -58,11 +58,11 @@ def test_betweenness_bridge_people_score_highest(two_teams: nx.MultiDiGraph) -> 
     assert between["a"] == 0.0
 
 
-def test_betweenness_is_sampled_above_the_threshold_and_seeded() -> None:
+def test_betweenness_is_sampled_when_asked_and_seeded() -> None:
     g = nx.MultiDiGraph(nx.path_graph(30, create_using=nx.DiGraph))
     exact = analysis.betweenness_centrality(g)
-    sampled = analysis.betweenness_centrality(g, sample_above=10, k=8, seed=3)
-    again = analysis.betweenness_centrality(g, sample_above=10, k=8, seed=3)
+    sampled = analysis.betweenness_centrality(g, k=8, seed=3)
+    again = analysis.betweenness_centrality(g, k=8, seed=3)
     assert sampled == again
     assert sampled != exact  # 8 of 30 sources is an estimate, not the exact answer
     assert max(exact, key=exact.get) in (14, 15)
@@ -139,20 +139,27 @@ def nx_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
 
 
 def test_default_sample_size_follows_the_edge_budget(nx_calls: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch) -> None:
+    g = nx.MultiDiGraph(nx.path_graph(60, create_using=nx.DiGraph))  # 60 people, 59 pairs
+    monkeypatch.setattr(analysis, "EXACT_WORK", 60 * 59 - 1)  # just past it: sampled
     monkeypatch.setattr(analysis, "SAMPLE_BUDGET", 400)
-    g = nx.MultiDiGraph(nx.path_graph(60, create_using=nx.DiGraph))  # 59 edges
-    analysis.betweenness_centrality(g, sample_above=50)
+    analysis.betweenness_centrality(g)
     assert nx_calls[-1]["k"] == 32  # 400 // 59 = 6, raised to the floor of 32
     monkeypatch.setattr(analysis, "SAMPLE_BUDGET", 59 * 40)
-    analysis.betweenness_centrality(g, sample_above=50)
+    analysis.betweenness_centrality(g)
     assert nx_calls[-1]["k"] == 40
     nx_calls.clear()
-    analysis.betweenness_centrality(g)  # 60 nodes: exact, worked out without networkx's loop
+    monkeypatch.setattr(analysis, "EXACT_WORK", 60 * 59)  # within it: exact, without networkx's loop
+    assert analysis.betweenness_centrality(g) == pytest.approx(REAL_BETWEENNESS(nx.path_graph(60), normalized=True), abs=1e-12)
+    assert nx_calls == []
+    monkeypatch.setattr(analysis, "EXACT_WORK", 0)
+    assert analysis.betweenness_sources(33, 10**6) == 32
+    assert analysis.betweenness_sources(32, 10**6) is None  # as many sources as people: the exact figure
+    assert analysis.betweenness_centrality(nx.MultiDiGraph(nx.path_graph(32, create_using=nx.DiGraph))) == pytest.approx(REAL_BETWEENNESS(nx.path_graph(32), normalized=True), abs=1e-12)
     assert nx_calls == []
 
 
 def test_exact_betweenness_is_networkx_betweenness() -> None:
-    """All sources at once as matrix products give networkx's numbers (normalized), graph by graph."""
+    """igraph's count, normalized, gives networkx's numbers, graph by graph."""
     rng = random.Random(7)
     graphs = [nx.Graph(), nx.path_graph(2), nx.path_graph(3), nx.star_graph(6), nx.cycle_graph(9), nx.complete_graph(5), nx.barbell_graph(4, 2), nx.karate_club_graph()]
     graphs.append(nx.disjoint_union(nx.path_graph(5), nx.cycle_graph(4)))  # two components, and nodes no path reaches
@@ -163,13 +170,6 @@ def test_exact_betweenness_is_networkx_betweenness() -> None:
         found = analysis.betweenness_centrality(nx.MultiDiGraph(g))
         assert found.keys() == expected.keys()
         assert all(found[v] == pytest.approx(expected[v], abs=1e-12) for v in g), sorted(g)[:3]
-
-
-def test_exact_betweenness_past_the_matrix_limit_is_networkx_loop(nx_calls: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(analysis, "MATRIX_LIMIT", 20)
-    g = nx.MultiDiGraph(nx.path_graph(30, create_using=nx.DiGraph))
-    assert analysis.betweenness_centrality(g) == pytest.approx(REAL_BETWEENNESS(nx.path_graph(30), normalized=True))
-    assert nx_calls == [{"normalized": True}]
 
 
 def test_communities_depend_on_the_seed_alone_even_from_many_threads() -> None:
