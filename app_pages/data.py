@@ -36,7 +36,7 @@ import networkx as nx
 import streamlit as st
 
 from graph import View, build_graph, pairs
-from graph.analysis import centrality_table, path_evidence, shortest_path
+from graph.analysis import Centrality, centrality, path_evidence, shortest_path
 from graph.build import ungrouped
 from graph.errors import BackendError
 from graph.render import COLOR_BY, network_html
@@ -420,9 +420,9 @@ def view_html(db: str, version: str, backend: str, view: View, color_by: str, he
 
 
 @st.cache_data(max_entries=32, show_spinner="Measuring centrality…")
-def view_table(db: str, version: str, backend: str, view: View) -> list[dict[str, Any]]:
-    """Volume, degree, betweenness and community of everyone in one view."""
-    return centrality_table(view_graph(db, version, backend, view))
+def view_table(db: str, version: str, backend: str, view: View) -> Centrality:
+    """Volume, degree, betweenness and community of everyone in one view, and whether betweenness is exact."""
+    return centrality(view_graph(db, version, backend, view))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

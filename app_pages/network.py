@@ -191,7 +191,8 @@ def settled_text(settled: dict[str, Any], run: RunState | None) -> str:
 
 
 def _people_table(ctx: Context, view: View) -> None:
-    rows = data.view_table(ctx.db, ctx.version, ctx.backend, view)
+    found = data.view_table(ctx.db, ctx.version, ctx.backend, view)
+    rows = found.rows
     frame = pd.DataFrame(
         [
             {
@@ -208,6 +209,12 @@ def _people_table(ctx: Context, view: View) -> None:
     )
     ids = [r["id"] for r in rows]
     table(frame, key="network_people_table", links=("open",), pick=lambda i: state.request("person", person=ids[i]), height=360)
+    if found.sampled is not None:
+        st.caption(
+            f"Betweenness is estimated from {found.sampled:,} of the {found.people:,} people, chosen at random "
+            f"(seeded: the same view gives the same figures), because this view has {found.pairs:,} pairs of correspondents. "
+            "Lower the node cap or narrow the view for exact figures."
+        )
 
 
 def _path(ctx: Context, view: View, g: nx.MultiDiGraph) -> None:

@@ -19,7 +19,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages import data, network, shell, state
-from graph import View, build_graph
+from graph import View, analysis, build_graph
 from graph.spread import Spread, spread
 from ingest import ingest, open_store, queries
 
@@ -112,6 +112,21 @@ def test_network_view_is_cut_with_a_visible_note(open_app) -> None:
     people = at.dataframe[0].value
     assert people.iloc[0]["id"] == ANN  # the busiest person heads the table
     assert set(people.columns) >= {"degree", "betweenness", "community"}
+
+
+def test_network_table_says_when_betweenness_is_an_estimate(open_app, monkeypatch: pytest.MonkeyPatch) -> None:
+    estimate = "Betweenness is estimated"
+    at = open_app(page="network", cap="12")
+    assert at.dataframe[0].value["betweenness"].max() > 0
+    assert not any(estimate in m for m in markdown_sources(at))  # exact: nothing to say
+    # Every view past the exact figure's budget, and few sources (the store has 16 people).
+    monkeypatch.setattr(analysis, "EXACT_WORK", 0)
+    monkeypatch.setattr(analysis, "SAMPLE_LEAST", 3)
+    monkeypatch.setattr(analysis, "SAMPLE_BUDGET", 3)
+    at = open_app(page="network", cap="13")  # another view: the table is cached per view
+    people = at.dataframe[0].value
+    note = next(m for m in markdown_sources(at) if estimate in m)
+    assert f"from 3 of the {len(people)} people" in note and "pairs of correspondents" in note
 
 
 def test_network_filters_come_from_the_url_and_go_back_to_it(open_app) -> None:
@@ -559,7 +574,7 @@ def test_the_network_pages_first_view_is_built_while_the_reader_is_on_another_pa
 
     # The drawing's HTML and the people's table were made ahead too: the page only shows them.
     monkeypatch.setattr(data, "network_html", not_again)
-    monkeypatch.setattr(data, "centrality_table", not_again)
+    monkeypatch.setattr(data, "centrality", not_again)
     at = run(page="network")
     assert not at.exception
     assert network.view_of(lambda name: at.session_state[state.key(name)]) == network.default_view()
