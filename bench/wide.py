@@ -19,6 +19,14 @@ next (another cap, another colouring, a minimum per pair; the median of their ni
 a date window from 2001 (the first: the messages on edges are worked out from the keys, or read,
 :func:`graph.pairs.window`) and the windows after it (the median of nine), and the process's peak RSS.
 
+With ``--caps N …`` it times instead the Network page's own work on the store itself (no
+copies) at those node caps, through the app's cached functions as the page calls them (the
+view, its summary line, the drawing's HTML, the table of people with betweenness and
+communities), after the app's first view; with ``--against DIR`` (``git worktree add DIR
+<commit>``) the same in that checkout's code, runs alternating, with the ratios::
+
+    .venv/bin/python bench/wide.py --caps 300 600 1000 2000 --against /tmp/old --runs 2
+
 With ``--app SECONDS`` it times what a reader waits for instead, in headless Chromium on
 ``threadline app`` (a new app for each figure): the Network page opened first, which builds
 its view while the reader waits, against the Network page clicked after SECONDS on the
@@ -131,6 +139,65 @@ def _one(db: Path) -> None:
     }))
 
 
+def _caps(db: Path, caps: list[int]) -> None:
+    """In this process (the code first on ``sys.path``): the Network page's four calls for the
+    default view at each cap, after the app's first view; one JSON line on stdout."""
+    import gc
+    import logging
+
+    logging.disable(logging.WARNING)  # Streamlit's warnings that no app is running
+    from app_pages import data
+    from app_pages.network import COLOR_DEFAULT, HEIGHT, default_view
+    from app_pages.shell import GC_THRESHOLDS
+
+    version = data.store_version(str(db))
+    gc.set_threshold(*GC_THRESHOLDS)
+    warming = data.warm_view(str(db), version, "sqlite", default_view(), COLOR_DEFAULT, HEIGHT)
+    warming.join()
+    found: dict[str, list[float]] = {}
+    for cap in caps:
+        view = default_view().with_(max_nodes=cap)
+        parts = []
+        for call, extra in (
+            (data.view_graph, (COLOR_DEFAULT,)),
+            (data.view_summary, (COLOR_DEFAULT,)),
+            (data.view_html, (COLOR_DEFAULT, HEIGHT)),
+            (data.view_table, ()),
+        ):
+            started = time.perf_counter()
+            call(str(db), version, "sqlite", view, *extra)
+            parts.append(time.perf_counter() - started)
+        found[str(cap)] = parts
+    print(json.dumps(found))
+
+
+def _compare_caps(db: Path, caps: list[int], against: Path | None, runs: int) -> None:
+    codes = [ROOT] + ([against] if against else [])
+    times: dict[Path, dict[str, list[list[float]]]] = {code: {} for code in codes}
+    for _ in range(runs):
+        for code in codes:  # alternating: this machine's speed drifts
+            done = subprocess.run(
+                [sys.executable, __file__, "--caps", *map(str, caps), "--db", str(db), "--code", str(code)], capture_output=True, text=True, check=True
+            )
+            for cap, parts in json.loads(done.stdout.strip().splitlines()[-1]).items():
+                times[code].setdefault(cap, []).append(parts)
+
+    def median_parts(code: Path, cap: int) -> list[float]:
+        return [statistics.median(run[i] for run in times[code][str(cap)]) for i in range(4)]
+
+    names = ("view", "summary", "drawing", "table")
+    print(f"The Network page's own work at each node cap, {db.name}, after the app's first view (medians of {runs}):")
+    print(f"{'cap':>6} {'code':<12} {'whole':>7}   " + " ".join(f"{n:>8}" for n in names))
+    for cap in caps:
+        for code in codes:
+            parts = median_parts(code, cap)
+            label = "this" if code == ROOT else code.name
+            print(f"{cap:>6} {label:<12} {sum(parts):>6.2f}s   " + " ".join(f"{p:>7.2f}s" for p in parts))
+        if against:
+            new, old = median_parts(ROOT, cap), median_parts(against, cap)
+            print(f"{'':>6} {'ratio':<12} {sum(new) / sum(old):>6.2f}×   " + " ".join(f"{a / b:>7.2f}×" for a, b in zip(new, old, strict=True)))
+
+
 def _page_waits(db: Path, linger: float) -> tuple[float, float]:
     """Seconds until the Network page's summary line shows: opened first, and clicked after ``linger`` s on the Overview."""
     from playwright.sync_api import sync_playwright
@@ -168,9 +235,20 @@ def main() -> None:
     parser.add_argument("--copies", type=int, nargs="+", default=[1, 3, 10])
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--app", type=float, metavar="SECONDS", help="time the Network page in Chromium instead: opened first, and after SECONDS on the Overview")
+    parser.add_argument("--caps", type=int, nargs="+", metavar="N", help="time the Network page's own work at these node caps on --db itself instead")
+    parser.add_argument("--against", type=Path, metavar="DIR", help="with --caps: another checkout to time the same in, alternating")
+    parser.add_argument("--runs", type=int, default=1, help="with --caps: runs of each checkout")
+    parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         _one(args.one)
+        return
+    if args.caps and args.code:
+        sys.path.insert(0, str(args.code))  # that checkout's app_pages and graph ahead of this one's
+        _caps(args.db, args.caps)
+        return
+    if args.caps:
+        _compare_caps(args.db, args.caps, args.against, args.runs)
         return
     if not args.db.exists():
         raise SystemExit(f"{args.db} is missing: run bench/ingest.py first, or pass --db")
