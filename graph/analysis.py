@@ -18,7 +18,6 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import igraph
 import networkx as nx
 
 from .errors import UnknownPersonError
@@ -138,6 +137,7 @@ def _exact_betweenness(simple: nx.Graph) -> dict[Hashable, float]:
     if n <= 2:
         return dict.fromkeys(nodes, 0.0)
     index = {node: i for i, node in enumerate(nodes)}
+    igraph = _igraph()
     counted = igraph.Graph(n=n, edges=[(index[u], index[v]) for u, v in simple.edges()]).betweenness(directed=False)
     scale = 2.0 / ((n - 1) * (n - 2))
     return {node: float(total) * scale for node, total in zip(nodes, counted, strict=True)}
@@ -158,6 +158,15 @@ def communities(graph: nx.Graph, *, seed: int = 0, resolution: float = 1.0) -> l
     return _communities(undirected_weighted(graph), seed=seed, resolution=resolution)
 
 
+def _igraph() -> Any:
+    """igraph, imported when first needed, not with this module: importing it imports
+    matplotlib's pyplot whenever matplotlib is installed (0.4-0.65 s), which the command line
+    and every process that never works out a table would pay for."""
+    import igraph
+
+    return igraph
+
+
 #: igraph's random numbers come from one generator for the whole process: each run of Louvain
 #: sets its own, seeded, and holds this lock until it is done (pages run in threads).
 _IGRAPH_RANDOM = threading.Lock()
@@ -171,6 +180,7 @@ def _communities(simple: nx.Graph, *, seed: int = 0, resolution: float = 1.0) ->
     if not nodes:
         return []
     index = {node: i for i, node in enumerate(nodes)}
+    igraph = _igraph()
     weighted = igraph.Graph(
         n=len(nodes),
         edges=[(index[u], index[v]) for u, v in simple.edges()],
