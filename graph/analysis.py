@@ -136,9 +136,7 @@ def _exact_betweenness(simple: nx.Graph) -> dict[Hashable, float]:
     n = len(nodes)
     if n <= 2:
         return dict.fromkeys(nodes, 0.0)
-    index = {node: i for i, node in enumerate(nodes)}
-    igraph = _igraph()
-    counted = igraph.Graph(n=n, edges=[(index[u], index[v]) for u, v in simple.edges()]).betweenness(directed=False)
+    counted = _as_igraph(simple, nodes).betweenness(directed=False)  # hops: the weights are not asked for
     scale = 2.0 / ((n - 1) * (n - 2))
     return {node: float(total) * scale for node, total in zip(nodes, counted, strict=True)}
 
@@ -167,6 +165,16 @@ def _igraph() -> Any:
     return igraph
 
 
+def _as_igraph(simple: nx.Graph, nodes: list[Hashable]) -> Any:
+    """``simple`` for igraph: vertex ``i`` is ``nodes[i]``, each edge with its ``weight`` (1 when unset)."""
+    index = {node: i for i, node in enumerate(nodes)}
+    return _igraph().Graph(
+        n=len(nodes),
+        edges=[(index[u], index[v]) for u, v in simple.edges()],
+        edge_attrs={"weight": [w for *_, w in simple.edges(data="weight", default=1)]},
+    )
+
+
 #: igraph's random numbers come from one generator for the whole process: each run of Louvain
 #: sets its own, seeded, and holds this lock until it is done (pages run in threads).
 _IGRAPH_RANDOM = threading.Lock()
@@ -179,13 +187,8 @@ def _communities(simple: nx.Graph, *, seed: int = 0, resolution: float = 1.0) ->
     nodes = list(simple)
     if not nodes:
         return []
-    index = {node: i for i, node in enumerate(nodes)}
+    weighted = _as_igraph(simple, nodes)
     igraph = _igraph()
-    weighted = igraph.Graph(
-        n=len(nodes),
-        edges=[(index[u], index[v]) for u, v in simple.edges()],
-        edge_attrs={"weight": [w for *_, w in simple.edges(data="weight", default=1)]},
-    )
     with _IGRAPH_RANDOM:
         igraph.set_random_number_generator(random.Random(seed))
         try:
