@@ -23,13 +23,15 @@ import html
 import json
 import math
 from collections import Counter
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
 import networkx as nx
 from pyvis.network import Network
+
+from .build import edge_data
 
 __all__ = ["COLOR_BY", "PALETTE", "MAX_EDGES", "PLACE_BELOW", "PLACE_ITERATIONS", "SETTLE_ITERATIONS", "network_html", "category_of", "vis_js"]
 
@@ -254,23 +256,6 @@ def _node_title(node: Hashable, data: dict[str, Any]) -> str:
 Pair = tuple[Hashable, Hashable]
 
 
-def _edges(graph: nx.Graph) -> Iterator[tuple[Hashable, Hashable, dict[str, Any]]]:
-    """``graph.edges(data=True)``, in the same order, read from a directed graph's adjacency maps
-    themselves: networkx's views of them are Python code, called for every edge (a busy
-    person's ego network on the 495,000-message demo has 33,000)."""
-    if not graph.is_directed():
-        yield from graph.edges(data=True)
-    elif graph.is_multigraph():
-        for u, targets in graph._succ.items():
-            for v, keyed in targets.items():
-                for data in keyed.values():
-                    yield u, v, data
-    else:
-        for u, targets in graph._succ.items():
-            for v, data in targets.items():
-                yield u, v, data
-
-
 def _pairs(graph: nx.Graph) -> dict[Pair, dict[str, Any]]:
     """One entry per (source, target): the messages on its edges, by header role, first and last date."""
     # Plain dicts, not a defaultdict of Counters: a dense view has 20,000 pairs, and building a
@@ -278,7 +263,7 @@ def _pairs(graph: nx.Graph) -> dict[Pair, dict[str, Any]]:
     # whole; later ones compare their dates in place (no min() or max() calls: a busy person's
     # ego network on the 495,000-message demo, 33,000 edges, 0.12 -> 0.10 s).
     merged: dict[Pair, dict[str, Any]] = {}
-    for u, v, data in _edges(graph):
+    for u, v, data in edge_data(graph):
         count = int(data.get("count", 1))
         role, first, last, title = data.get("role"), data.get("first"), data.get("last"), data.get("title")
         row = merged.get((u, v))
