@@ -123,20 +123,21 @@ def _betweenness(simple: nx.Graph, *, k: int | None = None, seed: int = 0) -> di
     return nx.betweenness_centrality(simple, k=min(k, n), seed=seed, normalized=True)
 
 
-def _exact_betweenness(simple: nx.Graph) -> dict[Hashable, float]:
+def _exact_betweenness(simple: nx.Graph, ig: Any = None) -> dict[Hashable, float]:
     """Brandes' betweenness from every source, by igraph (normalized like networkx's).
 
     igraph counts each pair of people once; networkx's normalized figure is that count over
     (n - 1)(n - 2) / 2 pairs. The same numbers as ``nx.betweenness_centrality(simple,
     normalized=True)`` (to rounding), in a small fraction of the time: the centrality table of
     the Enron slice's 595 busiest people, 11,700 pairs, takes 0.21-0.24 s with it, where
-    networkx's estimate from 170 sampled sources took 1.0-1.6 s.
+    networkx's estimate from 170 sampled sources took 1.0-1.6 s. ``ig``: ``simple`` for igraph
+    already (:func:`_as_igraph`), when the caller has it.
     """
     nodes = list(simple)
     n = len(nodes)
     if n <= 2:
         return dict.fromkeys(nodes, 0.0)
-    counted = _as_igraph(simple, nodes).betweenness(directed=False)  # hops: the weights are not asked for
+    counted = (ig if ig is not None else _as_igraph(simple, nodes)).betweenness(directed=False)  # hops: the weights are not asked for
     scale = 2.0 / ((n - 1) * (n - 2))
     return {node: float(total) * scale for node, total in zip(nodes, counted, strict=True)}
 
@@ -180,14 +181,14 @@ def _as_igraph(simple: nx.Graph, nodes: list[Hashable]) -> Any:
 _IGRAPH_RANDOM = threading.Lock()
 
 
-def _communities(simple: nx.Graph, *, seed: int = 0, resolution: float = 1.0) -> list[set[Hashable]]:
+def _communities(simple: nx.Graph, *, seed: int = 0, resolution: float = 1.0, ig: Any = None) -> list[set[Hashable]]:
     # igraph's Louvain (in C), not networkx's (in Python): the same method and about the same
     # modularity, about a tenth of the time (a busy person's ego network on the 495,000-message
     # demo, 150 people and 11,000 pairs: 0.16-0.18 s -> 0.016 s).
     nodes = list(simple)
     if not nodes:
         return []
-    weighted = _as_igraph(simple, nodes)
+    weighted = ig if ig is not None else _as_igraph(simple, nodes)
     igraph = _igraph()
     with _IGRAPH_RANDOM:
         igraph.set_random_number_generator(random.Random(seed))
@@ -326,8 +327,10 @@ def centrality(graph: nx.Graph, *, seed: int = 0) -> Centrality:
     people, pairs = simple.number_of_nodes(), simple.number_of_edges()
     sampled = betweenness_sources(people, pairs)
     degree = nx.degree_centrality(simple) if people > 1 else dict.fromkeys(simple, 0.0)
-    between = _betweenness(simple, k=sampled, seed=seed)
-    group = community_index(_communities(simple, seed=seed))
+    # One igraph graph for both figures that igraph works out.
+    ig = _as_igraph(simple, list(simple)) if people else None
+    between = _exact_betweenness(simple, ig) if sampled is None else _betweenness(simple, k=sampled, seed=seed)
+    group = community_index(_communities(simple, seed=seed, ig=ig))
     weighted = dict(simple.degree(weight="weight"))
     rows = [
         {
