@@ -204,7 +204,7 @@ def render(ctx: Context) -> None:
         _search(ctx)
         return
     # With a message open, the search folds away above it (still one click from the results).
-    narrowed = any(st.session_state.get(key(name)) for name in ("q", "with", "since", "through", "skip"))
+    narrowed = any(st.session_state.get(key(p.name)) for p in PARAMS if p.name != "message")
     with st.expander("Search", expanded=narrowed):
         _search(ctx)
     _message(ctx, current)
