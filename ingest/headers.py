@@ -18,7 +18,7 @@ from email.parser import BytesParser
 from email.policy import Compat32
 from typing import Any
 
-__all__ = ["fast_fields", "LARGE_MESSAGE_BYTES", "decode_words", "simple_addresses", "unescape", "ADDRESS_HEADERS"]
+__all__ = ["fast_fields", "text_fields", "LARGE_MESSAGE_BYTES", "decode_words", "simple_addresses", "unescape", "ADDRESS_HEADERS"]
 
 #: Header → role, in the order participants are recorded.
 ADDRESS_HEADERS = (
@@ -111,6 +111,15 @@ class HeaderIndex:
         for name, value in pairs:
             self._by_name.setdefault(str(name).lower(), []).append(value)
 
+    @classmethod
+    def as_sent(cls, msg: EmailMessage) -> HeaderIndex:
+        """The headers of a parsed message as sent (8-bit bytes as surrogate escapes),
+        whatever its policy makes of them; what :func:`fast_fields` reads too."""
+        headers = cls()
+        for name, value in msg.raw_items():
+            headers._by_name.setdefault(name.lower(), []).append(value)
+        return headers
+
     def get(self, name: str, default: Any = None) -> Any:
         """The first value of header ``name``, or ``default``."""
         values = self._by_name.get(name.lower())
@@ -166,7 +175,7 @@ def _decoded(payload: bytes, charset: str) -> str:
         return payload.decode("utf-8", "replace")
 
 
-def _text_fields(headers: HeaderIndex, body: str) -> dict[str, Any]:
+def text_fields(headers: HeaderIndex, body: str) -> dict[str, Any]:
     """The fields :func:`fast_fields` returns for a single-part text message."""
     return {
         "headers": headers,
@@ -234,7 +243,7 @@ def _plain_fields(raw: bytes) -> dict[str, Any] | None:
     payload = raw[body_at:]
     if cte == "quoted-printable":
         payload = binascii.a2b_qp(payload)
-    return _text_fields(headers, _decoded(payload, charset))
+    return text_fields(headers, _decoded(payload, charset))
 
 
 def fast_fields(raw: bytes) -> dict[str, Any] | None:
@@ -274,4 +283,4 @@ def _stdlib_fields(raw: bytes) -> dict[str, Any] | None:
         return None
     if body is None:
         return None
-    return _text_fields(headers, body)
+    return text_fields(headers, body)

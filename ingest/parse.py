@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import email
+import email.message
 import hashlib
 import logging
 import re
@@ -24,6 +26,7 @@ from mailparser.utils import get_addresses
 
 from .addresses import normalize_address, normalize_name
 from .headers import HeaderIndex, decode_words, fast_fields, simple_addresses, unescape
+from .mime import mime_fields
 from .records import Address, Attachment, Message, Participant, Problem, RawItem
 from .sources import strip_leading_blank_lines
 
@@ -139,7 +142,9 @@ def _raw_header(msg: object, name: str) -> str | None:
 
 def _attachment(att: dict[str, object]) -> Attachment:
     payload = att.get("payload") or ""
-    if att.get("binary"):
+    if isinstance(att.get("data"), bytes):
+        data = att["data"]
+    elif att.get("binary"):
         try:
             data = base64.b64decode(str(payload), validate=False)
         except (binascii.Error, ValueError):
@@ -172,9 +177,27 @@ def _parse_address_values(values: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def _mailparser_fields(raw: bytes) -> dict[str, Any]:
-    """Fields of any message, through mail-parser (MIME, HTML, attachments)."""
-    mail = mailparser.parse_from_bytes(raw)
+def _mime_fields(raw: bytes) -> dict[str, Any]:
+    """Fields of any message that is not plain text: well-formed MIME by the standard
+    library (:mod:`ingest.mime`), the rest by mail-parser, from the same parse."""
+    try:
+        msg = email.message_from_bytes(raw)
+    except RecursionError:
+        raise ValueError("The MIME parts are nested too deeply to read.") from None
+    fields = mime_fields(msg)
+    if fields is None:
+        return _mailparser_fields(msg)
+    if "html" in fields:
+        fields["body"] = html_to_text(fields.pop("html"))
+    return fields
+
+
+def _mailparser_fields(msg: email.message.Message) -> dict[str, Any]:
+    """Fields of any parsed message, through mail-parser (MIME, HTML, attachments)."""
+    try:
+        mail = mailparser.MailParser(msg)
+    except RecursionError:
+        raise ValueError("The MIME parts are nested too deeply to read.") from None
     msg = mail.message
     addresses = [
         ("from", _addresses(mail.from_)),
@@ -194,16 +217,35 @@ def _mailparser_fields(raw: bytes) -> dict[str, Any]:
         "addresses": addresses,
         "subject": _text(mail.subject),
         "body": body,
-        "attachments": list(mail.attachments),
+        "attachments": _unmade_names(msg, mail.attachments),
         "fallback_message_id": mail.message_id,
     }
+
+
+#: The name mail-parser makes up for an attachment sent without one (ten random letters).
+_MADE_UP_NAME = re.compile(r"[a-z]{10}\.(?:txt|rtf)")
+
+
+def _unmade_names(msg: email.message.Message, attachments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """mail-parser's attachments, without the random names it gives those sent without one:
+    a made-up name is not evidence, and would differ each time the file is read."""
+    if not any(_MADE_UP_NAME.fullmatch(str(att.get("filename") or "")) for att in attachments):
+        return list(attachments)
+    sent = set()
+    for part in msg.walk():
+        try:
+            sent.add(decode_words(part.get_filename() or "").strip())
+        except (TypeError, ValueError, LookupError, UnicodeError):
+            continue
+    return [{**att, "filename": ""} if _MADE_UP_NAME.fullmatch(str(att.get("filename") or "")) and att.get("filename") not in sent else att for att in attachments]
 
 
 def parse_rfc822(item: RawItem) -> ParseResult:
     """Parse one RFC 822 message; a message that cannot be read becomes a Problem.
 
     Single-part plain-text mail takes the standard-library path in
-    :mod:`ingest.headers`; everything else goes through mail-parser.
+    :mod:`ingest.headers`, well-formed MIME the one in :mod:`ingest.mime`; everything
+    else goes through mail-parser.
     """
     raw = item.data
     prov = item.provenance
@@ -212,7 +254,7 @@ def parse_rfc822(item: RawItem) -> ParseResult:
         return [Problem(prov, "empty", "The message is empty.", fatal=True)]
     try:
         trimmed = strip_leading_blank_lines(raw)
-        fields = fast_fields(trimmed) or _mailparser_fields(trimmed)
+        fields = fast_fields(trimmed) or _mime_fields(trimmed)
     # mail-parser and the email package raise a wide, undocumented range of errors on
     # hostile input; any of them means "this item could not be parsed".
     except Exception as exc:  # noqa: BLE001
