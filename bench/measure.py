@@ -30,7 +30,7 @@ def remove_store(db: Path) -> None:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
-def run(cmd: list[str], *, env: dict[str, str] | None = None) -> Measurement:
+def run(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Measurement:
     """Run ``cmd``, sampling the RSS and CPU time of it and its children every 50 ms.
 
     Summing RSS counts pages shared between forked workers more than once, so the
@@ -39,7 +39,7 @@ def run(cmd: list[str], *, env: dict[str, str] | None = None) -> Measurement:
     miss a process's last 50 ms, and a process that lived less than half a second.
     """
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
     peak = 0
     cpu: dict[int, float] = {}  # pid -> its user + system seconds when last sampled
     stop = threading.Event()

@@ -1,8 +1,10 @@
 """Turn raw RFC 822 bytes into :class:`~ingest.records.Message` records.
 
-mail-parser does the MIME work (decoding, parts, attachments, address lists); this
-module is the only place that imports it. Dates are read here with the standard
-library because we need the original UTC offset, which mail-parser folds away.
+Plain text mail is read by :mod:`ingest.headers`, well-formed MIME by the standard
+library's walk in :mod:`ingest.mime`; mail-parser does the MIME work on the rest
+(defects, encoded names, parts inside attachments), and this module is the only place
+that imports it. Dates are read here with the standard library because we need the
+original UTC offset, which mail-parser folds away.
 """
 
 from __future__ import annotations
