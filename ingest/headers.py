@@ -201,7 +201,8 @@ def _plain_fields(raw: bytes) -> dict[str, Any] | None:
     sure of (a line that is not a header, an envelope ``From`` line, a Content-Type with
     more than a charset, an encoding other than 7bit/8bit/binary/quoted-printable)
     returns None, and the standard-library path decides. Its answers are the same as
-    that path's (tests/test_parse_paths.py compares them message by message).
+    that path's (tests/test_parse_paths.py compares them message by message), and
+    :data:`NOT_TEXT` is returned only for mail that path declines too.
     """
     if raw[:1] in (b"\r", b"\n"):
         return None
@@ -235,7 +236,10 @@ def _plain_fields(raw: bytes) -> dict[str, Any] | None:
     if ctype is not None:
         plain = _PLAIN_TYPE.fullmatch(ctype)
         if plain is None:
-            return None
+            # The email package's reading of the type (compat32 ``get_content_type``):
+            # when it is another type for sure, its header-only parse can be spared.
+            main = ctype.partition(";")[0].strip().lower()
+            return NOT_TEXT if main.count("/") == 1 and main != "text/plain" else None
         charset = (plain.group(1) or plain.group(2) or charset).lower()
     cte = str(headers.get("Content-Transfer-Encoding", "")).lower()
     if cte not in _PLAIN_CTE or headers.get("Content-Disposition"):
@@ -246,9 +250,16 @@ def _plain_fields(raw: bytes) -> dict[str, Any] | None:
     return text_fields(headers, _decoded(payload, charset))
 
 
+#: What :func:`_plain_fields` returns for a message whose headers say it is not
+#: text/plain (multipart, HTML, an attachment): the standard-library path would decline it too.
+NOT_TEXT: dict[str, Any] = {}
+
+
 def fast_fields(raw: bytes) -> dict[str, Any] | None:
-    """Return the fields of a single-part text/plain message, or None to use mail-parser."""
+    """Return the fields of a single-part text/plain message, or None for the MIME paths."""
     plain = _plain_fields(raw)
+    if plain is NOT_TEXT:
+        return None
     if plain is not None:
         return plain
     return _stdlib_fields(raw)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import ingest.parse as parse
-from ingest.headers import _plain_fields, _stdlib_fields, fast_fields, simple_addresses
+from ingest.headers import NOT_TEXT, _plain_fields, _stdlib_fields, fast_fields, simple_addresses
 from ingest.mime import mime_fields
 from ingest.records import Provenance, RawItem
 from ingest.sources import find_sources, read_source, strip_leading_blank_lines
@@ -92,6 +92,8 @@ def _same_fields(raw: bytes) -> bool | None:
     if plain is None:
         return None
     stdlib = _stdlib_fields(raw)
+    if plain is NOT_TEXT:
+        return stdlib is None
     return stdlib is not None and plain["headers"]._by_name == stdlib["headers"]._by_name and all(
         plain[k] == stdlib[k] for k in ("address_values", "subject", "body", "attachments")
     )
@@ -119,6 +121,24 @@ def test_the_plain_path_agrees_on_every_shared_message(tmp_path: Path) -> None:
                 assert same in (True, None), item.provenance.path
                 taken += same is not None
     assert seen >= 900 and taken >= 500
+
+
+@pytest.mark.parametrize(
+    ("content_type", "not_text"),
+    [
+        ("multipart/mixed; boundary=b", True),
+        ("Text/HTML", True),
+        (" application/pdf ;name=x.pdf", True),
+        ("text/plain; format=flowed", False),
+        ("textplain", False),  # no '/': the email package reads it as text/plain
+        ("a/b/c", False),
+    ],
+)
+def test_the_plain_split_spares_the_header_parse_only_for_mail_that_is_surely_not_text(content_type: str, not_text: bool) -> None:
+    raw = f"From: a@x.example\nContent-Type: {content_type}\n\nx\n".encode()
+    assert (_plain_fields(raw) is NOT_TEXT) is not_text
+    if not_text:
+        assert _stdlib_fields(raw) is None
 
 
 def test_multipart_and_html_leave_the_plain_paths() -> None:
