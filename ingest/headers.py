@@ -18,7 +18,7 @@ from email.parser import BytesParser
 from email.policy import Compat32
 from typing import Any
 
-__all__ = ["fast_fields", "text_fields", "LARGE_MESSAGE_BYTES", "decode_words", "simple_addresses", "unescape", "ADDRESS_HEADERS"]
+__all__ = ["fast_fields", "split_headers", "text_fields", "LARGE_MESSAGE_BYTES", "decode_words", "simple_addresses", "unescape", "ADDRESS_HEADERS"]
 
 #: Header → role, in the order participants are recorded.
 ADDRESS_HEADERS = (
@@ -52,6 +52,9 @@ _ITEM = re.compile(
     )\s*(?:,|$)""",
     re.VERBOSE,
 )
+#: A header block longer than this (a part with no blank line before megabytes of body) is
+#: left to the email package rather than split into lines at once.
+HEADER_BLOCK_BYTES = 1024 * 1024
 #: Above this size a message's headers are checked on their own before any full parse.
 LARGE_MESSAGE_BYTES = 16 * 1024 * 1024
 _SIMPLE_CTE = {"", "7bit", "8bit", "binary", "quoted-printable", "base64"}
@@ -192,6 +195,43 @@ def _header_block(raw: bytes) -> bytes:
     return raw[: min(ends) + 2] if ends else raw
 
 
+def split_headers(raw: bytes, start: int = 0, end: int | None = None) -> tuple[list[tuple[str, str]], int] | None:
+    """The header block at ``raw[start:end]``, split exactly as compat32 splits it, and
+    where its body starts; None for anything it is not sure of (a line that is not a
+    header, an envelope ``From`` line, a folded line with no header before it).
+
+    Names keep their case; values are the text as sent, folds kept, 8-bit bytes as
+    surrogate escapes, as ``email.message_from_bytes`` stores them.
+    """
+    end = len(raw) if end is None else end
+    found = _SEPARATOR.search(raw, start, end)
+    if found is None:
+        head_end = body_at = end
+    else:
+        head_end = found.start() + (2 if raw.startswith(b"\r\n", found.start()) else 1)
+        body_at = found.end()
+    if head_end - start > HEADER_BLOCK_BYTES:
+        return None  # not split into lines here: the email package reads it line by line
+    pairs: list[tuple[str, str]] = []
+    name = b""
+    parts: list[bytes] = []
+    for line in [*raw[start:head_end].splitlines(keepends=True), b""]:
+        if line[:1] in (b" ", b"\t"):
+            if not parts:
+                return None  # a folded line with no header before it
+            parts.append(line)
+            continue
+        if parts:
+            pairs.append((name.decode("ascii"), b"".join(parts).decode("ascii", "surrogateescape").lstrip(" \t").rstrip("\r\n")))
+        if not line:
+            break
+        named = _HEADER_NAME.match(line)
+        if named is None or line.startswith(b"From "):
+            return None
+        name, parts = line[: named.end() - 1], [line[named.end() :]]
+    return pairs, body_at
+
+
 def _plain_fields(raw: bytes) -> dict[str, Any] | None:
     """:func:`fast_fields` for the plainest mail, read without the email package.
 
@@ -206,31 +246,13 @@ def _plain_fields(raw: bytes) -> dict[str, Any] | None:
     """
     if raw[:1] in (b"\r", b"\n"):
         return None
-    found = _SEPARATOR.search(raw)
-    if found is None:
-        head_end = body_at = len(raw)
-    else:
-        head_end = found.start() + (2 if raw.startswith(b"\r\n", found.start()) else 1)
-        body_at = found.end()
+    split = split_headers(raw)
+    if split is None:
+        return None
+    pairs, body_at = split
     headers = HeaderIndex()
-    by_name = headers._by_name
-    name = b""
-    parts: list[bytes] = []
-    for line in [*raw[:head_end].splitlines(keepends=True), b""]:
-        if line[:1] in (b" ", b"\t"):
-            if not parts:
-                return None  # a folded line with no header before it
-            parts.append(line)
-            continue
-        if parts:
-            value = b"".join(parts).decode("ascii", "surrogateescape").lstrip(" \t").rstrip("\r\n")
-            by_name.setdefault(name.decode("ascii").lower(), []).append(value)
-        if not line:
-            break
-        named = _HEADER_NAME.match(line)
-        if named is None or line.startswith(b"From "):
-            return None
-        name, parts = line[: named.end() - 1], [line[named.end() :]]
+    for name, value in pairs:
+        headers._by_name.setdefault(name.lower(), []).append(value)
     charset = "us-ascii"
     ctype = headers.get("Content-Type")
     if ctype is not None:

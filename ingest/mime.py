@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from email.message import Message as EmailMessage
 from typing import Any
 
-from .headers import HeaderIndex, text_fields
+from .headers import HeaderIndex, split_headers, text_fields
 
-__all__ = ["mime_fields"]
+__all__ = ["mime_fields", "split_mime"]
 
 #: The MIME headers of a part that decide how it is read.
 _PART_HEADERS = ("content-type", "content-disposition", "content-id", "content-transfer-encoding")
@@ -29,8 +30,101 @@ _PART_HEADERS = ("content-type", "content-disposition", "content-id", "content-t
 _RAW_TEXT_CTE = ("", "7bit", "8bit")
 
 
+#: A carriage return that does not end a line with a line feed: the email package reads it
+#: as a line end of its own; the splitter leaves such mail to it.
+_BARE_CR = re.compile(rb"\r(?!\n)")
+#: What may follow ``--boundary`` on a boundary line (the email package's ``boundaryre``).
+_BOUNDARY_REST = re.compile(rb"(--)?[ \t]*(?:\r?\n)?")
+#: A boundary the splitter takes: printable ASCII (the email package takes any text).
+_PRINTABLE = re.compile(r"[ -~]+")
+#: Multipart nested deeper than this is left to the email package.
+_DEPTH = 32
+
+
 class _Decline(Exception):
     """This message is not plain to read here; mail-parser reads it."""
+
+
+def split_mime(raw: bytes) -> EmailMessage | None:
+    """The message tree ``email.message_from_bytes`` would build, without its line-by-line
+    feed parser (most of its time on a multipart message: every line of a base64
+    attachment is one step), or None when the mail is not plain to split.
+
+    Boundaries are found with ``bytes.find``, headers split by
+    :func:`ingest.headers.split_headers`, and each part's text is the same string the
+    email package stores. It declines what that package would mark as a defect or read
+    some other way (bare carriage returns, a missing start or close boundary, boundary
+    lines in a row, a part without a blank line after its headers, ``message/*`` and
+    ``multipart/digest`` parts, deep nesting). ``tests/test_parse_paths.py`` compares
+    the trees part by part on every shared and demo message.
+    """
+    if raw[:1] in (b"\r", b"\n") or _BARE_CR.search(raw):
+        return None
+    try:
+        return _message(raw, 0, len(raw), 0)
+    except _Decline:
+        return None
+    except (TypeError, ValueError, IndexError, LookupError, UnicodeError, AttributeError, RecursionError):
+        return None
+
+
+def _message(raw: bytes, start: int, end: int, depth: int, *, part: bool = False) -> EmailMessage:
+    if part and raw[start : start + 1] in (b"\r", b"\n"):
+        pairs: list[tuple[str, str]] = []
+        body_at = start + (2 if raw.startswith(b"\r\n", start) else 1)
+    else:
+        split = split_headers(raw, start, end)
+        if split is None or (part and split[1] == end and not raw[start:end].endswith((b"\n\n", b"\r\n\r\n"))):
+            raise _Decline  # a part whose headers run to its end: no blank line after them
+        pairs, body_at = split
+    msg = EmailMessage()
+    for name, value in pairs:
+        msg.set_raw(name, value)
+    if msg.get_content_maintype() == "message":
+        raise _Decline
+    if msg.get_content_maintype() != "multipart":
+        text = raw[body_at:end].decode("ascii", "surrogateescape")
+        if part:
+            # The line end before a boundary belongs to the boundary (RFC 2046).
+            text = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
+        msg.set_payload(text)
+        return msg
+    boundary = msg.get_boundary()
+    if depth >= _DEPTH or not boundary or not _PRINTABLE.fullmatch(boundary) or msg.get_content_subtype() == "digest":
+        raise _Decline
+    if str(msg.get("content-transfer-encoding", "8bit")).lower() not in ("7bit", "8bit", "binary"):
+        raise _Decline
+    lines = _boundary_lines(raw, b"--" + boundary.encode("ascii"), body_at, end)
+    if len(lines) < 2 or not lines[-1][2] or any(close for _, _, close in lines[:-1]):
+        raise _Decline  # no part, or no close boundary
+    for (_, after, _), (next_at, _, _) in zip(lines, lines[1:], strict=False):
+        if next_at == after:
+            raise _Decline  # boundary lines in a row
+        msg.attach(_message(raw, after, next_at, depth + 1, part=True))
+    return msg
+
+
+def _boundary_lines(raw: bytes, separator: bytes, start: int, end: int) -> list[tuple[int, int, bool]]:
+    """Each boundary line of a multipart body up to its close: (where it starts, where the
+    next line starts, whether it closes), as the email package's ``boundaryre`` finds them."""
+    found: list[tuple[int, int, bool]] = []
+    at = start if raw.startswith(separator, start, end) else _line_starting(raw, separator, start, end)
+    while at >= 0:
+        line_end = raw.find(b"\n", at, end)
+        after = end if line_end < 0 else line_end + 1
+        rest = _BOUNDARY_REST.fullmatch(raw, at + len(separator), after)
+        if rest is not None:
+            found.append((at, after, rest.group(1) is not None))
+            if rest.group(1) is not None:
+                break
+        at = _line_starting(raw, separator, at, end)
+    return found
+
+
+def _line_starting(raw: bytes, prefix: bytes, start: int, end: int) -> int:
+    """Where the first line after ``start`` that begins with ``prefix`` begins, or -1."""
+    found = raw.find(b"\n" + prefix, start, end)
+    return found + 1 if found >= 0 else -1
 
 
 def mime_fields(msg: EmailMessage) -> dict[str, Any] | None:

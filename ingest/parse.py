@@ -28,7 +28,7 @@ from mailparser.utils import get_addresses
 
 from .addresses import normalize_address, normalize_name
 from .headers import HeaderIndex, decode_words, fast_fields, simple_addresses, unescape
-from .mime import mime_fields
+from .mime import mime_fields, split_mime
 from .records import Address, Attachment, Message, Participant, Problem, RawItem
 from .sources import strip_leading_blank_lines
 
@@ -180,15 +180,19 @@ def _parse_address_values(values: list[str]) -> list[tuple[str, str]]:
 
 
 def _mime_fields(raw: bytes) -> dict[str, Any]:
-    """Fields of any message that is not plain text: well-formed MIME by the standard
-    library (:mod:`ingest.mime`), the rest by mail-parser, from the same parse."""
-    try:
-        msg = email.message_from_bytes(raw)
-    except RecursionError:
-        raise ValueError("The MIME parts are nested too deeply to read.") from None
-    fields = mime_fields(msg)
+    """Fields of any message that is not plain text: well-formed MIME split by
+    :func:`ingest.mime.split_mime` and walked by :func:`ingest.mime.mime_fields`; else
+    parsed by the standard library and walked; the rest by mail-parser, from that parse."""
+    split = split_mime(raw)
+    fields = mime_fields(split) if split is not None else None
     if fields is None:
-        return _mailparser_fields(msg)
+        try:
+            msg = email.message_from_bytes(raw)
+        except RecursionError:
+            raise ValueError("The MIME parts are nested too deeply to read.") from None
+        fields = mime_fields(msg)
+        if fields is None:
+            return _mailparser_fields(msg)
     if "html" in fields:
         fields["body"] = html_to_text(fields.pop("html"))
     return fields

@@ -1,9 +1,10 @@
-"""The ways mail is read (the plain split, the standard library, its MIME walk, mail-parser) agree."""
+"""The ways mail is read (the plain split, the standard library, the MIME splitter and walk, mail-parser) agree."""
 
 from __future__ import annotations
 
 import base64
 import email
+import email.message
 import hashlib
 from dataclasses import replace
 from pathlib import Path
@@ -11,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import ingest.parse as parse
-from ingest.headers import NOT_TEXT, _plain_fields, _stdlib_fields, fast_fields, simple_addresses
-from ingest.mime import mime_fields
+from ingest.headers import HEADER_BLOCK_BYTES, NOT_TEXT, _plain_fields, _stdlib_fields, fast_fields, simple_addresses
+from ingest.mime import mime_fields, split_mime
 from ingest.records import Provenance, RawItem
 from ingest.sources import find_sources, read_source, strip_leading_blank_lines
 
@@ -272,3 +273,93 @@ def test_attachments_sent_without_a_name_are_unnamed_on_both_paths() -> None:
             record = parse.parse_rfc822(RawItem(Provenance("t.eml"), raw))[0]
             names = [a.filename for a in record.attachments]
             assert names == (["(unnamed)", "(unnamed)"] if taken else ["x", "(unnamed)", "abcdefghij.txt"])
+
+
+# --- The splitter (ingest.mime.split_mime): the email package's tree without its feed parser --
+
+
+def _tree_difference(mine: email.message.Message, theirs: email.message.Message) -> str | None:
+    """Where the splitter's tree differs from ``email.message_from_bytes``'s, or None."""
+    ours, stdlib = list(mine.walk()), list(theirs.walk())
+    if len(ours) != len(stdlib):
+        return f"{len(ours)} parts against {len(stdlib)}"
+    for i, (a, b) in enumerate(zip(ours, stdlib, strict=True)):
+        if b.defects:
+            return f"part {i}: the email package found {b.defects}"
+        if a._headers != b._headers or a.get_default_type() != b.get_default_type():
+            return f"part {i}: headers {a._headers} against {b._headers}"
+        if a.is_multipart() != b.is_multipart() or (not a.is_multipart() and a._payload != b._payload):
+            return f"part {i}: payload {a._payload!r:.200} against {b._payload!r:.200}"
+    return None
+
+
+def test_the_splitter_builds_the_email_packages_tree_for_every_shared_and_demo_message(tmp_path: Path) -> None:
+    from ingest.demo import write_demo
+
+    write_demo(tmp_path / "demo")
+    roots = [ROOT / "tests" / "data", SHARED / "tricky", SHARED / "threading", tmp_path / "demo"]
+    seen = split = 0
+    for source in find_sources([r for r in roots if r.exists()]):
+        for item in read_source(source) if not isinstance(source, parse.Problem) else ():
+            if isinstance(item, RawItem) and item.format == "rfc822":
+                raw = strip_leading_blank_lines(item.data)
+                seen += 1
+                tree = split_mime(raw)
+                if tree is not None:
+                    split += 1
+                    assert _tree_difference(tree, email.message_from_bytes(raw)) is None, item.provenance.path
+    # Plain mail splits too (a single part); the demo's 416 MIME messages and the corpora's 295.
+    assert seen >= 4_000 and split >= 3_500, (seen, split)
+
+
+def _multipart(body: bytes, boundary: bytes = b"B", head: bytes = b"") -> bytes:
+    return b'From: a@x.example\nSubject: s\nContent-Type: multipart/mixed; boundary="' + boundary + b'"\n' + head + b"\n" + body
+
+
+SPLITS = [
+    # (message, split by the splitter; else left to the email package)
+    (_multipart(b"--B\nContent-Type: text/plain\n\none\n--B\nContent-Type: text/html\n\n<p>two</p>\n--B--\n"), True),
+    (_multipart(b"--B\r\nContent-Type: text/plain\r\n\r\ncrlf\r\n--B--\r\n").replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n"), True),
+    (_multipart(b"preamble\n\n--B  \t\nContent-Type: text/plain\n\nx\n--Bx is not a boundary\n--B --\n--B-- \nepilogue\n--B\n"), True),
+    (_multipart(b"--A\nContent-Type: multipart/alternative; boundary=A1\n\n--A1\n\nno headers\n--A1\nContent-Type: text/html\n\n<b>\n--A1--\nnested epilogue\n--A\nContent-Type: text/plain\n\n\n--A--", b"A"), True),
+    (_multipart(b"--a b\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\nK\xe4se\n\n--a b--\n", b"a b"), True),
+    (_multipart(b"--B\nContent-Type: text/plain\n\n--B\nContent-Type: text/plain\n\nlast, no line end--B--\n--B--"), True),
+    (b"From: a@x.example\nContent-Type: text/html\n\n<p>one part</p>\n", True),
+    (_multipart(b"--B\nContent-Type: multipart/mixed; boundary=B\n\n--B\n\ninner\n--B--\n--B--\n"), False),  # the same boundary inside
+    (_multipart(b"--B\nContent-Type: text/plain\nno blank line\n--B--\n"), False),
+    (_multipart(b"--B\nContent-Type: text/plain\n\nnever closed\n"), False),
+    (_multipart(b"--B\n--B\nContent-Type: text/plain\n\nx\n--B--\n"), False),  # boundary lines in a row
+    (_multipart(b"--B\nContent-Type: text/plain\n\nbare\rcarriage return\n--B--\n"), False),
+    (_multipart(b"--B\n\nx\n--B--\n").replace(b"multipart/mixed", b"multipart/digest"), False),
+    (_multipart(b"--B\nContent-Type: message/rfc822\n\nFrom: c@x.example\n\ninner\n--B--\n"), False),
+    (_multipart(b"--B\n\nx\n--B--x\n"), False),  # not a close line
+    (_multipart(b"--B\n\nx\n--B--\n", head=b"Content-Transfer-Encoding: base64\n"), False),
+    (b"From: a@x.example\nContent-Type: multipart/mixed\n\n--B\n\nx\n--B--\n", False),  # no boundary
+    (b"From a@x.example Mon Jan  7 10:00:00 2019\nFrom: a@x.example\nContent-Type: text/html\n\nx", False),
+    (b"".join(f'Content-Type: multipart/mixed; boundary="b{i}"\n\n--b{i}\n'.encode() for i in range(40)) + b"\nx\n" + b"".join(f"--b{i}--\n".encode() for i in reversed(range(40))), False),
+]
+
+
+@pytest.mark.parametrize(("raw", "split"), SPLITS)
+def test_the_splitter_splits_plain_structures_as_the_email_package_and_leaves_it_the_rest(raw: bytes, split: bool) -> None:
+    tree = split_mime(raw)
+    assert (tree is not None) is split
+    if tree is not None:
+        assert _tree_difference(tree, email.message_from_bytes(raw)) is None
+
+
+def test_split_and_unsplit_mail_parse_to_the_same_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    for raw, _ in [*SPLITS, *MIME]:
+        item = RawItem(Provenance("t.eml"), raw)
+        split = parse.parse_rfc822(item)
+        with monkeypatch.context() as patch:
+            patch.setattr(parse, "split_mime", lambda _raw: None)
+            assert parse.parse_rfc822(item) == split
+
+
+def test_a_header_block_of_megabytes_is_left_to_the_email_package() -> None:
+    """Split into lines at once, it would hold every line in memory together."""
+    block = b"X-Filler: y\n" * (HEADER_BLOCK_BYTES // 12 + 1)
+    raw = _multipart(b"--B\nContent-Type: text/plain\n" + block + b"\nx\n--B--\n")
+    assert split_mime(raw) is None and split_mime(raw.replace(block, block[:1200])) is not None
+    assert _plain_fields(b"From: a@x.example\n" + block + b"\nx\n") is None
