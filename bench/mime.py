@@ -18,10 +18,11 @@ It then times, in one process and in alternating rounds (this machine's speed dr
   code before the MIME path);
 - the bare mail-parser loop of ``bench/ingest.py`` (``parse_from_bytes`` and the main fields);
 
-and prints CPU seconds, messages/s and the ratios. With ``--against DIR`` (``git worktree add
-DIR <commit>``, a commit from before the MIME path: ``e89771a``) it also runs ``threadline
-ingest`` of the mbox with this checkout and with DIR's, alternating, and prints wall time,
-CPU, peak RSS and the ratio.
+and prints CPU seconds, messages/s and the ratios. Then it runs emailnetwork 0.0.2 on the
+mbox (as ``bench/ingest.py`` runs it on the slice) and ``threadline ingest`` of it,
+alternating, and prints wall time, CPU, peak RSS and the ratios; with ``--against DIR``
+(``git worktree add DIR <commit>``, a commit from before the MIME path: ``e89771a``) it
+runs DIR's ``threadline ingest`` in turn too.
 """
 
 from __future__ import annotations
@@ -167,28 +168,34 @@ def compare_parsing(items: list[RawItem], rounds: int) -> None:
         print(f"{name:<34} {value:7.2f}s {len(items) / value:10,.0f} msg/s   {value / base:21.2f}× {value / loop:12.2f}×")
 
 
-def compare_ingest(mbox: Path, n: int, against: Path, runs: int) -> None:
-    codes = {"this checkout": ROOT, against.name: against}
-    found: dict[str, list] = {name: [] for name in codes}
+def compare_ingest(mbox: Path, n: int, against: Path | None, runs: int) -> None:
+    """``threadline ingest`` of the mbox (this checkout, and ``against`` when given) and
+    emailnetwork reading it, alternating."""
+    arms: dict[str, list[str]] = {"emailnetwork 0.0.2": [PY, "-c", _bench.EMAILNETWORK, str(mbox)]}
+    codes = {"threadline ingest": ROOT, **({f"threadline at {against.name}": against} if against else {})}
+    found: dict[str, list] = {name: [] for name in [*arms, *codes]}
     for _ in range(runs):
+        for name, cmd in arms.items():
+            found[name].append(run(cmd))
         for name, code in codes.items():
             db = OUT / f"modern-{code.name}.db"
             remove_store(db)
             m = run([PY, "-m", "threadline.cli", "ingest", str(mbox), "--db", str(db), "--quiet"], cwd=code)
+            remove_store(db)
             if m.returncode != 0:
                 sys.exit(f"threadline ingest failed in {code}:\n{m.stdout[-2000:]}")
             found[name].append(m)
-            remove_store(db)
-    print(f"\nthreadline ingest of {mbox.name} ({n:,} messages, 2 workers), medians of {runs}, alternating:")
-    print(f"{'':<20} {'wall':>8} {'rate':>16} {'peak RSS':>10} {'CPU':>8}")
-    medians = {}
+    walls = {name: statistics.median(m.seconds for m in ms) for name, ms in found.items()}
+    base = walls["emailnetwork 0.0.2"]
+    print(f"\n{mbox.name} ({n:,} messages; threadline with 2 workers), medians of {runs}, alternating:")
+    print(f"{'':<28} {'wall':>8} {'rate':>16} {'peak RSS':>10} {'CPU':>8}   {'vs emailnetwork':>15}")
     for name, ms in found.items():
-        wall = statistics.median(m.seconds for m in ms)
-        medians[name] = wall
         cpu = statistics.median(m.cpu for m in ms)
         peak = max(m.peak_mb for m in ms)
-        print(f"{name:<20} {wall:7.1f}s {n / wall:10,.0f} msg/s {peak:8.0f} MB {cpu:7.1f}s   (each: {', '.join(f'{m.seconds:.1f}' for m in ms)} s)")
-    print(f"ratio: {medians['this checkout'] / medians[against.name]:.2f}× the wall time of {against.name}")
+        each = ", ".join(f"{m.seconds:.1f}" for m in ms)
+        print(f"{name:<28} {walls[name]:7.1f}s {n / walls[name]:10,.0f} msg/s {peak:8.0f} MB {cpu:7.1f}s   {walls[name] / base:14.2f}×   (each: {each} s)")
+    if against:
+        print(f"threadline: {walls['threadline ingest'] / walls[f'threadline at {against.name}']:.2f}× the wall time of {against.name}")
 
 
 def main() -> None:
@@ -196,13 +203,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000, help="how many of the slice's messages to re-send as multipart mail")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the parsing comparison")
     parser.add_argument("--against", type=Path, metavar="DIR", help="another checkout to time whole ingests against")
-    parser.add_argument("--runs", type=int, default=2, help="with --against: ingests of each checkout")
+    parser.add_argument("--runs", type=int, default=2, help="ingests of each checkout, and emailnetwork runs")
     args = parser.parse_args()
     mbox = write_modern(OUT, args.messages)
     items = _items(mbox)
     compare_parsing(items, args.rounds)
-    if args.against:
-        compare_ingest(mbox, len(items), args.against.resolve(), args.runs)
+    compare_ingest(mbox, len(items), args.against.resolve() if args.against else None, args.runs)
 
 
 if __name__ == "__main__":
