@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Iterable
 from email.header import decode_header, make_header
 from email.message import Message as EmailMessage
 from email.parser import BytesParser
 from email.policy import Compat32
 from typing import Any
 
-__all__ = ["fast_fields", "split_headers", "text_fields", "LARGE_MESSAGE_BYTES", "decode_words", "simple_addresses", "unescape", "ADDRESS_HEADERS"]
+__all__ = ["fast_fields", "split_headers", "HeaderSplit", "text_fields", "LARGE_MESSAGE_BYTES", "decode_words", "simple_addresses", "unescape", "ADDRESS_HEADERS"]
 
 #: Header → role, in the order participants are recorded.
 ADDRESS_HEADERS = (
@@ -115,13 +116,18 @@ class HeaderIndex:
             self._by_name.setdefault(str(name).lower(), []).append(value)
 
     @classmethod
+    def of(cls, pairs: Iterable[tuple[str, Any]]) -> HeaderIndex:
+        """The index of (name, value) pairs in order, such as :func:`split_headers` gives."""
+        headers = cls()
+        for name, value in pairs:
+            headers._by_name.setdefault(name.lower(), []).append(value)
+        return headers
+
+    @classmethod
     def as_sent(cls, msg: EmailMessage) -> HeaderIndex:
         """The headers of a parsed message as sent (8-bit bytes as surrogate escapes),
         whatever its policy makes of them; what :func:`fast_fields` reads too."""
-        headers = cls()
-        for name, value in msg.raw_items():
-            headers._by_name.setdefault(name.lower(), []).append(value)
-        return headers
+        return cls.of(msg.raw_items())
 
     def get(self, name: str, default: Any = None) -> Any:
         """The first value of header ``name``, or ``default``."""
@@ -195,7 +201,11 @@ def _header_block(raw: bytes) -> bytes:
     return raw[: min(ends) + 2] if ends else raw
 
 
-def split_headers(raw: bytes, start: int = 0, end: int | None = None) -> tuple[list[tuple[str, str]], int] | None:
+#: A header block split: its (name, value) pairs and where the body starts.
+HeaderSplit = tuple[list[tuple[str, str]], int]
+
+
+def split_headers(raw: bytes, start: int = 0, end: int | None = None) -> HeaderSplit | None:
     """The header block at ``raw[start:end]``, split exactly as compat32 splits it, and
     where its body starts; None for anything it is not sure of (a line that is not a
     header, an envelope ``From`` line, a folded line with no header before it).
@@ -232,7 +242,7 @@ def split_headers(raw: bytes, start: int = 0, end: int | None = None) -> tuple[l
     return pairs, body_at
 
 
-def _plain_fields(raw: bytes) -> dict[str, Any] | None:
+def _plain_fields(raw: bytes, head: HeaderSplit | None = None) -> dict[str, Any] | None:
     """:func:`fast_fields` for the plainest mail, read without the email package.
 
     The header block is split here exactly as compat32 splits it (names, folded values
@@ -242,17 +252,16 @@ def _plain_fields(raw: bytes) -> dict[str, Any] | None:
     more than a charset, an encoding other than 7bit/8bit/binary/quoted-printable)
     returns None, and the standard-library path decides. Its answers are the same as
     that path's (tests/test_parse_paths.py compares them message by message), and
-    :data:`NOT_TEXT` is returned only for mail that path declines too.
+    :data:`NOT_TEXT` is returned only for mail that path declines too. ``head``: the
+    header split :func:`split_headers` made of ``raw``, when the caller has it.
     """
     if raw[:1] in (b"\r", b"\n"):
         return None
-    split = split_headers(raw)
+    split = head or split_headers(raw)
     if split is None:
         return None
     pairs, body_at = split
-    headers = HeaderIndex()
-    for name, value in pairs:
-        headers._by_name.setdefault(name.lower(), []).append(value)
+    headers = HeaderIndex.of(pairs)
     charset = "us-ascii"
     ctype = headers.get("Content-Type")
     if ctype is not None:
@@ -277,9 +286,10 @@ def _plain_fields(raw: bytes) -> dict[str, Any] | None:
 NOT_TEXT: dict[str, Any] = {}
 
 
-def fast_fields(raw: bytes) -> dict[str, Any] | None:
-    """Return the fields of a single-part text/plain message, or None for the MIME paths."""
-    plain = _plain_fields(raw)
+def fast_fields(raw: bytes, head: HeaderSplit | None = None) -> dict[str, Any] | None:
+    """Return the fields of a single-part text/plain message, or None for the MIME paths.
+    ``head``: the header split :func:`split_headers` made of ``raw``, when the caller has it."""
+    plain = _plain_fields(raw, head)
     if plain is NOT_TEXT:
         return None
     if plain is not None:

@@ -25,7 +25,7 @@ import re
 from email.message import Message as EmailMessage
 from typing import Any
 
-from .headers import HeaderIndex, split_headers, text_fields
+from .headers import HeaderIndex, HeaderSplit, split_headers, text_fields
 
 __all__ = ["mime_fields", "split_mime"]
 
@@ -50,7 +50,7 @@ class _Decline(Exception):
     """This message is not plain to read here; mail-parser reads it."""
 
 
-def split_mime(raw: bytes) -> EmailMessage | None:
+def split_mime(raw: bytes, head: HeaderSplit | None = None) -> EmailMessage | None:
     """The message tree ``email.message_from_bytes`` would build, without its line-by-line
     feed parser (most of its time on a multipart message: every line of a base64
     attachment is one step), or None when the mail is not plain to split.
@@ -61,24 +61,26 @@ def split_mime(raw: bytes) -> EmailMessage | None:
     some other way (bare carriage returns, a missing start or close boundary, boundary
     lines in a row, a part without a blank line after its headers, ``message/*`` and
     ``multipart/digest`` parts, deep nesting). ``tests/test_parse_paths.py`` compares
-    the trees part by part on every shared and demo message.
+    the trees part by part on every shared and demo message. ``head``: the split
+    :func:`ingest.headers.split_headers` made of the message's own headers, when the
+    caller has it.
     """
     if raw[:1] in (b"\r", b"\n") or _BARE_CR.search(raw):
         return None
     try:
-        return _message(raw, 0, len(raw), 0)
+        return _message(raw, 0, len(raw), 0, head=head)
     except _Decline:
         return None
     except (TypeError, ValueError, IndexError, LookupError, UnicodeError, AttributeError, RecursionError):
         return None
 
 
-def _message(raw: bytes, start: int, end: int, depth: int, *, part: bool = False) -> EmailMessage:
+def _message(raw: bytes, start: int, end: int, depth: int, *, part: bool = False, head: HeaderSplit | None = None) -> EmailMessage:
     if part and raw[start : start + 1] in (b"\r", b"\n"):
         pairs: list[tuple[str, str]] = []
         body_at = start + (2 if raw.startswith(b"\r\n", start) else 1)
     else:
-        split = split_headers(raw, start, end)
+        split = head or split_headers(raw, start, end)
         if split is None or (part and split[1] == end and not raw[start:end].endswith((b"\n\n", b"\r\n\r\n"))):
             raise _Decline  # a part whose headers run to its end: no blank line after them
         pairs, body_at = split

@@ -27,7 +27,7 @@ import mailparser
 from mailparser.utils import get_addresses
 
 from .addresses import normalize_address, normalize_name
-from .headers import HeaderIndex, decode_words, fast_fields, simple_addresses, unescape
+from .headers import HeaderIndex, HeaderSplit, decode_words, fast_fields, simple_addresses, split_headers, unescape
 from .mime import mime_fields, split_mime
 from .records import Address, Attachment, Message, Participant, Problem, RawItem
 from .sources import strip_leading_blank_lines
@@ -179,11 +179,12 @@ def _parse_address_values(values: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def _mime_fields(raw: bytes) -> dict[str, Any]:
+def _mime_fields(raw: bytes, head: HeaderSplit | None = None) -> dict[str, Any]:
     """Fields of any message that is not plain text: well-formed MIME split by
     :func:`ingest.mime.split_mime` and walked by :func:`ingest.mime.mime_fields`; else
-    parsed by the standard library and walked; the rest by mail-parser, from that parse."""
-    split = split_mime(raw)
+    parsed by the standard library and walked; the rest by mail-parser, from that parse.
+    ``head``: the split of the message's headers, when the caller has made it."""
+    split = split_mime(raw, head)
     fields = mime_fields(split) if split is not None else None
     if fields is None:
         try:
@@ -260,7 +261,8 @@ def parse_rfc822(item: RawItem) -> ParseResult:
         return [Problem(prov, "empty", "The message is empty.", fatal=True)]
     try:
         trimmed = strip_leading_blank_lines(raw)
-        fields = fast_fields(trimmed) or _mime_fields(trimmed)
+        head = split_headers(trimmed)  # once, for the plain path and the MIME splitter both
+        fields = fast_fields(trimmed, head) or _mime_fields(trimmed, head)
     # mail-parser and the email package raise a wide, undocumented range of errors on
     # hostile input; any of them means "this item could not be parsed".
     except Exception as exc:  # noqa: BLE001

@@ -40,7 +40,7 @@ def _both(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[parse.Message, p
     item = RawItem(Provenance("t.eml"), raw)
     assert fast_fields(raw) is not None, "this message should take the fast path"
     fast = parse.parse_rfc822(item)[0]
-    monkeypatch.setattr(parse, "fast_fields", lambda _raw: None)
+    monkeypatch.setattr(parse, "fast_fields", lambda *_: None)
     slow = parse.parse_rfc822(item)[0]
     assert isinstance(fast, parse.Message) and isinstance(slow, parse.Message)
     return fast, slow
@@ -356,7 +356,7 @@ def test_split_and_unsplit_mail_parse_to_the_same_records(monkeypatch: pytest.Mo
         item = RawItem(Provenance("t.eml"), raw)
         split = parse.parse_rfc822(item)
         with monkeypatch.context() as patch:
-            patch.setattr(parse, "split_mime", lambda _raw: None)
+            patch.setattr(parse, "split_mime", lambda *_: None)
             assert parse.parse_rfc822(item) == split
 
 
@@ -440,7 +440,7 @@ def test_split_and_unsplit_random_multipart_parse_to_the_same_records(rng: rando
     item = RawItem(Provenance("t.eml"), _random_multipart(rng))
     split = parse.parse_rfc822(item)
     real = parse.split_mime
-    parse.split_mime = lambda _raw: None
+    parse.split_mime = lambda *_: None
     try:
         assert parse.parse_rfc822(item) == split
     finally:
