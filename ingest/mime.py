@@ -162,7 +162,7 @@ def _walk(msg: EmailMessage) -> tuple[list[str], list[str], list[dict[str, Any]]
         if part.defects:
             raise _Decline
         _check_headers(part)
-        disposition = (part.get_content_disposition() or "").lower()
+        disposition = part.get_content_disposition() or ""
         if part.is_multipart():
             # An attached container, a message inside a message: mail-parser decides
             # which of their parts are shown, and names some of them itself.
@@ -174,15 +174,13 @@ def _walk(msg: EmailMessage) -> tuple[list[str], list[str], list[dict[str, Any]]
         content_id = str(part.get("content-id") or "")
         if not filename and content_id and subtype not in ("html", "plain"):
             filename = content_id
-        if filename:
+        # An attachment sent without a name (mail-parser's test, ``in "rtf"`` and all) is
+        # recorded as unnamed, where mail-parser makes a random name up.
+        unnamed = not filename and (subtype in "rtf" or disposition == "attachment")
+        if filename or unnamed:
             attachments.append({"filename": filename, "mail_content_type": part.get_content_type(), "data": _attachment_bytes(part)})
-            if not (disposition == "inline" and part.get_content_type() in ("text/plain", "text/html")):
+            if unnamed or not (disposition == "inline" and part.get_content_type() in ("text/plain", "text/html")):
                 continue
-        elif subtype in "rtf" or disposition == "attachment":
-            # An attachment sent without a name (mail-parser's test, ``in "rtf"`` and
-            # all): recorded as unnamed, where mail-parser makes a random name up.
-            attachments.append({"filename": "", "mail_content_type": part.get_content_type(), "data": _attachment_bytes(part)})
-            continue
         if subtype in ("html", "plain"):
             text = _text(part)
             if text:
