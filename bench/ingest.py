@@ -76,13 +76,19 @@ def prepare(out: Path) -> tuple[Path, Path, int]:
     mbox = out / "enron.mbox"
     if not mbox.exists():
         print("writing the slice as one mbox …", file=sys.stderr)
-        quote = re.compile(rb"^(>*From )", re.MULTILINE)
         with open(mbox, "wb") as fh:
             for path in files:
-                data = path.read_bytes().replace(b"\r\n", b"\n")
-                fh.write(b"From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n")
-                fh.write(quote.sub(rb">\1", data).rstrip(b"\n") + b"\n\n")
+                fh.write(mbox_entry(path.read_bytes()))
     return maildir, mbox, len(files)
+
+
+_QUOTE = re.compile(rb"^(>*From )", re.MULTILINE)
+
+
+def mbox_entry(data: bytes) -> bytes:
+    """One message as an mboxrd entry: a ``From`` line, its lines quoted, a blank line."""
+    quoted = _QUOTE.sub(rb">\1", data.replace(b"\r\n", b"\n"))
+    return b"From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n" + quoted.rstrip(b"\n") + b"\n\n"
 
 
 def row(name: str, m: Measurement, n: int, base: Measurement | None) -> str:

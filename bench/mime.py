@@ -106,9 +106,7 @@ def write_modern(out: Path, messages: int) -> Path:
     part = mbox.with_suffix(".part")
     with open(part, "wb") as fh:
         for n, path in enumerate(files):
-            data = _modern(path.read_bytes(), n, pdf)
-            fh.write(b"From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n")
-            fh.write(b"\n".join(b">" + line if line.startswith(b"From ") else line for line in data.split(b"\n")).rstrip(b"\n") + b"\n\n")
+            fh.write(_bench.mbox_entry(_modern(path.read_bytes(), n, pdf)))
     part.rename(mbox)
     return mbox
 
