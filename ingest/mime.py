@@ -9,10 +9,12 @@ package's feed parser reads every line of a message one by one: :func:`split_mim
 the same tree by finding boundary lines with ``bytes.find``.
 
 Both only take what is plain to see. A part with a defect, a name or parameter that needs
-decoding (RFC 2047 or RFC 2231), non-ASCII bytes in its MIME headers, a text that does not
-decode in its charset, or a part nested inside an attachment or a message makes
-:func:`mime_fields` return None, and mail-parser reads the message (:mod:`ingest.parse`);
-what the splitter is unsure of goes to the email package. ``tests/test_parse_paths.py``
+decoding (RFC 2047 or RFC 2231), non-ASCII bytes in its MIME headers, or a text that does
+not decode in its charset makes :func:`mime_fields` return None, and mail-parser reads the
+message (:mod:`ingest.parse`); what the splitter is unsure of goes to the email package.
+Forwarded messages (``message/rfc822``) and containers attached whole are read as
+mail-parser reads them: their text joins the body, and each is also an attachment, the text
+mail-parser flattens it to. ``tests/test_parse_paths.py``
 checks that the paths give the same records, and the same trees, for every message of the
 shared corpora and the demo.
 """
@@ -24,6 +26,8 @@ import binascii
 import re
 from email.message import Message as EmailMessage
 from typing import Any
+
+from mailparser.utils import as_string_safe
 
 from .headers import HeaderIndex, HeaderSplit, split_headers, text_fields
 
@@ -59,9 +63,11 @@ def split_mime(raw: bytes, head: HeaderSplit | None = None) -> EmailMessage | No
     :func:`ingest.headers.split_headers`, and each part's text is the same string the
     email package stores. It declines what that package would mark as a defect or read
     some other way (bare carriage returns, a missing start or close boundary, boundary
-    lines in a row, a part without a blank line after its headers, ``message/*`` and
-    ``multipart/digest`` parts, deep nesting). ``tests/test_parse_paths.py`` compares
-    the trees part by part on every shared and demo message. ``head``: the split
+    lines in a row, a part without a blank line after its headers, ``message/*`` other
+    than a forwarded ``message/rfc822`` part, ``multipart/digest``, deep nesting). Preambles
+    and epilogues are kept as that package keeps them: flattening a forward needs them.
+    ``tests/test_parse_paths.py`` compares the trees part by part on every shared and demo
+    message, and on random trees of parts and forwards. ``head``: the split
     :func:`ingest.headers.split_headers` made of the message's own headers, when the
     caller has it.
     """
@@ -88,13 +94,15 @@ def _message(raw: bytes, start: int, end: int, depth: int, *, part: bool = False
     for name, value in pairs:
         msg.set_raw(name, value)
     if msg.get_content_maintype() == "message":
-        raise _Decline
+        # A message inside a part (a forward): the rest of the part is that message.
+        if not part or depth >= _DEPTH or msg.get_content_type() != "message/rfc822":
+            raise _Decline
+        msg.attach(_message(raw, body_at, end, depth + 1, part=True))
+        return msg
     if msg.get_content_maintype() != "multipart":
         text = raw[body_at:end].decode("ascii", "surrogateescape")
-        if part:
-            # The line end before a boundary belongs to the boundary (RFC 2046).
-            text = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
-        msg.set_payload(text)
+        # The line end before a boundary belongs to the boundary (RFC 2046).
+        msg.set_payload(_less_line_end(text) if part else text)
         return msg
     boundary = msg.get_boundary()
     if depth >= _DEPTH or not boundary or not _PRINTABLE.fullmatch(boundary) or msg.get_content_subtype() == "digest":
@@ -104,11 +112,22 @@ def _message(raw: bytes, start: int, end: int, depth: int, *, part: bool = False
     lines = _boundary_lines(raw, b"--" + boundary.encode("ascii"), body_at, end)
     if len(lines) < 2 or not lines[-1][2] or any(close for _, _, close in lines[:-1]):
         raise _Decline  # no part, or no close boundary
+    if lines[0][0] > body_at:
+        # The line end before the first boundary belongs to the boundary (RFC 2046).
+        msg.preamble = _less_line_end(raw[body_at : lines[0][0]].decode("ascii", "surrogateescape"))
     for (_, after, _), (next_at, _, _) in zip(lines, lines[1:], strict=False):
         if next_at == after:
             raise _Decline  # boundary lines in a row
         msg.attach(_message(raw, after, next_at, depth + 1, part=True))
+    epilogue = raw[lines[-1][1] : end].decode("ascii", "surrogateescape")
+    # In a part, the line end before the next boundary is the boundary's, and an
+    # epilogue that is not there at all is None, as the email package leaves them.
+    msg.epilogue = epilogue if not part else _less_line_end(epilogue) if epilogue else None
     return msg
+
+
+def _less_line_end(text: str) -> str:
+    return text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
 
 
 def _boundary_lines(raw: bytes, separator: bytes, start: int, end: int) -> list[tuple[int, int, bool]]:
@@ -158,34 +177,48 @@ def _walk(msg: EmailMessage) -> tuple[list[str], list[str], list[dict[str, Any]]
     plain: list[str] = []
     html: list[str] = []
     attachments: list[dict[str, Any]] = []
+    # The parts inside an attached container (a forwarded message, a multipart sent as a
+    # file): mail-parser still reads their text into the body, but never shows one inline.
+    inside: set[int] = set()
     for part in msg.walk():
         if part.defects:
             raise _Decline
         _check_headers(part)
-        disposition = part.get_content_disposition() or ""
+        sent_disposition = part.get_content_disposition()  # None when there is no header
+        disposition = sent_disposition or ""
+        filename = (part.get_filename() or "").strip()
         if part.is_multipart():
-            # An attached container, a message inside a message: mail-parser decides
-            # which of their parts are shown, and names some of them itself.
-            if disposition not in ("", "inline") or part.get_filename() or part.get_content_maintype() == "message":
-                raise _Decline
+            if id(part) in inside or sent_disposition not in (None, "inline") or (sent_disposition != "inline" and filename):
+                inside.update(id(child) for child in part.get_payload())
+            if disposition == "attachment":
+                # Attached whole: mail-parser keeps it as the text it flattens it to.
+                flat = "".join(as_string_safe(child) for child in part.get_payload())
+                attachments.append(_attachment(part, filename, disposition) | {"data": flat.encode("utf-8", "replace")})
             continue
         subtype = part.get_content_subtype()
-        filename = (part.get_filename() or "").strip()
-        content_id = str(part.get("content-id") or "")
-        if not filename and content_id and subtype not in ("html", "plain"):
-            filename = content_id
-        # An attachment sent without a name (mail-parser's test, ``in "rtf"`` and all) is
-        # recorded as unnamed, where mail-parser makes a random name up.
-        unnamed = not filename and (subtype in "rtf" or disposition == "attachment")
-        if filename or unnamed:
-            attachments.append({"filename": filename, "mail_content_type": part.get_content_type(), "data": _attachment_bytes(part)})
-            if unnamed or not (disposition == "inline" and part.get_content_type() in ("text/plain", "text/html")):
-                continue
+        attachment = _attachment(part, filename, disposition)
+        if attachment:
+            attachments.append(attachment | {"data": _attachment_bytes(part)})
+            if id(part) in inside or disposition != "inline" or part.get_content_type() not in ("text/plain", "text/html"):
+                continue  # not also shown as text
         if subtype in ("html", "plain"):
             text = _text(part)
             if text:
                 (html if subtype == "html" else plain).append(text)
     return plain, html, attachments
+
+
+def _attachment(part: EmailMessage, filename: str, disposition: str) -> dict[str, Any]:
+    """The attachment record of a part, its bytes aside, by mail-parser's rules; empty when
+    the part is not an attachment. An attachment sent without a name (mail-parser's test,
+    ``in "rtf"`` and all) is recorded as unnamed, where mail-parser makes a random name up."""
+    subtype = part.get_content_subtype()
+    content_id = str(part.get("content-id") or "")
+    if not filename and content_id and subtype not in ("html", "plain"):
+        filename = content_id
+    if not filename and not (subtype in "rtf" or disposition == "attachment"):
+        return {}
+    return {"filename": filename, "mail_content_type": part.get_content_type()}
 
 
 def _check_headers(part: EmailMessage) -> None:
