@@ -9,7 +9,9 @@ A modern release is mostly multipart: a plain and an HTML body, often a PDF atta
 Enron slice has none, so this writes one from it (``bench/out/modern.mbox``, generated once):
 the first ``--messages`` messages of the slice, each re-sent as a mail client sends it today
 (``multipart/alternative``: the text as it was, and an HTML rendering of it, quoted-printable),
-every fifth also with a PDF of 20 KB attached (``multipart/mixed``).
+every fifth also with a PDF of 20 KB attached (``multipart/mixed``). With ``--forward-every N``
+(``bench/out/modern-<messages>-fwdN.mbox``), every Nth message also forwards the one before it
+as an attachment (``message/rfc822``), as "Forward as attachment" does.
 
 It then times, in one process and in alternating rounds (this machine's speed drifts):
 
@@ -61,8 +63,9 @@ PY = sys.executable
 _MIME_HEADERS = (b"mime-version", b"content-type", b"content-transfer-encoding")
 
 
-def _modern(raw: bytes, n: int, pdf: bytes) -> bytes:
-    """One Enron message re-sent as a mail client sends it today."""
+def _modern(raw: bytes, n: int, pdf: bytes, forward: bytes | None = None) -> bytes:
+    """One Enron message re-sent as a mail client sends it today; ``forward``, a message
+    it forwards as an attachment (``message/rfc822``)."""
     head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
     lines: list[bytes] = []
     for line in head.split(b"\n"):
@@ -79,23 +82,27 @@ def _modern(raw: bytes, n: int, pdf: bytes) -> bytes:
     ).encode() + body.rstrip(b"\n") + (
         f"\n--alt-{n}\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
     ).encode() + binascii.b2a_qp(markup.encode("utf-8")) + f"\n--alt-{n}--\n".encode()
-    if n % 5:
+    attached: list[bytes] = []
+    if n % 5 == 0:
+        encoded = binascii.b2a_base64(pdf, newline=False)
+        attached.append(
+            f'Content-Type: application/pdf; name="memo-{n}.pdf"\n'.encode()
+            + f'Content-Disposition: attachment; filename="memo-{n}.pdf"\nContent-Transfer-Encoding: base64\n\n'.encode()
+            + b"\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+            + b"\n"
+        )
+    if forward is not None:
+        attached.append(f'Content-Type: message/rfc822\nContent-Disposition: attachment; filename="forwarded-{n}.eml"\n\n'.encode() + forward)
+    if not attached:
         return kept + b"\nMIME-Version: 1.0\n" + alt
-    encoded = binascii.b2a_base64(pdf, newline=False)
-    return (
-        kept
-        + f'\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="mix-{n}"\n\n--mix-{n}\n'.encode()
-        + alt
-        + f'--mix-{n}\nContent-Type: application/pdf; name="memo-{n}.pdf"\n'.encode()
-        + f'Content-Disposition: attachment; filename="memo-{n}.pdf"\nContent-Transfer-Encoding: base64\n\n'.encode()
-        + b"\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
-        + f"\n--mix-{n}--\n".encode()
-    )
+    mixed = f'\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="mix-{n}"\n\n--mix-{n}\n'.encode() + alt
+    return kept + mixed + b"".join(f"--mix-{n}\n".encode() + part for part in attached) + f"--mix-{n}--\n".encode()
 
 
-def write_modern(out: Path, messages: int) -> Path:
-    """Write (once) the first ``messages`` of the Enron slice re-sent as multipart mail, as one mbox."""
-    mbox = out / f"modern-{messages}.mbox"
+def write_modern(out: Path, messages: int, forward_every: int = 0) -> Path:
+    """Write (once) the first ``messages`` of the Enron slice re-sent as multipart mail, as
+    one mbox; with ``forward_every`` N, every Nth also forwards the message before it."""
+    mbox = out / (f"modern-{messages}.mbox" if not forward_every else f"modern-{messages}-fwd{forward_every}.mbox")
     if mbox.exists():
         return mbox
     maildir, _, _ = prepare(out)
@@ -104,9 +111,16 @@ def write_modern(out: Path, messages: int) -> Path:
     files = sorted(p for p in maildir.rglob("*") if p.is_file())[:messages]
     print(f"writing {len(files):,} messages re-sent as multipart mail to {mbox} …", file=sys.stderr)
     part = mbox.with_suffix(".part")
+    before = None
     with open(part, "wb") as fh:
         for n, path in enumerate(files):
-            fh.write(_bench.mbox_entry(_modern(path.read_bytes(), n, pdf)))
+            raw = path.read_bytes()
+            modern = _modern(raw, n, pdf)
+            if forward_every and before is not None and n % forward_every == forward_every - 1:
+                fh.write(_bench.mbox_entry(_modern(raw, n, pdf, forward=before)))
+            else:
+                fh.write(_bench.mbox_entry(modern))
+            before = modern
     part.rename(mbox)
     return mbox
 
@@ -202,8 +216,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the parsing comparison")
     parser.add_argument("--against", type=Path, metavar="DIR", help="another checkout to time whole ingests against")
     parser.add_argument("--runs", type=int, default=2, help="ingests of each checkout, and emailnetwork runs")
+    parser.add_argument("--forward-every", type=int, default=0, metavar="N", help="every Nth message also forwards the one before it as an attachment (message/rfc822)")
     args = parser.parse_args()
-    mbox = write_modern(OUT, args.messages)
+    mbox = write_modern(OUT, args.messages, args.forward_every)
     items = _items(mbox)
     compare_parsing(items, args.rounds)
     compare_ingest(mbox, len(items), args.against.resolve() if args.against else None, args.runs)
