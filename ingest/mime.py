@@ -27,8 +27,6 @@ import re
 from email.message import Message as EmailMessage
 from typing import Any
 
-from mailparser.utils import as_string_safe
-
 from .headers import HeaderIndex, HeaderSplit, split_headers, text_fields
 
 __all__ = ["mime_fields", "split_mime"]
@@ -191,8 +189,9 @@ def _walk(msg: EmailMessage) -> tuple[list[str], list[str], list[dict[str, Any]]
             if id(part) in inside or sent_disposition not in (None, "inline") or (sent_disposition != "inline" and filename):
                 inside.update(id(child) for child in part.get_payload())
             if disposition == "attachment":
-                # Attached whole: mail-parser keeps it as the text it flattens it to.
-                flat = "".join(as_string_safe(child) for child in part.get_payload())
+                # Attached whole: mail-parser keeps it as the text it flattens it to. A charset
+                # that cannot re-encode a part raises, and mail-parser's own fallbacks read it.
+                flat = "".join(child.as_string() for child in part.get_payload())
                 attachments.append(_attachment(part, filename, disposition) | {"data": flat.encode("utf-8", "replace")})
             continue
         subtype = part.get_content_subtype()
