@@ -19,7 +19,7 @@ from email.parser import BytesParser
 from email.policy import Compat32
 from typing import Any
 
-__all__ = ["fast_fields", "split_headers", "HeaderSplit", "text_fields", "LARGE_MESSAGE_BYTES", "decode_words", "simple_addresses", "unescape", "ADDRESS_HEADERS"]
+__all__ = ["fast_fields", "split_headers", "HeaderSplit", "text_fields", "address_values", "LARGE_MESSAGE_BYTES", "decode_words", "simple_addresses", "unescape", "ADDRESS_HEADERS"]
 
 #: Header → role, in the order participants are recorded.
 ADDRESS_HEADERS = (
@@ -92,7 +92,14 @@ def unescape(text: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        return raw.decode("latin-1")
+        pass
+    # Mostly UTF-8 with a stray byte (a name cut short mid-character): UTF-8, the stray
+    # bytes replaced, rather than the whole name read as Latin-1 mojibake.
+    utf8 = raw.decode("utf-8", "replace")
+    stray = utf8.count("\ufffd")
+    if sum(not c.isascii() for c in utf8) - stray > stray:
+        return utf8
+    return raw.decode("latin-1")
 
 
 class HeaderIndex:
@@ -188,11 +195,16 @@ def text_fields(headers: HeaderIndex, body: str) -> dict[str, Any]:
     """The fields :func:`fast_fields` returns for a single-part text message."""
     return {
         "headers": headers,
-        "address_values": [(role, [unescape(v) for v in headers.get_all(header) or []]) for header, role in ADDRESS_HEADERS],
+        "address_values": address_values(headers),
         "subject": decode_words(headers.get("Subject")),
         "body": body.strip(),
         "attachments": [],
     }
+
+
+def address_values(headers: HeaderIndex) -> list[tuple[str, list[str]]]:
+    """Each address header's values as sent, by role, in :data:`ADDRESS_HEADERS` order."""
+    return [(role, [unescape(v) for v in headers.get_all(header) or []]) for header, role in ADDRESS_HEADERS]
 
 
 def _header_block(raw: bytes) -> bytes:

@@ -27,7 +27,7 @@ import mailparser
 from mailparser.utils import get_addresses
 
 from .addresses import normalize_address, normalize_name
-from .headers import HeaderIndex, HeaderSplit, decode_words, fast_fields, simple_addresses, split_headers, unescape
+from .headers import HeaderIndex, HeaderSplit, address_values, decode_words, fast_fields, simple_addresses, split_headers, unescape
 from .mime import mime_fields, split_mime
 from .records import Address, Attachment, Message, Participant, Problem, RawItem
 from .sources import strip_leading_blank_lines
@@ -120,17 +120,6 @@ def _addresses(pairs: object) -> list[tuple[str, str]]:
     return out
 
 
-def _header_addresses(msg: object, name: str) -> list[tuple[str, str]]:
-    get_all = getattr(msg, "get_all", None)
-    if get_all is None:
-        return []
-    try:
-        values = [str(v) for v in (get_all(name) or [])]
-        return [(decode_words(n), decode_words(a)) for n, a in getaddresses(values) if n or a]
-    except (TypeError, ValueError, AttributeError, IndexError):
-        return []
-
-
 def _raw_header(msg: object, name: str) -> str | None:
     get = getattr(msg, "get", None)
     if get is None:
@@ -173,10 +162,31 @@ def _parse_address_values(values: list[str]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for value in values:
         simple = simple_addresses(value)
-        if simple is None:
-            simple = [(decode_words(n), a) for n, a in _addresses(get_addresses(value, decode_names=True))]
-        out.extend(simple)
+        out.extend(_forensic_addresses(value) if simple is None else simple)
     return out
+
+
+def _forensic_addresses(value: str) -> list[tuple[str, str]]:
+    """An unusual address list (groups, comments, odd quoting) read by mail-parser.
+
+    mail-parser drops without a word every address of a value in which the email package
+    finds one it calls invalid or ambiguous (``k..allen@enron.com``, ``.ward@enron.com``,
+    both common in Enron's mail); such a value is read leniently instead, as the email
+    package read every address before Python 3.11.10 made it strict.
+    """
+    pairs = _addresses(get_addresses(value, decode_names=True))
+    if all(address for _, address in pairs):
+        return [(decode_words(name), address) for name, address in pairs]
+    try:
+        lenient = getaddresses([value], strict=False)  # type: ignore[call-arg]
+    except TypeError:  # an older 3.11: lenient already, and without ``strict``
+        lenient = getaddresses([value])
+    # Only what is plainly local@domain: the lenient reading of a garbled value also yields
+    # fragments (``<"x"@a.example@b.example>`` gives ``b.example``).
+    return [(decode_words(name), address) for name, address in lenient if _LOCAL_AT_DOMAIN.fullmatch(address)]
+
+
+_LOCAL_AT_DOMAIN = re.compile(r"[^@\s]+@[^@\s]+")
 
 
 def _mime_fields(raw: bytes, head: HeaderSplit | None = None) -> dict[str, Any]:
@@ -206,22 +216,14 @@ def _mailparser_fields(msg: email.message.Message) -> dict[str, Any]:
     except RecursionError:
         raise ValueError("The MIME parts are nested too deeply to read.") from None
     msg = mail.message
-    addresses = [
-        ("from", _addresses(mail.from_)),
-        ("sender", _header_addresses(msg, "Sender")),
-        ("reply-to", _addresses(mail.reply_to)),
-        ("to", _addresses(mail.to)),
-        ("cc", _addresses(mail.cc)),
-        ("bcc", _addresses(mail.bcc)),
-    ]
-    for role in ("from", "to", "cc", "bcc"):
-        addresses.append((f"resent-{role}", _header_addresses(msg, f"Resent-{role.capitalize()}")))
     body = "\n\n".join(t for t in mail.text_plain if t).strip()
     if not body and mail.text_html:
         body = html_to_text("\n".join(mail.text_html))
     return {
         "message": msg,
-        "addresses": addresses,
+        # Read as the plain and MIME paths read them, not as mail-parser's from_/to/cc,
+        # which drop an address they call invalid without a word (_forensic_addresses).
+        "address_values": address_values(HeaderIndex.as_sent(msg)),
         "subject": _text(mail.subject),
         "body": body,
         "attachments": _unmade_names(msg, mail.attachments),
