@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from email.utils import getaddresses, parsedate_tz
+from email.utils import parsedate_tz
 from typing import Any
 
 import html2text
@@ -169,24 +169,75 @@ def _parse_address_values(values: list[str]) -> list[tuple[str, str]]:
 def _forensic_addresses(value: str) -> list[tuple[str, str]]:
     """An unusual address list (groups, comments, odd quoting) read by mail-parser.
 
-    mail-parser drops without a word every address of a value in which the email package
-    finds one it calls invalid or ambiguous (``k..allen@enron.com``, ``.ward@enron.com``,
-    both common in Enron's mail); such a value is read leniently instead, as the email
-    package read every address before Python 3.11.10 made it strict.
+    mail-parser drops without a word an address the email package calls invalid or
+    ambiguous (``k..allen@enron.com``, ``.ward@enron.com``, both common in Enron's mail):
+    sometimes the whole value, sometimes some of its items. When it returns fewer
+    addresses than the value has items, each item is read on its own instead, in the
+    header's order (Enron's X-To names are matched to the addresses by position).
     """
-    pairs = _addresses(get_addresses(value, decode_names=True))
-    if all(address for _, address in pairs):
-        return [(decode_words(name), address) for name, address in pairs]
-    try:
-        lenient = getaddresses([value], strict=False)  # type: ignore[call-arg]
-    except TypeError:  # an older 3.11: lenient already, and without ``strict``
-        lenient = getaddresses([value])
-    # Only what is plainly local@domain: the lenient reading of a garbled value also yields
-    # fragments (``<"x"@a.example@b.example>`` gives ``b.example``).
-    return [(decode_words(name), address) for name, address in lenient if _LOCAL_AT_DOMAIN.fullmatch(address)]
+    found = [(decode_words(name), address) for name, address in _addresses(get_addresses(value, decode_names=True)) if address]
+    items = _list_items(value)
+    if len(items) <= len(found):
+        return found
+    read = [pair for pair in map(_item_address, items) if pair is not None]
+    kept = {address.lower() for _, address in read}
+    return read + [(name, address) for name, address in found if address.lower() not in kept]
 
 
-_LOCAL_AT_DOMAIN = re.compile(r"[^@\s]+@[^@\s]+")
+def _list_items(value: str) -> list[str]:
+    """The items of an address list: split at commas outside quotes, comments and ``<>``."""
+    items: list[str] = []
+    start = depth_angle = depth_paren = 0
+    quoted = escaped = False
+    for i, ch in enumerate(value):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif quoted:
+            quoted = ch != '"'
+        elif ch == "<":
+            depth_angle += 1
+        elif ch == ">":
+            depth_angle = max(depth_angle - 1, 0)
+        elif depth_angle:
+            continue  # inside <...>, quotes and commas are the address's own (lewis".'"karen@enron.com)
+        elif ch == "(":
+            depth_paren += 1
+        elif ch == ")":
+            depth_paren = max(depth_paren - 1, 0)
+        elif depth_paren:
+            continue
+        elif ch == '"':
+            quoted = True
+        elif ch == ",":
+            items.append(value[start:i])
+            start = i + 1
+    items.append(value[start:])
+    return [item.strip() for item in items if item.strip()]
+
+
+def _item_address(item: str) -> tuple[str, str] | None:
+    """One item of an address list as ``(name, address)``: the address in its last ``<>``
+    and the words before as the name, else the item less its comments, which name it.
+    None unless the address is plainly local@domain."""
+    item = item.strip().rstrip(";").strip()
+    if ":" in item.split("<", 1)[0].split('"', 1)[0]:
+        item = item.split(":", 1)[1].strip()  # the first item of a group: "Team: a@x"
+    open_at = item.rfind("<")
+    if open_at >= 0 and item.endswith(">"):
+        name, address = item[:open_at].strip(), item[open_at + 1 : -1].strip()
+        if len(name) > 1 and name[0] == name[-1] == '"':
+            name = re.sub(r"\\(.)", r"\1", name[1:-1]).strip()
+    else:
+        comments = re.findall(r"\(([^()]*)\)", item)
+        name, address = " ".join(c.strip() for c in comments), re.sub(r"\([^()]*\)", " ", item).strip()
+    if not _LOCAL_AT_DOMAIN.fullmatch(address):
+        return None
+    return decode_words(name), address
+
+
+_LOCAL_AT_DOMAIN = re.compile(r"[^@\s<>\[\]();:,]+@[^@\s<>\[\]();:,\"']+")
 
 
 def _mime_fields(raw: bytes, head: HeaderSplit | None = None) -> dict[str, Any]:

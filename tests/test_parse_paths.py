@@ -312,6 +312,42 @@ def test_addresses_mailparser_drops_are_kept_on_every_path(monkeypatch: pytest.M
     assert [(p.role, p.address.address, p.address.name) for p in record.participants][1:] == [("to", "k..allen@enron.com", "Allen, K"), ("to", ".ward@enron.com", "Ward")]
 
 
+def test_a_list_mail_parser_reads_short_is_read_item_by_item_in_the_headers_order() -> None:
+    """Enron's ``<lewis".'"karen@enron.com>, robert.eickenroht@enron.com``: mail-parser keeps
+    the second alone, with nothing to show it dropped the first, and the X-To name "Karen
+    Lewis" was then given to Robert Eickenroht."""
+    raw = (
+        b"From: s@enron.com\nTo: <lewis\".'\"karen@enron.com>, robert.eickenroht@enron.com\n"
+        b"Cc: <\"jhyatt\"@enron.com>, e-mail <.bettyladish@enron.com>, j..heinitz@enron.com\n"
+        b"X-To: Karen Lewis <Karen_Lewis@pgn.example>, Robert Eickenroht </O=ENRON/CN=Reicken>\nSubject: s\n\nhi\n"
+    )
+    record = parse.parse_rfc822(RawItem(Provenance("t.eml"), raw))[0]
+    assert [(p.role, p.address.address, p.address.name) for p in record.participants][1:] == [
+        ("to", "lewis\".'\"karen@enron.com", "Karen Lewis"),
+        ("to", "robert.eickenroht@enron.com", "Robert Eickenroht"),
+        ("cc", "jhyatt@enron.com", ""),
+        ("cc", ".bettyladish@enron.com", "e-mail"),
+        ("cc", "j..heinitz@enron.com", ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "wanted"),
+    [
+        # A name that looks like an address is a name (a spoofing trick), never a second sender.
+        ("alice@example.com <bob@example.com>", [("alice@example.com", "bob@example.com")]),
+        ("alice@example.com <bob@example.com>, k..allen@enron.com", [("alice@example.com", "bob@example.com"), ("", "k..allen@enron.com")]),
+        ("Undisclosed-Recipients:;", []),
+        ("<Undisclosed-Recipient:@mailman.enron.com;>", []),
+        ('<"elton"@mailman.enron.com@enron.com>', []),
+        ('"Roe \\"J\\"" <x@y.example>, k..allen@enron.com (K)', [('Roe "J"', "x@y.example"), ("K", "k..allen@enron.com")]),
+        ("Team: a@x.example, b@y.example;", [("", "a@x.example"), ("", "b@y.example")]),
+    ],
+)
+def test_unusual_lists_keep_only_what_they_name(value: str, wanted: list[tuple[str, str]]) -> None:
+    assert parse._forensic_addresses(value) == wanted
+
+
 def test_raw_8bit_names_read_as_utf8_unless_mostly_not(monkeypatch: pytest.MonkeyPatch) -> None:
     """A raw UTF-8 name cut short mid-character keeps its text (the stray byte replaced), where
     reading it all as Latin-1 made mojibake of it; a Latin-1 name stays Latin-1; every path alike."""
