@@ -398,7 +398,7 @@ def _apply_x_headers(msg: object, participants: list[Participant]) -> list[Parti
         if not value:
             continue
         slots = [i for i, p in enumerate(out) if p.role == role]
-        entries = [value] if len(slots) == 1 else [e for e in re.split(r">\s*,|,(?![^<]*>)" if "<" in value else r",", value) if e.strip()]
+        entries = [value] if len(slots) == 1 else next((e for e in _x_entries(value) if len(e) == len(slots)), [])
         if not slots or len(entries) != len(slots):
             continue
         for i, entry in zip(slots, entries, strict=True):
@@ -413,6 +413,21 @@ def _apply_x_headers(msg: object, participants: list[Participant]) -> list[Parti
                 if norm is not None:
                     out.append(Participant("x-from", norm, 0))
     return out
+
+
+def _x_entries(value: str) -> list[list[str]]:
+    """Ways to split an X-To or X-cc list into entries, the likeliest first: at ``>,`` alone
+    when every entry ends in ``<...>`` (so "Allen, Phillip K. </O=ENRON/...>" stays one entry
+    for all its comma), then at every comma outside ``<...>``, which lines up with the
+    addresses when Enron's conversion split such a name into two of them."""
+    if "<" not in value:
+        return [[e for e in value.split(",") if e.strip()]]
+    ways = []
+    chunks = [c for c in re.split(r">\s*,", value) if c.strip()]
+    if all("<" in c for c in chunks):
+        ways.append(chunks)
+    ways.append([e for e in re.split(r">\s*,|,(?![^<]*>)", value) if e.strip()])
+    return ways
 
 
 #: Parsers by format: ``RawItem -> [Message | Problem, ...]``. Later issues register

@@ -331,6 +331,27 @@ def test_a_list_mail_parser_reads_short_is_read_item_by_item_in_the_headers_orde
     ]
 
 
+def test_enron_x_to_names_with_commas_go_to_their_recipients() -> None:
+    """"Allen, Phillip K. </O=ENRON/...>" is one entry: split at every comma, the X-To list had
+    twice the entries of the To list and no recipient was named (12,815 of the Enron slice's
+    18,406 messages with several recipients and an X-To). Where Enron's conversion itself split
+    such a name into two addresses, the split at every comma still lines up, and is used."""
+    raw = (
+        b"From: s@enron.com\nTo: phillip.allen@enron.com, tim.belden@enron.com, joe@x.example\n"
+        b"Cc: coombs@enron.com, craig.coombs@elpaso.example\nSubject: s\n"
+        b"X-To: Allen, Phillip K. </O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN>, Belden, Tim </O=ENRON/OU=NA/CN=RECIPIENTS/CN=TBELDEN>, 'Joe Roe' <joe@x.example>\n"
+        b"X-cc: Coombs, Craig <Craig.Coombs@ElPaso.example>\n\nhi\n"
+    )
+    record = parse.parse_rfc822(RawItem(Provenance("t.eml"), raw))[0]
+    assert [(p.role, p.address.address, p.address.name) for p in record.participants][1:] == [
+        ("to", "phillip.allen@enron.com", "Allen, Phillip K."),
+        ("to", "tim.belden@enron.com", "Belden, Tim"),
+        ("to", "joe@x.example", "Joe Roe"),
+        ("cc", "coombs@enron.com", "Coombs"),
+        ("cc", "craig.coombs@elpaso.example", "Craig"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("value", "wanted"),
     [
