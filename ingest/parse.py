@@ -13,6 +13,7 @@ import base64
 import binascii
 import email
 import email.message
+import functools
 import hashlib
 import logging
 import re
@@ -402,17 +403,28 @@ def _apply_x_headers(msg: object, participants: list[Participant]) -> list[Parti
         if not slots or len(entries) != len(slots):
             continue
         for i, entry in zip(slots, entries, strict=True):
-            name, _, rest = entry.partition("<")
-            name = normalize_name(name)
             current = out[i].address
-            if name and not current.name and "@" not in name:
+            if current.name and role != "from":
+                continue
+            raw_name, _, rest = entry.partition("<")
+            name = _x_name(raw_name)
+            if name and not current.name:
                 out[i] = Participant(role, Address(current.address, current.kind, name), out[i].position)
-            exch = rest.rstrip("> ").strip()
-            if role == "from" and exch.lower().startswith("/o="):
-                norm = normalize_address(exch, name)
-                if norm is not None:
-                    out.append(Participant("x-from", norm, 0))
+            if role == "from":
+                exch = rest.rstrip("> ").strip()
+                if exch.lower().startswith("/o="):
+                    norm = normalize_address(exch, name or normalize_name(raw_name))
+                    if norm is not None:
+                        out.append(Participant("x-from", norm, 0))
     return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _x_name(raw: str) -> str:
+    """An X-header entry's name, cleaned; "" for one that is an address (the same names
+    come back in every message of a thread, so they are cleaned once per worker)."""
+    name = normalize_name(raw)
+    return "" if "@" in name else name
 
 
 def _x_entries(value: str) -> list[list[str]]:
