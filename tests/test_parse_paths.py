@@ -308,48 +308,54 @@ def test_addresses_mailparser_drops_are_kept_on_every_path(monkeypatch: pytest.M
         assert [(p.role, p.address.address) for p in old[0].participants] == wanted
     # A comment makes the list unusual: read by mail-parser's forensic parser, which would drop both.
     odd = b'From: a@enron.com\nTo: "Allen, K" <k..allen@enron.com>, .ward@enron.com (Ward)\nSubject: s\n\nhi\n'
-    record = parse.parse_rfc822(RawItem(Provenance("t.eml"), odd))[0]
-    assert [(p.role, p.address.address, p.address.name) for p in record.participants][1:] == [("to", "k..allen@enron.com", "Allen, K"), ("to", ".ward@enron.com", "Ward")]
+    assert _recipients(odd) == [("to", "k..allen@enron.com", "Allen, K"), ("to", ".ward@enron.com", "Ward")]
 
 
-def test_a_list_mail_parser_reads_short_is_read_item_by_item_in_the_headers_order() -> None:
-    """Enron's ``<lewis".'"karen@enron.com>, robert.eickenroht@enron.com``: mail-parser keeps
-    the second alone, with nothing to show it dropped the first, and the X-To name "Karen
-    Lewis" was then given to Robert Eickenroht."""
-    raw = (
+def _recipients(raw: bytes) -> list[tuple[str, str, str]]:
+    """(role, address, name) of every participant of a message but its sender."""
+    record = parse.parse_rfc822(RawItem(Provenance("t.eml"), raw))[0]
+    return [(p.role, p.address.address, p.address.name) for p in record.participants][1:]
+
+
+RECIPIENTS = [
+    # Enron's <lewis".'"karen@enron.com>, robert.eickenroht@enron.com: mail-parser kept the second
+    # alone, with nothing to show it dropped the first, and the X-To name "Karen Lewis" was then
+    # given to Robert Eickenroht. Such a list is read item by item, in the header's order.
+    (
         b"From: s@enron.com\nTo: <lewis\".'\"karen@enron.com>, robert.eickenroht@enron.com\n"
         b"Cc: <\"jhyatt\"@enron.com>, e-mail <.bettyladish@enron.com>, j..heinitz@enron.com\n"
-        b"X-To: Karen Lewis <Karen_Lewis@pgn.example>, Robert Eickenroht </O=ENRON/CN=Reicken>\nSubject: s\n\nhi\n"
-    )
-    record = parse.parse_rfc822(RawItem(Provenance("t.eml"), raw))[0]
-    assert [(p.role, p.address.address, p.address.name) for p in record.participants][1:] == [
-        ("to", "lewis\".'\"karen@enron.com", "Karen Lewis"),
-        ("to", "robert.eickenroht@enron.com", "Robert Eickenroht"),
-        ("cc", "jhyatt@enron.com", ""),
-        ("cc", ".bettyladish@enron.com", "e-mail"),
-        ("cc", "j..heinitz@enron.com", ""),
-    ]
-
-
-def test_enron_x_to_names_with_commas_go_to_their_recipients() -> None:
-    """"Allen, Phillip K. </O=ENRON/...>" is one entry: split at every comma, the X-To list had
-    twice the entries of the To list and no recipient was named (12,815 of the Enron slice's
-    18,406 messages with several recipients and an X-To). Where Enron's conversion itself split
-    such a name into two addresses, the split at every comma still lines up, and is used."""
-    raw = (
+        b"X-To: Karen Lewis <Karen_Lewis@pgn.example>, Robert Eickenroht </O=ENRON/CN=Reicken>\nSubject: s\n\nhi\n",
+        [
+            ("to", "lewis\".'\"karen@enron.com", "Karen Lewis"),
+            ("to", "robert.eickenroht@enron.com", "Robert Eickenroht"),
+            ("cc", "jhyatt@enron.com", ""),
+            ("cc", ".bettyladish@enron.com", "e-mail"),
+            ("cc", "j..heinitz@enron.com", ""),
+        ],
+    ),
+    # "Allen, Phillip K. </O=ENRON/...>" is one X-To entry: split at every comma, the list had twice
+    # the entries of the To list and no recipient was named (12,815 of the Enron slice's 18,406
+    # messages with several recipients and an X-To). Where Enron's conversion itself split such a
+    # name into two addresses, the split at every comma still lines up, and is used.
+    (
         b"From: s@enron.com\nTo: phillip.allen@enron.com, tim.belden@enron.com, joe@x.example\n"
         b"Cc: coombs@enron.com, craig.coombs@elpaso.example\nSubject: s\n"
         b"X-To: Allen, Phillip K. </O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN>, Belden, Tim </O=ENRON/OU=NA/CN=RECIPIENTS/CN=TBELDEN>, 'Joe Roe' <joe@x.example>\n"
-        b"X-cc: Coombs, Craig <Craig.Coombs@ElPaso.example>\n\nhi\n"
-    )
-    record = parse.parse_rfc822(RawItem(Provenance("t.eml"), raw))[0]
-    assert [(p.role, p.address.address, p.address.name) for p in record.participants][1:] == [
-        ("to", "phillip.allen@enron.com", "Allen, Phillip K."),
-        ("to", "tim.belden@enron.com", "Belden, Tim"),
-        ("to", "joe@x.example", "Joe Roe"),
-        ("cc", "coombs@enron.com", "Coombs"),
-        ("cc", "craig.coombs@elpaso.example", "Craig"),
-    ]
+        b"X-cc: Coombs, Craig <Craig.Coombs@ElPaso.example>\n\nhi\n",
+        [
+            ("to", "phillip.allen@enron.com", "Allen, Phillip K."),
+            ("to", "tim.belden@enron.com", "Belden, Tim"),
+            ("to", "joe@x.example", "Joe Roe"),
+            ("cc", "coombs@enron.com", "Coombs"),
+            ("cc", "craig.coombs@elpaso.example", "Craig"),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "wanted"), RECIPIENTS, ids=["read-short-list", "x-to-names-with-commas"])
+def test_enron_recipients_keep_their_addresses_and_x_names(raw: bytes, wanted: list[tuple[str, str, str]]) -> None:
+    assert _recipients(raw) == wanted
 
 
 @pytest.mark.parametrize(
