@@ -17,7 +17,7 @@ import functools
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_tz
@@ -427,19 +427,19 @@ def _x_name(raw: str) -> str:
     return "" if "@" in name else name
 
 
-def _x_entries(value: str) -> list[list[str]]:
+def _x_entries(value: str) -> Iterator[list[str]]:
     """Ways to split an X-To or X-cc list into entries, the likeliest first: at ``>,`` alone
     when every entry ends in ``<...>`` (so "Allen, Phillip K. </O=ENRON/...>" stays one entry
     for all its comma), then at every comma outside ``<...>``, which lines up with the
-    addresses when Enron's conversion split such a name into two of them."""
+    addresses when Enron's conversion split such a name into two of them. Each way is worked
+    out only when the one before did not line up."""
     if "<" not in value:
-        return [[e for e in value.split(",") if e.strip()]]
-    ways = []
+        yield [e for e in value.split(",") if e.strip()]
+        return
     chunks = [c for c in re.split(r">\s*,", value) if c.strip()]
     if all("<" in c for c in chunks):
-        ways.append(chunks)
-    ways.append([e for e in re.split(r">\s*,|,(?![^<]*>)", value) if e.strip()])
-    return ways
+        yield chunks
+    yield [e for e in re.split(r">\s*,|,(?![^<]*>)", value) if e.strip()]
 
 
 #: Parsers by format: ``RawItem -> [Message | Problem, ...]``. Later issues register
