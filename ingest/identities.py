@@ -220,10 +220,19 @@ def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None, web
             # of the same name), whatever their names say.
             if blocked(group[0], other) or _co_occur(conn, group[0], other):
                 continue
+            rule, confidence, detail = "same-name-same-domain", 0.8, f"display name {name!r} at {domain}"
+            if domain in webmail_domains:
+                # Anyone can open an account at a webmail domain, and many people share a
+                # name: there the name must come with a correspondent in common.
+                shared = _shared(conn, {group[0]}, _correspondents(conn, other) - {group[0]})
+                if not shared:
+                    continue
+                rule, confidence = "webmail-same-name", 0.7
+                detail = f"display name {name!r} on two addresses at {domain}; shared correspondents: {', '.join(sorted(shared)[:3])}"
             uf.union(group[0], other)
             for addr in (group[0], other):
                 ev = _evidence(conn, addr, ("from", "to", "cc", "bcc"))
-                records.append(MergeRecord("", addr, "same-name-same-domain", 0.8, ev, f"display name {name!r} at {domain}"))
+                records.append(MergeRecord("", addr, rule, confidence, ev, detail))
 
     _webmail_rule(conn, uf, records, dominant, webmail_domains, blocked)
 

@@ -92,7 +92,7 @@ CREATE TABLE IF NOT EXISTS merges (
     id INTEGER PRIMARY KEY,
     person_id TEXT NOT NULL,
     address TEXT NOT NULL,
-    rule TEXT NOT NULL,              -- aliases-file | same-name-same-domain | exchange-x-from
+    rule TEXT NOT NULL,              -- aliases-file | same-name-same-domain | webmail-same-name | exchange-x-from | exchange-…
     confidence REAL NOT NULL,
     evidence TEXT NOT NULL,          -- JSON list of message keys that justify the merge
     detail TEXT

@@ -227,3 +227,31 @@ def test_people_counts_and_dates_are_filled_in_after_the_case_rules(tmp_path: Pa
     resolve_people(store.conn)
     assert store.conn.execute(people).fetchall() == after_ingest
     store.close()
+
+
+def test_same_name_at_a_webmail_domain_needs_a_correspondent_in_common(tmp_path: Path) -> None:
+    # Two gmail.com accounts called Juan Hernandez are two people until their mail shows
+    # a correspondent in common; at an employer's domain the name alone is enough.
+    root = _case(
+        tmp_path,
+        {
+            "1.eml": _eml("1@x", "Juan Hernandez <mrjrhernandez@gmail.com>", "ana@pd.example"),
+            "2.eml": _eml("2@x", "Juan Hernandez <purogallo@gmail.com>", "luis@elsewhere.example"),
+            "3.eml": _eml("3@x", "Jon Topolski <jon_topolski@gmail.com>", "arden@pd.example"),
+            "4.eml": _eml("4@x", '"Topolski, Jon" <jontopolski@gmail.com>', "arden@pd.example"),
+            "5.eml": _eml("5@x", "Jon Topolski <jon.topolski@pd.example>", "bob@pd.example"),
+            "6.eml": _eml("6@x", "Jon Topolski <jtopolski@pd.example>", "carl@pd.example"),
+        },
+    )
+    db = tmp_path / "s.db"
+    ingest([root], db, workers=1)
+    conn = open_store(db, readonly=True).conn
+    person = dict(conn.execute("SELECT address, person_id FROM addresses").fetchall())
+    assert person["mrjrhernandez@gmail.com"] != person["purogallo@gmail.com"]
+    assert person["jon_topolski@gmail.com"] == person["jontopolski@gmail.com"]
+    assert person["jon.topolski@pd.example"] == person["jtopolski@pd.example"]
+    merges = {a: (r, c, d) for a, r, c, d in conn.execute("SELECT address, rule, confidence, detail FROM merges")}
+    assert merges["jontopolski@gmail.com"][:2] == ("webmail-same-name", 0.7)
+    assert "at gmail.com; shared correspondents: arden@pd.example" in merges["jontopolski@gmail.com"][2]
+    assert merges["jtopolski@pd.example"][:2] == ("same-name-same-domain", 0.8)
+    assert not {"mrjrhernandez@gmail.com", "purogallo@gmail.com"} & merges.keys()
