@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,17 @@ def _case(tmp_path: Path, messages: dict[str, bytes]) -> Path:
     return root
 
 
+def _ingested(tmp_path: Path, root: Path) -> sqlite3.Connection:
+    """Ingest ``root`` into a new store with one worker; the store, read-only."""
+    db = tmp_path / "s.db"
+    ingest([root], db, workers=1)
+    return open_store(db, readonly=True).conn
+
+
+def _person_of(conn: sqlite3.Connection) -> dict[str, str]:
+    return dict(conn.execute("SELECT address, person_id FROM addresses").fetchall())
+
+
 def test_same_name_same_domain_merges_with_evidence(tmp_path: Path) -> None:
     root = _case(
         tmp_path,
@@ -33,10 +45,8 @@ def test_same_name_same_domain_merges_with_evidence(tmp_path: Path) -> None:
             "4.eml": _eml("4@x", "Jane Roe <noreply@pd.example>", "bob@pd.example"),
         },
     )
-    db = tmp_path / "s.db"
-    ingest([root], db, workers=1)
-    conn = open_store(db, readonly=True).conn
-    person = dict(conn.execute("SELECT address, person_id FROM addresses").fetchall())
+    conn = _ingested(tmp_path, root)
+    person = _person_of(conn)
     assert person["jane.roe@pd.example"] == person["jroe@pd.example"]
     # Another domain is another organization: no automatic merge.
     assert person["jane@webmail.example"] != person["jroe@pd.example"]
@@ -55,9 +65,7 @@ def test_different_middle_initials_are_not_merged(tmp_path: Path) -> None:
             "2.eml": _eml("2@x", "John B. Smith <john.smith@pd.example>", "bob@pd.example"),
         },
     )
-    db = tmp_path / "s.db"
-    ingest([root], db, workers=1)
-    conn = open_store(db, readonly=True).conn
+    conn = _ingested(tmp_path, root)
     assert conn.execute("SELECT COUNT(*) FROM merges").fetchone()[0] == 0
 
 
@@ -104,9 +112,7 @@ def test_exchange_address_tied_to_smtp_by_x_from(tmp_path: Path) -> None:
         b"Subject:", b"X-From: Allen, Phillip K. </O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN>\nSubject:"
     )
     root = _case(tmp_path, {"1.eml": msg})
-    db = tmp_path / "s.db"
-    ingest([root], db, workers=1)
-    conn = open_store(db, readonly=True).conn
+    conn = _ingested(tmp_path, root)
     row = conn.execute("SELECT person_id FROM addresses WHERE address = '/o=enron/ou=na/cn=recipients/cn=pallen'").fetchone()
     assert row[0] == "phillip.allen@enron.com"
     assert conn.execute("SELECT rule FROM merges WHERE address LIKE '/o=%'").fetchone()[0] == "exchange-x-from"
@@ -141,10 +147,8 @@ def test_webmail_joins_the_one_work_person_with_that_name(tmp_path: Path) -> Non
             "5.eml": _eml("5@x", "Sam Lee <slee@gmail.com>", "bob@pd.example"),
         },
     )
-    db = tmp_path / "s.db"
-    ingest([root], db, workers=1)
-    conn = open_store(db, readonly=True).conn
-    person = dict(conn.execute("SELECT address, person_id FROM addresses").fetchall())
+    conn = _ingested(tmp_path, root)
+    person = _person_of(conn)
     assert person["jane77@gmail.com"] == person["jane.roe@pd.example"]
     rule = conn.execute("SELECT rule, confidence FROM merges WHERE address = 'jane77@gmail.com'").fetchone()
     assert tuple(rule) == ("webmail-same-name", 0.7)
@@ -160,9 +164,7 @@ def test_webmail_without_shared_correspondents_stays_apart(tmp_path: Path) -> No
             "2.eml": _eml("2@x", "Jane Roe <jane77@gmail.com>", "someone@elsewhere.example"),
         },
     )
-    db = tmp_path / "s.db"
-    ingest([root], db, workers=1)
-    conn = open_store(db, readonly=True).conn
+    conn = _ingested(tmp_path, root)
     assert conn.execute("SELECT COUNT(*) FROM merges").fetchone()[0] == 0
 
 
@@ -174,9 +176,7 @@ def test_same_name_addresses_that_write_to_each_other_are_two_people(tmp_path: P
             "2.eml": _eml("2@x", "Brennan, Thomas <thomas.brennan2@pd.example>", "bob@pd.example"),
         },
     )
-    db = tmp_path / "s.db"
-    ingest([root], db, workers=1)
-    conn = open_store(db, readonly=True).conn
+    conn = _ingested(tmp_path, root)
     assert conn.execute("SELECT COUNT(*) FROM merges").fetchone()[0] == 0
 
 
@@ -188,9 +188,7 @@ def test_enron_x_to_and_x_cc_names_reach_their_addresses(tmp_path: Path) -> None
         b"X-cc: Lee, Ann\nSubject: x\n\nbody\n"
     )
     root = _case(tmp_path, {"1.eml": msg})
-    db = tmp_path / "s.db"
-    ingest([root], db, workers=1)
-    conn = open_store(db, readonly=True).conn
+    conn = _ingested(tmp_path, root)
     names = dict(conn.execute("SELECT address, name FROM display_names").fetchall())
     assert names == {
         "phillip.allen@enron.example": "Phillip K Allen",
@@ -232,21 +230,17 @@ def test_people_counts_and_dates_are_filled_in_after_the_case_rules(tmp_path: Pa
 def test_same_name_at_a_webmail_domain_needs_a_correspondent_in_common(tmp_path: Path) -> None:
     # Two gmail.com accounts called Juan Hernandez are two people until their mail shows
     # a correspondent in common; at an employer's domain the name alone is enough.
-    root = _case(
-        tmp_path,
-        {
-            "1.eml": _eml("1@x", "Juan Hernandez <mrjrhernandez@gmail.com>", "ana@pd.example"),
-            "2.eml": _eml("2@x", "Juan Hernandez <purogallo@gmail.com>", "luis@elsewhere.example"),
-            "3.eml": _eml("3@x", "Jon Topolski <jon_topolski@gmail.com>", "arden@pd.example"),
-            "4.eml": _eml("4@x", '"Topolski, Jon" <jontopolski@gmail.com>', "arden@pd.example"),
-            "5.eml": _eml("5@x", "Jon Topolski <jon.topolski@pd.example>", "bob@pd.example"),
-            "6.eml": _eml("6@x", "Jon Topolski <jtopolski@pd.example>", "carl@pd.example"),
-        },
-    )
-    db = tmp_path / "s.db"
-    ingest([root], db, workers=1)
-    conn = open_store(db, readonly=True).conn
-    person = dict(conn.execute("SELECT address, person_id FROM addresses").fetchall())
+    mail = [
+        ("Juan Hernandez <mrjrhernandez@gmail.com>", "ana@pd.example"),
+        ("Juan Hernandez <purogallo@gmail.com>", "luis@elsewhere.example"),
+        ("Jon Topolski <jon_topolski@gmail.com>", "arden@pd.example"),
+        ('"Topolski, Jon" <jontopolski@gmail.com>', "arden@pd.example"),
+        ("Jon Topolski <jon.topolski@pd.example>", "bob@pd.example"),
+        ("Jon Topolski <jtopolski@pd.example>", "carl@pd.example"),
+    ]
+    root = _case(tmp_path, {f"{n}.eml": _eml(f"{n}@x", sender, to) for n, (sender, to) in enumerate(mail, 1)})
+    conn = _ingested(tmp_path, root)
+    person = _person_of(conn)
     assert person["mrjrhernandez@gmail.com"] != person["purogallo@gmail.com"]
     assert person["jon_topolski@gmail.com"] == person["jontopolski@gmail.com"]
     assert person["jon.topolski@pd.example"] == person["jtopolski@pd.example"]
