@@ -30,7 +30,7 @@ from mailparser.utils import get_addresses
 from .addresses import normalize_address, normalize_name
 from .headers import HeaderIndex, HeaderSplit, address_values, decode_words, fast_fields, simple_addresses, split_headers, unescape
 from .mime import mime_fields, split_mime
-from .records import Address, Attachment, Message, Participant, Problem, RawItem
+from .records import EARLIEST_PLAUSIBLE, Address, Attachment, Message, Participant, Problem, RawItem, plausible_until
 from .sources import strip_leading_blank_lines
 
 # mail-parser logs every MIME part it does not decode itself; that is not news.
@@ -40,7 +40,6 @@ __all__ = ["PARSERS", "POSTPROCESSORS", "parse_item", "parse_rfc822", "html_to_t
 
 ParseResult = list[Message | Problem]
 
-_EARLIEST = datetime(1980, 1, 1, tzinfo=UTC)
 _MSGID = re.compile(r"<([^<>\s]+)>")
 
 
@@ -350,7 +349,7 @@ def parse_rfc822(item: RawItem) -> ParseResult:
         results.append(Problem(prov, "missing-date", "The message has no Date header; it was kept without a date.", message_key=key))
     elif date_utc is None:
         results.append(Problem(prov, "bad-date", "The Date header could not be read; the message was kept without a date.", date_raw[:200], message_key=key))
-    elif date_utc < _EARLIEST or date_utc > datetime.now(UTC) + timedelta(days=366):
+    elif date_utc <= EARLIEST_PLAUSIBLE or date_utc > plausible_until():
         results.append(Problem(prov, "implausible-date", f"The message is dated {date_utc:%Y-%m-%d}, which is implausible; check the date before relying on it.", date_raw[:200], message_key=key))
     if not participants:
         results.append(Problem(prov, "no-addresses", "The message names no sender or recipient that could be read.", message_key=key))

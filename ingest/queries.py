@@ -11,6 +11,8 @@ import sqlite3
 from datetime import date, timedelta
 from typing import Any
 
+from .records import EARLIEST_PLAUSIBLE, plausible_until
+
 __all__ = [
     "stats",
     "problems",
@@ -33,16 +35,19 @@ def _rows(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...] = ()) -> lis
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
-#: Dates outside these bounds are implausible (a clock at zero, a typed year): kept on their
-#: messages, left out of date ranges and month counts.
-PLAUSIBLE = ("1980", "2100")
+def plausible() -> tuple[str, str]:
+    """The bounds of a plausible ``date_utc`` (both left out), as the parser judges dates
+    (:data:`ingest.records.EARLIEST_PLAUSIBLE`, :func:`ingest.records.plausible_until`): an
+    implausible date (a clock at zero, a typed year) is kept on its message and flagged as a
+    problem, and left out of date ranges and month counts."""
+    return EARLIEST_PLAUSIBLE.isoformat(timespec="seconds"), plausible_until().isoformat(timespec="seconds")
 
 
 def _date_range(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
     """The first and last plausible ``date_utc``. Two probes of the date index: ``MIN`` and
     ``MAX`` under a range condition walk the whole range (495,178 messages: 0.1 s -> 0.0 s)."""
-    sql = "SELECT date_utc FROM messages WHERE date_utc >= ? AND date_utc < ? ORDER BY date_utc {} LIMIT 1"
-    first, last = (conn.execute(sql.format(order), PLAUSIBLE).fetchone() for order in ("ASC", "DESC"))
+    sql = "SELECT date_utc FROM messages WHERE date_utc > ? AND date_utc <= ? ORDER BY date_utc {} LIMIT 1"
+    first, last = (conn.execute(sql.format(order), plausible()).fetchone() for order in ("ASC", "DESC"))
     return (first[0], last[0]) if first and last else (None, None)
 
 
@@ -95,9 +100,12 @@ def messages_per_month(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         return []
     months = month_range(first, last)
     rows = []
-    # Each month ends where the next begins; the last at the bound, as no plausible date is later than ``last``.
-    for name, end in zip(months, [*months[1:], PLAUSIBLE[1]], strict=True):
-        count = conn.execute("SELECT COUNT(*) FROM messages WHERE date_utc >= ? AND date_utc < ?", (name, end)).fetchone()[0]
+    # Each month ends where the next begins; the first starts at ``first`` and the last ends at
+    # ``last``, the first and last plausible dates.
+    starts, ends = [first, *months[1:]], [*months[1:], None]
+    for name, start, end in zip(months, starts, ends, strict=True):
+        upto, bound = ("<", end) if end is not None else ("<=", last)
+        count = conn.execute(f"SELECT COUNT(*) FROM messages WHERE date_utc >= ? AND date_utc {upto} ?", (start, bound)).fetchone()[0]
         if count:
             rows.append({"month": name, "messages": count})
     return rows

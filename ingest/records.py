@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 __all__ = [
     "ROLES",
@@ -23,7 +23,19 @@ __all__ = [
     "Attachment",
     "Message",
     "Problem",
+    "EARLIEST_PLAUSIBLE",
+    "plausible_until",
 ]
+
+#: A message dated at or before this instant has a clock at zero, not a real date: Enron's
+#: "Mon, 31 Dec 1979 16:00:00 -0800" is this very second.
+EARLIEST_PLAUSIBLE = datetime(1980, 1, 1, tzinfo=UTC)
+
+
+def plausible_until() -> datetime:
+    """The latest plausible date: a year and a day from now. A message dated later has a typed
+    year or a wrong clock. The parser flags such dates, and the date ranges leave them out."""
+    return datetime.now(UTC) + timedelta(days=366)
 
 
 def _pickles_as_tuple(cls: type) -> type:

@@ -6,12 +6,13 @@ import random
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from test_app import build_demo_store
 
-from ingest import open_store, queries
+from ingest import ingest, open_store, queries
 from ingest.queries import _fts_query
 
 
@@ -125,10 +126,16 @@ def test_a_common_word_is_cut_to_the_limit(demo: sqlite3.Connection) -> None:
     assert [r["date_utc"] for r in found] == sorted((r["date_utc"] for r in found), reverse=True)
 
 
+#: Plausible dates, as the parser judges them: after 1980's first second (a clock at zero) and
+#: up to a year and a day from now.
+_LATEST = (datetime.now(UTC) + timedelta(days=366)).isoformat(timespec="seconds")
+_PLAUSIBLE = "date_utc > '1980-01-01T00:00:00+00:00' AND date_utc <= ?"
+
+
 def _grouped(conn: sqlite3.Connection) -> list[dict[str, object]]:
     """Messages per month as one GROUP BY over the month's text (what messages_per_month must equal)."""
-    sql = "SELECT substr(date_utc, 1, 7), COUNT(*) FROM messages WHERE date_utc >= '1980' AND date_utc < '2100' GROUP BY 1 ORDER BY 1"
-    return [{"month": month, "messages": count} for month, count in conn.execute(sql)]
+    sql = f"SELECT substr(date_utc, 1, 7), COUNT(*) FROM messages WHERE {_PLAUSIBLE} GROUP BY 1 ORDER BY 1"
+    return [{"month": month, "messages": count} for month, count in conn.execute(sql, (_LATEST,))]
 
 
 def test_months_and_the_date_range_are_counted_over_plausible_dates_only(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
@@ -136,9 +143,13 @@ def test_months_and_the_date_range_are_counted_over_plausible_dates_only(tmp_pat
     shutil.copyfile(build_demo_store(tmp_path_factory), copy)
     conn = sqlite3.connect(copy)
     keys = [k for (k,) in conn.execute("SELECT key FROM messages ORDER BY key")]
+    # Around the bounds: a year from now is plausible, a year and a month is not (the parser
+    # flags it), however far that is from 2100.
+    soon, later = (datetime.now(UTC) + timedelta(days=d) for d in (365, 397))
     edges = [
         "1979-12-31T23:59:59+00:00", "1980-01-01T00:00:00+00:00", "1999-12-31T23:59:59+00:00", "2000-01-01T00:00:00+00:00",
-        "2003-02-28T12:00:00+00:00", "2099-12-31T23:59:59+00:00", "2100-01-01T00:00:00+00:00", "2612-07-01T00:00:00+00:00",
+        "2003-02-28T12:00:00+00:00", soon.isoformat(timespec="seconds"), later.isoformat(timespec="seconds"),
+        "2044-01-04T16:59:46+00:00", "2099-12-31T23:59:59+00:00", "2612-07-01T00:00:00+00:00",
     ]  # fmt: skip
     rnd = random.Random(5)
     for round_ in range(3):
@@ -147,13 +158,39 @@ def test_months_and_the_date_range_are_counted_over_plausible_dates_only(tmp_pat
         conn.commit()
         months = queries.messages_per_month(conn)
         assert months == _grouped(conn) and len(months) > 100, round_
-        first, last = conn.execute("SELECT MIN(date_utc), MAX(date_utc) FROM messages WHERE date_utc >= '1980' AND date_utc < '2100'").fetchone()
+        first, last = conn.execute(f"SELECT MIN(date_utc), MAX(date_utc) FROM messages WHERE {_PLAUSIBLE}", (_LATEST,)).fetchone()
         assert (queries.stats(conn)["first_date"], queries.stats(conn)["last_date"]) == (first, last)
+        assert last <= soon.isoformat() and not any(m["month"] >= later.strftime("%Y-%m") for m in months)
     # Every date implausible, or none at all: no months and no range.
     conn.execute("UPDATE messages SET date_utc = CASE WHEN rowid % 2 THEN '1970-01-01T00:00:00+00:00' ELSE NULL END")
     conn.commit()
     assert queries.messages_per_month(conn) == [] and queries.stats(conn)["first_date"] is None is queries.stats(conn)["last_date"]
     conn.close()
+
+
+def test_a_date_the_parser_flags_is_left_out_of_the_range_and_the_months(tmp_path: Path) -> None:
+    # Enron has mail dated 2044: the parser records it as a problem, and the Overview's range
+    # and month chart must not stretch to it (they went to 2100 before).
+    root = tmp_path / "mail"
+    root.mkdir()
+    dates = [
+        "Mon, 14 Jan 2019 10:00:00 +0000", "Mon, 4 Jan 2044 08:59:46 -0800", "Thu, 01 Jan 1970 00:00:00 +0000",
+        "Tue, 5 Mar 2019 09:00:00 +0100", "Mon, 31 Dec 1979 16:00:00 -0800", "Tue, 1 Jan 1980 00:00:01 +0000",
+    ]  # fmt: skip
+    for n, date in enumerate(dates):
+        mail = f"Message-ID: <{n}@x>\nDate: {date}\nFrom: a@pd.example\nTo: b@pd.example\nSubject: s{n}\n\nbody\n"
+        (root / f"{n}.eml").write_text(mail)
+    ingest([root], tmp_path / "s.db", workers=1)
+    conn = open_store(tmp_path / "s.db", readonly=True).conn
+    flagged = {p["message_key"] for p in queries.problems(conn, "implausible-date")}
+    # 2044, 1970, and the very first second of 1980 in UTC (a clock at zero, as Enron's mail shows it).
+    assert flagged == {"1@x", "2@x", "4@x"}
+    # They stay stored with their dates, as written.
+    assert conn.execute("SELECT COUNT(*) FROM messages WHERE date_utc IS NOT NULL").fetchone()[0] == 6
+    found = queries.stats(conn)
+    assert (found["first_date"], found["last_date"]) == ("1980-01-01T00:00:01+00:00", "2019-03-05T08:00:00+00:00")
+    months = [{"month": m, "messages": 1} for m in ("1980-01", "2019-01", "2019-03")]
+    assert queries.messages_per_month(conn) == months
 
 
 def test_docstring_examples_run() -> None:
