@@ -32,10 +32,16 @@ def _metrics(stats: dict) -> None:
     metrics([(label, f"{value:,}") for label, value in cells])
     if not stats["messages"]:
         st.text("No mail stored yet.")
-    elif not stats["first_date"]:
-        st.text(f"No message has a usable date ({stats['undated']:,} without one).")
     else:
-        st.text(f"Dated mail from {stats['first_date'][:10]} to {stats['last_date'][:10]}; {stats['undated']:,} messages have no usable date.")
+        st.text(dates_sentence(stats))
+
+
+def dates_sentence(stats: dict) -> str:
+    """What the Overview says of the store's dates, the implausible ones counted apart."""
+    odd = f", and {stats['implausible']:,} an implausible one (listed under Problems)" if stats["implausible"] else ""
+    if not stats["first_date"]:
+        return f"No message has a usable date ({stats['undated']:,} without one{odd})."
+    return f"Dated mail from {stats['first_date'][:10]} to {stats['last_date'][:10]}; {stats['undated']:,} messages have no usable date{odd}."
 
 
 def headline(case: dict) -> str:

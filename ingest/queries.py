@@ -65,6 +65,7 @@ def stats(conn: sqlite3.Connection, top: int = 10) -> dict[str, Any]:
         "threads": one("SELECT COUNT(*) FROM threads"),
         "attachments": one("SELECT COUNT(*) FROM attachments"),
         "undated": one("SELECT COUNT(*) FROM messages WHERE date_utc IS NULL"),
+        "implausible": conn.execute("SELECT COUNT(*) FROM messages WHERE date_utc <= ? OR date_utc > ?", plausible()).fetchone()[0],
         "first_date": first,
         "last_date": last,
         "problems": one("SELECT COUNT(*) FROM problems"),

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from test_app import build_demo_store
 
+from app_pages.overview import dates_sentence
 from ingest import ingest, open_store, queries
 from ingest.queries import _fts_query
 
@@ -191,6 +192,10 @@ def test_a_date_the_parser_flags_is_left_out_of_the_range_and_the_months(tmp_pat
     assert (found["first_date"], found["last_date"]) == ("1980-01-01T00:00:01+00:00", "2019-03-05T08:00:00+00:00")
     months = [{"month": m, "messages": 1} for m in ("1980-01", "2019-01", "2019-03")]
     assert queries.messages_per_month(conn) == months
+    # The Overview counts them apart from the undated.
+    assert found["implausible"] == 3 and found["undated"] == 0
+    said = dates_sentence(found)
+    assert said == "Dated mail from 1980-01-01 to 2019-03-05; 0 messages have no usable date, and 3 an implausible one (listed under Problems)."
 
 
 def test_docstring_examples_run() -> None:
