@@ -224,7 +224,7 @@ def resolve_people(conn: sqlite3.Connection, aliases: Aliases | None = None, web
             if domain in webmail_domains:
                 # Anyone can open an account at a webmail domain, and many people share a
                 # name: there the name must come with a correspondent in common.
-                shared = _shared(conn, {group[0]}, _correspondents(conn, other) - {group[0]})
+                shared = _in_common(conn, {group[0]}, other)
                 if not shared:
                     continue
                 rule, confidence = "webmail-same-name", 0.7
@@ -355,6 +355,12 @@ def _shared(conn: sqlite3.Connection, work: set[str], candidates: set[str]) -> s
     return found
 
 
+def _in_common(conn: sqlite3.Connection, owners: set[str], address: str) -> set[str]:
+    """The correspondents ``address`` has in common with ``owners`` (neither side counted):
+    what a same name at a webmail domain needs before it may merge."""
+    return _shared(conn, owners, _correspondents(conn, address) - owners)
+
+
 def _webmail_rule(conn, uf, records, dominant, webmail_domains, blocked) -> None:  # type: ignore[no-untyped-def]
     """webmail-same-name (0.7): a personal-webmail address whose usual name is a full name
     shown by exactly one work person, and who shares a correspondent with that person."""
@@ -371,7 +377,7 @@ def _webmail_rule(conn, uf, records, dominant, webmail_domains, blocked) -> None
         target = sorted(work[name])[0]
         if blocked(address, target):
             continue
-        shared = _shared(conn, work[name], _correspondents(conn, address) - work[name] - {address})
+        shared = _in_common(conn, work[name], address)
         if not shared:
             continue
         uf.union(target, address)
