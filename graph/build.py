@@ -22,6 +22,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from ingest.records import plausible_sql
+
 from . import edges, pairs
 from .errors import UnknownPersonError
 
@@ -69,6 +71,8 @@ def _where(view: View) -> tuple[str, list[Any]]:
     if view.end:
         clauses.append("m.date_utc < ?")
         args.append(_end(view))
+    if clauses:  # an implausible date falls in no window, as in graph.edges' tables
+        clauses.append(f"{plausible_sql('m.date_utc')} IS NOT NULL")
     return (" AND " + " AND ".join(clauses)) if clauses else "", args
 
 
@@ -260,10 +264,11 @@ def _joined_edges(conn: sqlite3.Connection, view: View, roles: tuple[str, ...]) 
     """Edges aggregated straight from the messages: the reference, and the path for stores
     whose derived tables are missing or stale."""
     where, args = _where(view)
+    dated = plausible_sql("m.date_utc")  # an implausible date is no edge's first or last
     # Aggregate per (sender, recipient, role) in SQL: one row per edge, with every
     # message key behind it as a JSON array (keys may contain commas).
     sql = (
-        "SELECT sa.person_id, ra.person_id, rp.role, COUNT(DISTINCT m.key), MIN(m.date_utc), MAX(m.date_utc), "
+        f"SELECT sa.person_id, ra.person_id, rp.role, COUNT(DISTINCT m.key), MIN({dated}), MAX({dated}), "
         "json_group_array(DISTINCT m.key) "
         "FROM messages m "
         "JOIN participants sp ON sp.message_key = m.key AND sp.role = 'from' "

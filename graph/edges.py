@@ -35,6 +35,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ingest.records import plausible_sql
 from ingest.store import put_meta
 
 __all__ = ["refresh_edges", "collect_edges", "write_edges", "mark_stale", "fresh", "settled", "edge_rows", "edge_keys", "remember_keys", "forget_keys", "plain", "store_id", "neighbours", "date_clause", "EDGE_SQL", "STAMP_KEY", "TOKEN_KEY", "COUNT_KEY", "KEYS_KEPT"]
@@ -47,8 +48,10 @@ TOKEN_KEY = "edges_token"
 #: means some were taken out since (a re-issued release), and the tables may cite them.
 COUNT_KEY = "edges_messages"
 
+# An implausible date (a clock at zero, a typed year) counts as none: it is no edge's first or
+# last date and falls in no date window, as the date ranges leave it out.
 _EDGE_FROM = (
-    "sa.person_id AS src, ra.person_id AS dst, rp.role AS role, m.key AS message_key, m.date_utc AS date_utc "
+    f"sa.person_id AS src, ra.person_id AS dst, rp.role AS role, m.key AS message_key, {plausible_sql('m.date_utc')} AS date_utc "
     "FROM messages m "
     "JOIN participants sp ON sp.message_key = m.key AND sp.role = 'from' "
     "JOIN addresses sa ON sa.address = sp.address "

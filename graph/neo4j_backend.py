@@ -15,6 +15,8 @@ from typing import Any
 
 import networkx as nx
 
+from ingest.records import plausible_bounds
+
 from . import neo4j_spread
 from .backends import Expand, adoption, canonical_path, ego_nodes, finish_graph
 from .build import CASE_ATTRIBUTES, EDGE_ROLES, View
@@ -36,6 +38,8 @@ _ANCHORS = {
 _FILTERS = (
     "WHERE s <> t AND m.origin <> 'quoted' AND type(r) IN $types "
     "AND ($start IS NULL OR m.date >= $start) AND ($end IS NULL OR m.date < $end) "
+    # An implausible date falls in no window and is no edge's first or last (graph.edges).
+    "AND (($start IS NULL AND $end IS NULL) OR (m.date > $plausible_low AND m.date <= $plausible_high)) "
     "AND s.kind IN $kinds AND t.kind IN $kinds "
     "AND (size($domains) = 0 OR (coalesce(s.domain, '') IN $domains AND coalesce(t.domain, '') IN $domains)) "
     "AND ($people IS NULL OR (s.id IN $people AND t.id IN $people)) "
@@ -44,7 +48,8 @@ _FILTERS = (
 # Weight is summed over the roles of a directed pair before the minimum applies, as in graph.build.
 _AGGREGATE = (
     "WITH s.id AS source, t.id AS target, toLower(type(r)) AS role, collect(DISTINCT m.key) AS keys, "
-    "min(m.date) AS first, max(m.date) AS last "
+    "min(CASE WHEN m.date > $plausible_low AND m.date <= $plausible_high THEN m.date END) AS first, "
+    "max(CASE WHEN m.date > $plausible_low AND m.date <= $plausible_high THEN m.date END) AS last "
     "WITH source, target, collect({role: role, messages: keys, first: first, last: last}) AS roles, sum(size(keys)) AS weight "
     "WHERE weight >= $min_weight "
 )
@@ -59,7 +64,10 @@ def edge_query(anchor: str = "none", *, details: bool = True) -> str:
 def _params(view: View) -> dict[str, Any]:
     roles = tuple(r for r in view.roles if r in EDGE_ROLES) or EDGE_ROLES
     end = view.end + ("T99" if view.end and len(view.end) == 10 else "") if view.end else None
+    low, high = plausible_bounds()
     return {
+        "plausible_low": low,
+        "plausible_high": high,
         "types": [HEADER_TYPES[r] for r in roles],
         "start": view.start or None,
         "end": end,

@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.records import plausible_sql
 from ingest.store import connect
 
 from . import edges
@@ -523,7 +524,8 @@ def _messages_from_keys(conn: sqlite3.Connection, pairs: Pairs, store: tuple[str
     with _as_of(conn, store) as same:  # the dates and the count to check them by, of the state the keys were read in
         if not same:
             return None
-        date_of = dict(edges.plain(conn, "SELECT key, date_utc FROM messages").fetchall())
+        # An implausible date counts as none, as in the tables (graph.edges).
+        date_of = dict(edges.plain(conn, f"SELECT key, {plausible_sql('date_utc')} FROM messages").fetchall())
         counted = edges.plain(conn, "SELECT date_utc, COUNT(*) FROM person_edge_messages GROUP BY date_utc").fetchall()
     if not date_of.keys() >= set(held.names):
         return None  # a message cited by the tables is gone (a run reading a changed file)

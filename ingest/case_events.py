@@ -19,6 +19,7 @@ from .case_people import PersonFacts
 from .case_profile import EVENT_KINDS, CaseProfile, EventRule
 from .case_text import BodyParts, is_forward, link_domains, list_window, quoted_senders, split_body
 from .credentials import scrub_credentials
+from .records import plausible_sql
 
 __all__ = ["Actor", "CaseEvent", "candidate_messages", "find_events"]
 
@@ -91,11 +92,12 @@ def candidate_messages(conn: sqlite3.Connection, profile: CaseProfile) -> list[s
     ordered = sorted(keys)
     for i in range(0, len(ordered), 500):
         chunk = ordered[i : i + 500]
-        dated += [tuple(r) for r in conn.execute(f"SELECT COALESCE(date_utc, '9999'), key FROM messages WHERE key IN ({','.join('?' * len(chunk))})", chunk)]
+        dated += [tuple(r) for r in conn.execute(f"SELECT COALESCE({plausible_sql('date_utc')}, '9999'), key FROM messages WHERE key IN ({','.join('?' * len(chunk))})", chunk)]
     return [key for _, key in sorted(dated)]
 
 
 def _mails(conn: sqlite3.Connection, keys: list[str], person_of: dict[str, str]) -> Iterator[_Mail]:
+    dated = plausible_sql("date_utc")  # an implausible date (a clock at zero) dates no event
     for i in range(0, len(keys), 500):
         chunk = keys[i : i + 500]
         marks = ",".join("?" * len(chunk))
@@ -107,7 +109,7 @@ def _mails(conn: sqlite3.Connection, keys: list[str], person_of: dict[str, str])
                 recipients[key].append((role, person_of[address]))
         rows = {
             r[0]: r
-            for r in conn.execute(f"SELECT key, date_utc, subject, substr(body, 1, 60000), sender FROM messages WHERE key IN ({marks}) AND origin != 'quoted'", chunk)
+            for r in conn.execute(f"SELECT key, {dated}, subject, substr(body, 1, 60000), sender FROM messages WHERE key IN ({marks}) AND origin != 'quoted'", chunk)
         }
         for key in chunk:
             if key in rows:

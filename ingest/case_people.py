@@ -26,6 +26,7 @@ from .case_names import clean_display_name
 from .case_patterns import word_bounded
 from .case_profile import CaseProfile, Label
 from .case_text import signature_lines, split_body
+from .records import plausible_sql
 from .store import put_meta
 
 __all__ = ["PersonFacts", "write_organizations", "classify_people", "read_labels", "EVIDENCE_LIMIT"]
@@ -37,8 +38,8 @@ _KIND_ORDER = {"agency": 0, "vendor": 1, "other": 2, "webmail": 3}
 @dataclass(frozen=True, slots=True)
 class _Seen:
     """Evidence for one (person, unit) or (person, rank) pair: how many messages show it,
-    the first and last of their dates, where it was read ("display-name", "signature"), and
-    the first :data:`EVIDENCE_LIMIT` messages by date (undated last), then key."""
+    the first and last of their plausible dates, where it was read ("display-name", "signature"),
+    and the first :data:`EVIDENCE_LIMIT` messages by date (undated and implausible last), then key."""
 
     messages: int
     first: str | None
@@ -346,8 +347,9 @@ class _Evidence:
         """Set each person's ``units`` and ``ranks``, each pair in the order first seen."""
         self._flush()
         rows = self.conn.execute(
-            "SELECT person, which, label, message, date, source, seq FROM temp.case_seen "
-            "ORDER BY person, which, label, CASE WHEN date IS NULL OR date = '' THEN '9999' ELSE date END, message"
+            # An implausible date counts as none: it is no first or last day a label was seen.
+            f"SELECT person, which, label, message, {plausible_sql('date')} AS day, source, seq FROM temp.case_seen "
+            "ORDER BY person, which, label, CASE WHEN day IS NULL OR day = '' THEN '9999' ELSE day END, message"
         )
         pairs: list[tuple[int, str, str, str, _Seen]] = []
         group: tuple[str, str, str] | None = None

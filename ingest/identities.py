@@ -29,6 +29,7 @@ import yaml
 
 from .addresses import normalize_address, person_name_key
 from .errors import ProfileError
+from .records import plausible_sql
 
 __all__ = ["dominant_names", "Aliases", "load_aliases", "resolve_people", "collect_person_stats", "write_person_stats", "MergeRecord"]
 
@@ -407,7 +408,8 @@ def collect_person_stats(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE IF EXISTS temp.pstats")
     conn.execute("DROP TABLE IF EXISTS temp.message_dates")
     conn.execute("CREATE TEMP TABLE message_dates(key TEXT PRIMARY KEY, date_utc TEXT) WITHOUT ROWID")
-    conn.execute("INSERT INTO temp.message_dates SELECT key, date_utc FROM messages ORDER BY key")
+    # An implausible date (a clock at zero, a typed year) is no first or last day seen.
+    conn.execute(f"INSERT INTO temp.message_dates SELECT key, {plausible_sql('date_utc')} FROM messages ORDER BY key")
     conn.execute(
         "CREATE TEMP TABLE pstats AS SELECT a.person_id AS pid, "
         "COUNT(DISTINCT CASE WHEN p.role = 'from' THEN p.message_key END) AS sent, "

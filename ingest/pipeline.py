@@ -35,7 +35,7 @@ from .case_profile import BUILTIN_PROFILES
 from .errors import ProfileError, SourceError
 from .identities import collect_person_stats, load_aliases, resolve_people, write_person_stats
 from .parse import parse_item, sanitize
-from .records import Message, Problem, RawItem
+from .records import Message, Problem, RawItem, plausible_sql
 from .run_state import STEPS, Teller
 from .sources import Source, find_sources, read_source
 from .store import SCHEMA_VERSION, MessageRow, Store, connect, message_row, open_store, storage_errors
@@ -352,10 +352,16 @@ def _still_there(store: Store, path: str, what: str, option: str, instead: str) 
     return path
 
 
+#: The version of the rules the derived tables (people, threads, case facts, edges) are worked out
+#: by: raised when they change, so that the next ingest works out again the tables of a store
+#: made before, with no new mail. 2: an implausible date is no first or last day.
+DERIVED_RULES = 2
+
+
 def _signature(*files: str | os.PathLike[str] | None) -> str:
     """A digest of what derived tables depend on besides the mail: the aliases file (and
-    the case profile), their contents, and the schema version."""
-    digest = hashlib.sha256(str(SCHEMA_VERSION).encode())
+    the case profile), their contents, the schema version and :data:`DERIVED_RULES`."""
+    digest = hashlib.sha256(f"{SCHEMA_VERSION}.{DERIVED_RULES}".encode())
     for path in files:
         digest.update(b"\0" + (Path(path).read_bytes() if path else b"-"))
     return digest.hexdigest()
@@ -709,9 +715,10 @@ def finalize(
             conn.executemany("UPDATE messages SET thread_id = (SELECT key FROM messages WHERE rowid = ?) WHERE rowid = ?", zip(threads, rowids, strict=True))
             del changes
             conn.execute("DELETE FROM threads")
+            dated = plausible_sql("m.date_utc")  # a thread's first and last plausible dates
             conn.execute(
                 "INSERT INTO threads(id, root_key, subject, message_count, first_date, last_date) "
-                "SELECT m.thread_id, m.thread_id, (SELECT subject FROM messages r WHERE r.key = m.thread_id), COUNT(*), MIN(m.date_utc), MAX(m.date_utc) "
+                f"SELECT m.thread_id, m.thread_id, (SELECT subject FROM messages r WHERE r.key = m.thread_id), COUNT(*), MIN({dated}), MAX({dated}) "
                 "FROM messages m WHERE m.thread_id IS NOT NULL GROUP BY m.thread_id"
             )
             store.commit()

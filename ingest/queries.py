@@ -11,7 +11,7 @@ import sqlite3
 from datetime import date, timedelta
 from typing import Any
 
-from .records import EARLIEST_PLAUSIBLE, plausible_until
+from .records import plausible_bounds
 
 __all__ = [
     "stats",
@@ -40,7 +40,7 @@ def plausible() -> tuple[str, str]:
     (:data:`ingest.records.EARLIEST_PLAUSIBLE`, :func:`ingest.records.plausible_until`): an
     implausible date (a clock at zero, a typed year) is kept on its message and flagged as a
     problem, and left out of date ranges and month counts."""
-    return EARLIEST_PLAUSIBLE.isoformat(timespec="seconds"), plausible_until().isoformat(timespec="seconds")
+    return plausible_bounds()
 
 
 def _date_range(conn: sqlite3.Connection) -> tuple[str | None, str | None]:

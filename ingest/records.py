@@ -25,6 +25,8 @@ __all__ = [
     "Problem",
     "EARLIEST_PLAUSIBLE",
     "plausible_until",
+    "plausible_bounds",
+    "plausible_sql",
 ]
 
 #: A message dated at or before this instant has a clock at zero, not a real date: Enron's
@@ -36,6 +38,21 @@ def plausible_until() -> datetime:
     """The latest plausible date: a year and a day from now. A message dated later has a typed
     year or a wrong clock. The parser flags such dates, and the date ranges leave them out."""
     return datetime.now(UTC) + timedelta(days=366)
+
+
+def plausible_bounds() -> tuple[str, str]:
+    """The bounds of a plausible ``date_utc`` as stored, both left out: a date is plausible when
+    ``low < date <= high`` (strings compare as the instants they write)."""
+    return EARLIEST_PLAUSIBLE.isoformat(timespec="seconds"), plausible_until().isoformat(timespec="seconds")
+
+
+def plausible_sql(column: str) -> str:
+    """SQL for ``column`` (a ``date_utc``) when it is plausible, else NULL: what every first and
+    last date, and every date window, of the derived tables reads (a message keeps its date).
+    The same bounds as :func:`plausible_bounds`, the latest worked out by SQLite once per
+    statement; ``column`` is a name from the code, never from input."""
+    low = EARLIEST_PLAUSIBLE.isoformat(timespec="seconds")
+    return f"CASE WHEN {column} > '{low}' AND {column} <= strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '+366 days') THEN {column} END"
 
 
 def _pickles_as_tuple(cls: type) -> type:

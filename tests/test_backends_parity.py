@@ -28,7 +28,7 @@ from graph.neo4j_push import push_store
 from ingest import ingest, open_store
 from ingest.case import apply_case
 
-ENRON_CUSTODIANS = ("corman-s", "cuilla-m", "donoho-l")
+ENRON_CUSTODIANS = ("corman-s", "cuilla-m", "donoho-l", "zufferli-j")  # zufferli-j: four messages dated 2043 and 2044
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +107,8 @@ def _views(embedded: SqliteBackend) -> dict[str, View]:
     return {
         "everything": View(),
         "middle third of the dates": View(start=start, end=end),
+        "a window around every date, implausible ones too": View(start="1900-01-01", end="2100-01-01"),
+        "from the middle on, open-ended": View(start=end),
         "cc only": View(roles=("cc",)),
         "at least 3 messages": View(min_weight=3),
         "people, no role addresses": View(kinds=("person",)),

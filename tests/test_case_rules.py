@@ -7,6 +7,7 @@ other phrasings too.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -163,6 +164,51 @@ def test_generic_profile_finds_no_events_without_a_vendor(tmp_path: Path) -> Non
         kinds = dict(store.conn.execute("SELECT id, kind FROM organizations"))
         assert kinds["citypd.example"] == "other" and kinds["facefind.example"] == "other"
         assert store.conn.execute("SELECT rank FROM person_case WHERE person_id = 'maria.lopez@citypd.example'").fetchone()[0] == "Sgt."
+    finally:
+        store.close()
+
+
+def test_an_implausible_date_is_no_day_seen_and_dates_no_event(tmp_path: Path) -> None:
+    """Lopez's signature message with a clock at zero, Stone's activation typed in 2044: both still
+    count, as evidence, but neither is a first or last day seen, a thread's, or an event's date."""
+    odd = {"02-lopez-signature.eml": "Mon, 31 Dec 1979 16:00:00 -0800", "12-activation.eml": "Mon, 4 Jan 2044 08:59:46 -0800"}
+    root = tmp_path / "mail"
+    root.mkdir()
+    for path in CASE_DATA.glob("*.eml"):
+        text = path.read_text()
+        if path.name in odd:
+            text = re.sub(r"(?m)^Date: .*$", f"Date: {odd[path.name]}", text, count=1)
+        (root / path.name).write_text(text)
+    db = tmp_path / "case.db"
+    ingest([root], db, workers=1, case=PROFILE)
+    store = open_store(db, readonly=True)
+    try:
+        conn = store.conn
+        assert conn.execute("SELECT date_utc FROM messages WHERE key = 'lopez-001@citypd.example'").fetchone()[0] == "1980-01-01T00:00:00+00:00"
+        assert conn.execute("SELECT date_utc FROM messages WHERE key = 'act-001@facefind.example'").fetchone()[0] == "2044-01-04T16:59:46+00:00"
+        plausible = "date_utc > '1980-01-01T00:00:00+00:00' AND date_utc < '2030'"
+        # Each person's days seen are those of their plausibly dated messages; every message counts.
+        expected = dict(
+            (pid, (first, last))
+            for pid, first, last in conn.execute(
+                f"SELECT a.person_id, MIN(CASE WHEN {plausible} THEN date_utc END), MAX(CASE WHEN {plausible} THEN date_utc END) "
+                "FROM messages m JOIN participants p ON p.message_key = m.key JOIN addresses a ON a.address = p.address GROUP BY a.person_id"
+            )
+        )
+        assert {pid: (first, last) for pid, first, last in conn.execute("SELECT id, first_seen, last_seen FROM people")} == expected
+        assert tuple(conn.execute("SELECT sent, first_seen FROM people WHERE id = 'maria.lopez@citypd.example'").fetchone()) == (1, None)
+        assert expected["robert.stone@citypd.example"][1] < "2030"
+        for first, last in conn.execute("SELECT first_date, last_date FROM threads"):
+            assert first is None or first > "2019" and last < "2030"
+        # Her unit still rests on the message, which shows no day.
+        unit = conn.execute("SELECT evidence, first_seen, last_seen FROM person_units WHERE person_id = 'maria.lopez@citypd.example'").fetchone()
+        assert json.loads(unit[0]) == ["lopez-001@citypd.example"] and unit[1:] == (None, None)
+        assert conn.execute("SELECT first_seen FROM units WHERE name = 'Robbery Squad'").fetchone()[0] > "2019"
+        # The activation is still an event of his account, undated.
+        assert _one(conn, "account_created", "act-001@facefind.example")["holder"] == ["robert.stone@citypd.example"]
+        assert conn.execute("SELECT date_utc FROM events WHERE message_key = 'act-001@facefind.example'").fetchone()[0] is None
+        for (first,) in conn.execute("SELECT first_evidence FROM trial_accounts"):
+            assert first is None or "2019" < first < "2030"
     finally:
         store.close()
 

@@ -12,6 +12,7 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,39 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_derived_edges_match_the_join_on_the_demo_case(demo_db: Path, tmp_path: Path) -> None:
     assert _compare(_copy(demo_db, tmp_path)) > 1000
+
+
+#: Dates a release really shows, none of them plausible: a clock at zero (Enron's "Mon, 31 Dec 1979
+#: 16:00:00 -0800"), a typed year (Enron's 2044), the Unix epoch.
+IMPLAUSIBLE = ("1980-01-01T00:00:00+00:00", "2044-01-04T16:59:46+00:00", "1970-01-01T00:00:00+00:00")
+
+
+def test_an_implausible_date_is_no_edges_first_or_last_and_falls_in_no_window(demo_db: Path, tmp_path: Path) -> None:
+    db = _copy(demo_db, tmp_path)
+    with closing(sqlite3.connect(db)) as conn:
+        keys = [r[0] for r in conn.execute("SELECT key FROM messages WHERE origin != 'quoted' AND rowid % 7 = 0")]
+        conn.executemany("UPDATE messages SET date_utc = ? WHERE key = ?", [(IMPLAUSIBLE[n % 3], key) for n, key in enumerate(keys)])
+        conn.commit()
+    # The join and the tables agree (windows from the store's first date, which is now 1970, and
+    # open-ended ones, which reach 2044).
+    assert _compare(db) > 1000
+    with closing(sqlite3.connect(db)) as conn:
+        odd = set(keys) | {r[0] for r in conn.execute("SELECT key FROM messages WHERE date_utc IS NULL")}
+        everything = build_graph(conn, View())
+        wide = build_graph(conn, View(start="1900-01-01", end="2100-01-01"))
+        plausible = 0
+        for u, v, role, data in everything.edges(keys=True, data=True):
+            assert data["first"] not in IMPLAUSIBLE and data["last"] not in IMPLAUSIBLE, (u, v, role)
+            dated = [k for k in data["messages"] if k not in odd]
+            assert data["count"] == len(data["messages"])  # the messages still count, and are still cited
+            assert (data["first"] is None) == (not dated)
+            if dated:
+                assert wide.edges[u, v, role]["messages"] == tuple(dated)
+                plausible += 1
+            else:
+                assert not wide.has_edge(u, v, role)
+        assert plausible == wide.number_of_edges() > 1000
+        assert any(set(d["messages"]) & set(keys) for *_, d in everything.edges(data=True))
 
 
 @pytest.fixture()

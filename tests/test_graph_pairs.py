@@ -492,6 +492,30 @@ def test_windows_read_the_rows_when_the_tables_disagree_or_the_store_is_in_memor
         memory.close()
 
 
+def test_implausible_dates_fall_in_no_window_held_in_arrays(demo: sqlite3.Connection, tmp_path: Path, every_window: None) -> None:
+    """A message dated by a clock at zero or with a typed year is undated to every window: the
+    windows worked out from the messages' dates and those read from the table agree."""
+    conn = _damaged_copy(demo, tmp_path)
+    try:
+        odd = ("1980-01-01T00:00:00+00:00", "2044-01-04T16:59:46+00:00", "1970-01-01T00:00:00+00:00")
+        keys = [r[0] for r in conn.execute("SELECT key FROM messages WHERE origin != 'quoted' AND rowid % 5 = 0")]
+        conn.executemany("UPDATE messages SET date_utc = ? WHERE key = ?", [(odd[n % 3], key) for n, key in enumerate(keys)])
+        conn.commit()
+        edges.refresh_edges(conn)
+        pairs.forget()
+        # Worked out from the messages' dates, as the table holds them: not read row by row.
+        assert pairs._messages_from_keys(conn, pairs.table(conn), edges.store_id(conn)) is not None
+        for view in (View(max_nodes=25, start="1900-01-01"), View(max_nodes=25, end="2100-01-01"), View(max_nodes=25, start="1979-01-01", end="2050-01-01")):
+            wide = _same(conn, view, "organization")
+            assert pairs.window(conn, view.start, view.end) is not None
+            assert not {k for *_, d in wide.edges(data=True) for k in d["messages"]} & set(keys)
+            assert all(d["first"] not in odd and d["last"] not in odd for *_, d in wide.edges(data=True))
+        everything = _same(conn, View(max_nodes=25), "organization")
+        assert {k for *_, d in everything.edges(data=True) for k in d["messages"]} & set(keys)  # still cited, over all time
+    finally:
+        conn.close()
+
+
 def test_hostile_ids_in_a_window(demo: sqlite3.Connection, tmp_path: Path, every_window: None) -> None:
     """Ids with spaces, digits, role names and control characters: each edge of a window is its own
     (the arrays name an edge by one text, which must not let two edges meet)."""

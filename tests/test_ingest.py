@@ -8,7 +8,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from ingest import ingest, open_store
+from ingest import ingest, open_store, pipeline
 from ingest.queries import get_message, problems
 
 #: One more message for the fixture's box.mbox: a file changed since it was read.
@@ -121,6 +121,23 @@ def test_reingest_changes_nothing(tmp_path: Path, mail_copy: Path) -> None:
     assert _dump(db) == snapshot
     # Not a page written: what a transaction writes would be checkpointed into the file at close.
     assert db.stat().st_mtime_ns == written
+
+
+def test_new_rules_for_the_derived_tables_work_them_out_again_with_no_new_mail(tmp_path: Path, mail_copy: Path, monkeypatch) -> None:
+    """A store made before a rule changed (here: people's first day at a clock at zero, as before
+    the rule of plausible dates) is worked out again by the next ingest, which reads no mail."""
+    db = tmp_path / "case.db"
+    ingest([mail_copy], db, workers=1)
+    with sqlite3.connect(db) as conn:
+        right = conn.execute("SELECT id, first_seen FROM people ORDER BY id").fetchall()
+        conn.execute("UPDATE people SET first_seen = '1980-01-01T00:00:00+00:00'")
+    again = ingest([mail_copy], db, workers=1)
+    with sqlite3.connect(db) as conn:
+        assert again.messages == 0 and conn.execute("SELECT DISTINCT first_seen FROM people").fetchall() == [("1980-01-01T00:00:00+00:00",)]
+    monkeypatch.setattr(pipeline, "DERIVED_RULES", pipeline.DERIVED_RULES + 1)
+    newer = ingest([mail_copy], db, workers=1)
+    with sqlite3.connect(db) as conn:
+        assert newer.messages == 0 and conn.execute("SELECT id, first_seen FROM people ORDER BY id").fetchall() == right
 
 
 def test_changed_file_is_read_again_without_doubling(tmp_path: Path, mail_copy: Path) -> None:
