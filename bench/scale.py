@@ -42,7 +42,7 @@ from measure import remove_store, run  # noqa: E402
 from app_pages import data  # noqa: E402
 from app_pages.network import COLOR_DEFAULT, HEIGHT, default_view  # noqa: E402
 from app_pages.shell import GC_THRESHOLDS  # noqa: E402
-from graph import pairs  # noqa: E402
+from graph import analysis, pairs  # noqa: E402
 from graph.build import View, build_graph  # noqa: E402
 from graph.edges import COUNT_KEY, forget_keys, fresh, refresh_edges  # noqa: E402
 from graph.render import COLOR_BY  # noqa: E402
@@ -124,6 +124,10 @@ def main() -> None:
     version = data.store_version(str(db))
     # The queries run as in the app's process, whose cycle collector app_pages.shell tunes.
     gc.set_threshold(*GC_THRESHOLDS)
+    # And with its modules loaded: the app's server has imported igraph (and with it matplotlib's
+    # pyplot, 0.4-0.65 s) for its first view's table before a reader comes. Without this, the
+    # first new view of the first page row paid that import and set the row's slowest time.
+    analysis._igraph()
 
     def ego(i: int) -> View:
         return View(focus=busiest[i % len(busiest)], hops=1, max_nodes=150)
