@@ -682,6 +682,7 @@ def finalize(
     # and the case rules run, and written after those.
     threads_pending = _thread_changes_elsewhere(store.path) if workers > 1 else None
     with _step(report, progress, "people"):
+        store.drop_unused_addresses()  # no message behind them: no person
         # Their counts and dates are filled in the background while the case rules run.
         stats = resolve_people(conn, aliases if isinstance(aliases, Aliases) else None, webmail, stats=False)
         # The edge tables join people: when anyone's addresses changed, they are stale from

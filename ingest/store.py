@@ -860,7 +860,10 @@ class Store:
             self._replace(message.provenance.path, key)
             stored = self._insert_message(key, row)
         if stored is None and message.origin == "mail" and message.date_utc is not None and self._may_have_copies(norm_subject):
-            absorb_copies(conn, key, message, row.sender())
+            # Each copy taken over had counted its own names when stored: taken back with it, so
+            # display names do not depend on which file came first (nor do addresses: see
+            # drop_unused_addresses).
+            absorb_copies(conn, key, message, row.sender(), lambda old: self._take_back_names(Counter(self._names_of(old))))
         if stored is not None and stored != row.fingerprint and message.origin == "mail":
             key = f"{key}#{message.raw_sha256[:12]}"
             self.add_problem(
@@ -930,6 +933,29 @@ class Store:
                 r[0] for r in self.conn.execute("SELECT DISTINCT norm_subject FROM messages WHERE origin IN ('printed', 'quoted')")
             }
         return norm_subject in self._reconstructed
+
+    def drop_unused_addresses(self) -> int:
+        """Delete the addresses no stored message names, with their display names; return how many.
+
+        A quoted or printed message that the real one took over later in the run
+        (:func:`ingest.formats.dedupe.absorb_copies`) leaves the addresses only it had named:
+        on the Enron slice, 191 names read from quoted recipient lists, each of which became a
+        person with no message behind them. A run that finds the real message first never
+        stores them, so the store no longer depends on the order of the files. Run after
+        :meth:`restore_indexes` (it asks the participants' address index once per address).
+        """
+        conn = self.conn
+        unused = [(a,) for (a,) in conn.execute("SELECT address FROM addresses a WHERE NOT EXISTS (SELECT 1 FROM participants p WHERE p.address = a.address)")]
+        if not unused:
+            return 0
+        conn.executemany("DELETE FROM addresses WHERE address = ?", unused)
+        conn.executemany("DELETE FROM display_names WHERE address = ?", unused)
+        gone = {a for (a,) in unused}
+        for pending in [k for k in self._names if k[0] in gone]:
+            del self._names[pending]
+        if self._addresses is not None:
+            self._addresses.difference_update(gone)
+        return len(unused)
 
     def _known_addresses(self) -> set[str]:
         if self._addresses is None:

@@ -156,6 +156,35 @@ def test_real_message_first_then_quoted_copy(tmp_path: Path) -> None:
     assert open_store(db, readonly=True).conn.execute("SELECT COUNT(*) FROM copies").fetchone()[0] == before
 
 
+def test_a_quoted_copy_taken_over_leaves_no_address_only_it_named(tmp_path: Path) -> None:
+    """Its name-only recipient ("Kerr, Dana", quoted without an address) named no stored message once the
+    real one took the copy over; the store is the same whichever file came first."""
+    forward = FORWARD.replace(b"To: Roe, Jane <jane.roe@metrocity.gov>", b"To: Roe, Jane <jane.roe@metrocity.gov>; Kerr, Dana")
+    original = ORIGINAL.replace(b"To: Jane Roe <jane.roe@metrocity.gov>", b"To: Jane Roe <jane.roe@metrocity.gov>, Dana Kerr <dana.kerr@metrocity.gov>")
+    tables = []
+    for order in (("1-forward.eml", "2-original.eml"), ("2-forward.eml", "1-original.eml")):
+        root = tmp_path / order[0][:1]
+        root.mkdir()
+        (root / order[0]).write_bytes(forward)
+        (root / order[1]).write_bytes(original)
+        ingest([root], root / "s.db", workers=1)
+        conn = open_store(root / "s.db", readonly=True).conn
+        assert conn.execute("SELECT COUNT(*) FROM copies WHERE message_key = 'trial-1@platecam.example'").fetchone()[0] == 2
+        tables.append({
+            table: sorted(tuple(r) for r in conn.execute(sql))
+            for table, sql in (
+                ("addresses", "SELECT * FROM addresses"),
+                ("people", "SELECT id, label, sent, received FROM people"),
+                ("display names", "SELECT address, name FROM display_names"),
+            )
+        })  # fmt: skip
+        conn.close()
+    taken_over, found_first = tables
+    assert not [a for a in taken_over["addresses"] if a[0].startswith("name:")]
+    assert ("dana.kerr@metrocity.gov", "smtp", "metrocity.gov", 0, "dana.kerr@metrocity.gov") in taken_over["addresses"]
+    assert taken_over == found_first
+
+
 def test_different_sender_same_subject_and_minute_is_not_merged(tmp_path: Path) -> None:
     other = ORIGINAL.replace(b"From: Alex Vendor <alex@platecam.example>", b"From: Lee Wong <lee.wong@metrocity.gov>").replace(b"trial-1@", b"trial-2@")
     (tmp_path / "1-forward.eml").write_bytes(FORWARD)

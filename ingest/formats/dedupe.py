@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from ..addresses import canonical_name
@@ -180,11 +181,14 @@ def file_as_copy(conn: sqlite3.Connection, target: str, message: Message, item_p
     return target
 
 
-def absorb_copies(conn: sqlite3.Connection, key: str, message: Message, sender: Address | None) -> int:
+def absorb_copies(conn: sqlite3.Connection, key: str, message: Message, sender: Address | None, taking: Callable[[str], None] | None = None) -> int:
     """A real message just stored (sent by ``sender``, as for :func:`same_message`) takes over
-    earlier reconstructed copies of itself; return how many."""
+    earlier reconstructed copies of itself; return how many. ``taking`` is called with each
+    one's key while its rows are still there (the store takes back the names it counted)."""
     absorbed = 0
     for old, _ in _candidates(conn, message, RECONSTRUCTED, sender):
+        if taking is not None:
+            taking(old)
         conn.execute("UPDATE OR IGNORE copies SET message_key = ? WHERE message_key = ?", (key, old))
         for table in ("copies", "participants", "attachments"):
             conn.execute(f"DELETE FROM {table} WHERE message_key = ?", (old,))
