@@ -13,12 +13,12 @@ from .shell import Context
 from .text import one_line
 from .widgets import metrics, people_table, table
 
-__all__ = ["PARAMS", "render", "headline"]
+__all__ = ["PARAMS", "render", "headline", "dates_sentence", "people_sentence"]
 
 PARAMS = (state.Param("problem_kind", None),)
 
 
-def _metrics(stats: dict) -> None:
+def _metrics(stats: dict, run: RunState | None) -> None:
     cells = [
         ("Messages", stats["messages"]),
         ("Copies", stats["copies"]),
@@ -34,6 +34,25 @@ def _metrics(stats: dict) -> None:
         st.text("No mail stored yet.")
     else:
         st.text(dates_sentence(stats))
+        said = people_sentence(stats)
+        if said and run is None:  # during a run, people's counts may not be in yet
+            st.text(said)
+
+
+def people_sentence(stats: dict) -> str:
+    """What the Overview says of the people behind its count: those who appear only in quoted
+    history (a name in a forwarded header, a redaction there) are people of the release, but
+    none of its messages was from or to them, and a name alone is not matched to an address.
+
+    >>> people_sentence({"people": 54406, "quoted_only": 22424})
+    '22,424 of the 54,406 people appear only in quoted history, in no message's own headers.'
+    >>> people_sentence({"people": 12, "quoted_only": 0})
+    ''
+    """
+    quoted = stats["quoted_only"]
+    if not quoted:
+        return ""
+    return f"{quoted:,} of the {stats['people']:,} people appear only in quoted history, in no message's own headers."
 
 
 def dates_sentence(stats: dict) -> str:
@@ -131,7 +150,7 @@ def render(ctx: Context) -> None:
     """Counts, the case headline, messages per month, top senders and the problems list."""
     st.header("Overview")
     stats = data.stats(ctx.db, ctx.version)
-    _metrics(stats)
+    _metrics(stats, ctx.run)
     _case(ctx)
     left, right = st.columns([3, 2])
     with left:

@@ -61,6 +61,11 @@ def stats(conn: sqlite3.Connection, top: int = 10) -> dict[str, Any]:
         "copies": one("SELECT COUNT(*) FROM copies"),
         "addresses": one("SELECT COUNT(*) FROM addresses"),
         "people": one("SELECT COUNT(*) FROM people"),
+        # Named only in quoted history: every participant row of theirs has a quoted role.
+        "quoted_only": one(
+            "SELECT COUNT(*) FROM people pe WHERE sent = 0 AND received = 0 AND NOT EXISTS (SELECT 1 FROM addresses a "
+            "JOIN participants p ON p.address = a.address WHERE a.person_id = pe.id AND p.role NOT IN ('quoted-from', 'quoted-to', 'quoted-cc'))"
+        ),
         "merged_people": one("SELECT COUNT(DISTINCT person_id) FROM merges"),
         "threads": one("SELECT COUNT(*) FROM threads"),
         "attachments": one("SELECT COUNT(*) FROM attachments"),

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest import ingest, open_store
+from app_pages.overview import people_sentence
+from ingest import ingest, open_store, queries
 from ingest.formats.dedupe import senders_agree
 from ingest.formats.quoted import _candidates, quoted_messages, split_history
 from ingest.parse import parse_item
@@ -183,6 +184,19 @@ def test_a_quoted_copy_taken_over_leaves_no_address_only_it_named(tmp_path: Path
     assert not [a for a in taken_over["addresses"] if a[0].startswith("name:")]
     assert ("dana.kerr@metrocity.gov", "smtp", "metrocity.gov", 0, "dana.kerr@metrocity.gov") in taken_over["addresses"]
     assert taken_over == found_first
+
+
+def test_the_overview_counts_the_people_who_appear_only_in_quoted_history(tmp_path: Path) -> None:
+    # The forward alone: the vendor and its sales desk are in its quoted header only; a Reply-To
+    # address has no message sent or received either, but is in the forward's own headers.
+    (tmp_path / "forward.eml").write_bytes(FORWARD.replace(b"Subject: Fwd:", b"Reply-To: Desk <desk@metrocity.gov>\nSubject: Fwd:", 1))
+    ingest([tmp_path], tmp_path / "s.db", workers=1)
+    conn = open_store(tmp_path / "s.db", readonly=True).conn
+    found = queries.stats(conn)
+    idle = {r[0] for r in conn.execute("SELECT id FROM people WHERE sent = 0 AND received = 0")}
+    assert idle == {"alex@platecam.example", "sales@platecam.example", "desk@metrocity.gov"}
+    assert (found["people"], found["quoted_only"]) == (5, 2)
+    assert people_sentence(found) == "2 of the 5 people appear only in quoted history, in no message's own headers."
 
 
 def test_different_sender_same_subject_and_minute_is_not_merged(tmp_path: Path) -> None:
