@@ -354,7 +354,8 @@ def _still_there(store: Store, path: str, what: str, option: str, instead: str) 
 
 #: The version of the rules the derived tables (people, threads, case facts, edges) are worked out
 #: by: raised when they change, so that the next ingest works out again the tables of a store
-#: made before, with no new mail. 2: an implausible date is no first or last day.
+#: made before, with no new mail. 2: an implausible date is no first or last day, and an
+#: address no stored message names is no person.
 DERIVED_RULES = 2
 
 

@@ -11,7 +11,7 @@ import sqlite3
 from datetime import date, timedelta
 from typing import Any
 
-from .records import plausible_bounds
+from .records import ROLES, plausible_bounds
 
 __all__ = [
     "stats",
@@ -43,6 +43,10 @@ def plausible() -> tuple[str, str]:
     return plausible_bounds()
 
 
+#: The header roles of quoted history (ingest.records.ROLES), as an SQL list.
+_QUOTED_ROLES = ", ".join(f"'{r}'" for r in ROLES if r.startswith("quoted-"))
+
+
 def _date_range(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
     """The first and last plausible ``date_utc``. Two probes of the date index: ``MIN`` and
     ``MAX`` under a range condition walk the whole range (495,178 messages: 0.1 s -> 0.0 s)."""
@@ -64,7 +68,7 @@ def stats(conn: sqlite3.Connection, top: int = 10) -> dict[str, Any]:
         # Named only in quoted history: every participant row of theirs has a quoted role.
         "quoted_only": one(
             "SELECT COUNT(*) FROM people pe WHERE sent = 0 AND received = 0 AND NOT EXISTS (SELECT 1 FROM addresses a "
-            "JOIN participants p ON p.address = a.address WHERE a.person_id = pe.id AND p.role NOT IN ('quoted-from', 'quoted-to', 'quoted-cc'))"
+            f"JOIN participants p ON p.address = a.address WHERE a.person_id = pe.id AND p.role NOT IN ({_QUOTED_ROLES}))"
         ),
         "merged_people": one("SELECT COUNT(DISTINCT person_id) FROM merges"),
         "threads": one("SELECT COUNT(*) FROM threads"),
