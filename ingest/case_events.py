@@ -90,9 +90,10 @@ def candidate_messages(conn: sqlite3.Connection, profile: CaseProfile) -> list[s
         keys.update(r[0] for r in conn.execute("SELECT m.key FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid WHERE messages_fts MATCH ?", (query,)))
     dated: list[tuple[str, str]] = []
     ordered = sorted(keys)
+    day = plausible_sql("date_utc")  # an implausible date orders as none
     for i in range(0, len(ordered), 500):
         chunk = ordered[i : i + 500]
-        dated += [tuple(r) for r in conn.execute(f"SELECT COALESCE({plausible_sql('date_utc')}, '9999'), key FROM messages WHERE key IN ({','.join('?' * len(chunk))})", chunk)]
+        dated += [tuple(r) for r in conn.execute(f"SELECT COALESCE({day}, '9999'), key FROM messages WHERE key IN ({','.join('?' * len(chunk))})", chunk)]
     return [key for _, key in sorted(dated)]
 
 

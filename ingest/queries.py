@@ -35,14 +35,6 @@ def _rows(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...] = ()) -> lis
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
-def plausible() -> tuple[str, str]:
-    """The bounds of a plausible ``date_utc`` (both left out), as the parser judges dates
-    (:data:`ingest.records.EARLIEST_PLAUSIBLE`, :func:`ingest.records.plausible_until`): an
-    implausible date (a clock at zero, a typed year) is kept on its message and flagged as a
-    problem, and left out of date ranges and month counts."""
-    return plausible_bounds()
-
-
 #: The header roles of quoted history (ingest.records.ROLES), as an SQL list.
 _QUOTED_ROLES = ", ".join(f"'{r}'" for r in ROLES if r.startswith("quoted-"))
 
@@ -51,7 +43,7 @@ def _date_range(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
     """The first and last plausible ``date_utc``. Two probes of the date index: ``MIN`` and
     ``MAX`` under a range condition walk the whole range (495,178 messages: 0.1 s -> 0.0 s)."""
     sql = "SELECT date_utc FROM messages WHERE date_utc > ? AND date_utc <= ? ORDER BY date_utc {} LIMIT 1"
-    first, last = (conn.execute(sql.format(order), plausible()).fetchone() for order in ("ASC", "DESC"))
+    first, last = (conn.execute(sql.format(order), plausible_bounds()).fetchone() for order in ("ASC", "DESC"))
     return (first[0], last[0]) if first and last else (None, None)
 
 
@@ -74,7 +66,7 @@ def stats(conn: sqlite3.Connection, top: int = 10) -> dict[str, Any]:
         "threads": one("SELECT COUNT(*) FROM threads"),
         "attachments": one("SELECT COUNT(*) FROM attachments"),
         "undated": one("SELECT COUNT(*) FROM messages WHERE date_utc IS NULL"),
-        "implausible": conn.execute("SELECT COUNT(*) FROM messages WHERE date_utc <= ? OR date_utc > ?", plausible()).fetchone()[0],
+        "implausible": conn.execute("SELECT COUNT(*) FROM messages WHERE date_utc <= ? OR date_utc > ?", plausible_bounds()).fetchone()[0],
         "first_date": first,
         "last_date": last,
         "problems": one("SELECT COUNT(*) FROM problems"),

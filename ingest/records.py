@@ -40,10 +40,16 @@ def plausible_until() -> datetime:
     return datetime.now(UTC) + timedelta(days=366)
 
 
+#: :data:`EARLIEST_PLAUSIBLE` as ``date_utc`` is stored.
+_EARLIEST_TEXT = EARLIEST_PLAUSIBLE.isoformat(timespec="seconds")
+
+
 def plausible_bounds() -> tuple[str, str]:
     """The bounds of a plausible ``date_utc`` as stored, both left out: a date is plausible when
-    ``low < date <= high`` (strings compare as the instants they write)."""
-    return EARLIEST_PLAUSIBLE.isoformat(timespec="seconds"), plausible_until().isoformat(timespec="seconds")
+    ``low < date <= high`` (strings compare as the instants they write). An implausible date (a
+    clock at zero, a typed year) is kept on its message and flagged as a problem, and left out
+    of date ranges and month counts."""
+    return _EARLIEST_TEXT, plausible_until().isoformat(timespec="seconds")
 
 
 def plausible_sql(column: str) -> str:
@@ -51,8 +57,7 @@ def plausible_sql(column: str) -> str:
     last date, and every date window, of the derived tables reads (a message keeps its date).
     The same bounds as :func:`plausible_bounds`, the latest worked out by SQLite once per
     statement; ``column`` is a name from the code, never from input."""
-    low = EARLIEST_PLAUSIBLE.isoformat(timespec="seconds")
-    return f"CASE WHEN {column} > '{low}' AND {column} <= strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '+366 days') THEN {column} END"
+    return f"CASE WHEN {column} > '{_EARLIEST_TEXT}' AND {column} <= strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '+366 days') THEN {column} END"
 
 
 def _pickles_as_tuple(cls: type) -> type:

@@ -768,15 +768,7 @@ class Store:
         conn.executemany("DELETE FROM message_aliases WHERE alias >= ? AND alias < ?", [(f"quoted:{k}:", f"quoted:{k};") for k in keys])
         conn.execute("UPDATE problems SET message_key = NULL WHERE message_key IN temp.forget")
         conn.execute("DELETE FROM messages WHERE key IN temp.forget")
-        unused = [(a,) for a in addresses if conn.execute("SELECT 1 FROM participants WHERE address = ? LIMIT 1", (a,)).fetchone() is None]
-        conn.executemany("DELETE FROM addresses WHERE address = ?", unused)
-        conn.executemany("DELETE FROM display_names WHERE address = ?", unused)
-        if unused:
-            gone = {a for (a,) in unused}
-            for pending in [k for k in self._names if k[0] in gone]:
-                del self._names[pending]
-        if self._addresses is not None:
-            self._addresses.difference_update(a for (a,) in unused)
+        self._drop_addresses([a for a in addresses if conn.execute("SELECT 1 FROM participants WHERE address = ? LIMIT 1", (a,)).fetchone() is None])
         conn.execute("DELETE FROM temp.forget")
         if rebuild:
             self._rebuild(rebuilt)
@@ -944,18 +936,22 @@ class Store:
         stores them, so the store no longer depends on the order of the files. Run after
         :meth:`restore_indexes` (it asks the participants' address index once per address).
         """
-        conn = self.conn
-        unused = [(a,) for (a,) in conn.execute("SELECT address FROM addresses a WHERE NOT EXISTS (SELECT 1 FROM participants p WHERE p.address = a.address)")]
+        unused = [a for (a,) in self.conn.execute("SELECT address FROM addresses a WHERE NOT EXISTS (SELECT 1 FROM participants p WHERE p.address = a.address)")]
+        self._drop_addresses(unused)
+        return len(unused)
+
+    def _drop_addresses(self, unused: list[str]) -> None:
+        """Delete these addresses, which no participant names any more, with their display names
+        (those written and those waiting for the commit)."""
         if not unused:
-            return 0
-        conn.executemany("DELETE FROM addresses WHERE address = ?", unused)
-        conn.executemany("DELETE FROM display_names WHERE address = ?", unused)
-        gone = {a for (a,) in unused}
+            return
+        self.conn.executemany("DELETE FROM addresses WHERE address = ?", [(a,) for a in unused])
+        self.conn.executemany("DELETE FROM display_names WHERE address = ?", [(a,) for a in unused])
+        gone = set(unused)
         for pending in [k for k in self._names if k[0] in gone]:
             del self._names[pending]
         if self._addresses is not None:
             self._addresses.difference_update(gone)
-        return len(unused)
 
     def _known_addresses(self) -> set[str]:
         if self._addresses is None:

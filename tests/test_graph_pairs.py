@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_app import build_demo_store
+from test_graph_edges import IMPLAUSIBLE
 
 from graph import build, edges, pairs
 from graph.build import EDGE_ROLES, View, build_graph
@@ -497,7 +498,7 @@ def test_implausible_dates_fall_in_no_window_held_in_arrays(demo: sqlite3.Connec
     windows worked out from the messages' dates and those read from the table agree."""
     conn = _damaged_copy(demo, tmp_path)
     try:
-        odd = ("1980-01-01T00:00:00+00:00", "2044-01-04T16:59:46+00:00", "1970-01-01T00:00:00+00:00")
+        odd = IMPLAUSIBLE
         keys = [r[0] for r in conn.execute("SELECT key FROM messages WHERE origin != 'quoted' AND rowid % 5 = 0")]
         conn.executemany("UPDATE messages SET date_utc = ? WHERE key = ?", [(odd[n % 3], key) for n, key in enumerate(keys)])
         conn.commit()
