@@ -28,9 +28,9 @@ import mailparser
 from mailparser.utils import get_addresses
 
 from .addresses import normalize_address, normalize_name
-from .headers import HeaderIndex, HeaderSplit, address_values, decode_words, fast_fields, simple_addresses, split_headers, unescape
+from .headers import ADDRESS_HEADERS, HeaderIndex, HeaderSplit, address_values, decode_words, fast_fields, simple_addresses, split_headers, unescape
 from .mime import mime_fields, split_mime
-from .records import EARLIEST_PLAUSIBLE, Address, Attachment, Message, Participant, Problem, RawItem, plausible_until
+from .records import EARLIEST_PLAUSIBLE, Address, Attachment, Message, Participant, Problem, Provenance, RawItem, plausible_until
 from .sources import strip_leading_blank_lines
 
 # mail-parser logs every MIME part it does not decode itself; that is not news.
@@ -157,13 +157,22 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _parse_address_values(values: list[str]) -> list[tuple[str, str]]:
-    """Plain address lists by regex; anything unusual by mail-parser's forensic parser."""
+def _parse_address_values(values: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Plain address lists by regex; anything unusual by mail-parser's forensic parser.
+
+    Returns the addresses, and the items of the values that gave none (:func:`_unread_items`).
+    """
     out: list[tuple[str, str]] = []
+    unread: list[str] = []
     for value in values:
         simple = simple_addresses(value)
-        out.extend(_forensic_addresses(value) if simple is None else simple)
-    return out
+        if simple is None:
+            pairs = _forensic_addresses(value)
+            unread.extend(_unread_items(value, pairs))
+            out.extend(pairs)
+        else:
+            out.extend(simple)
+    return out, unread
 
 
 def _forensic_addresses(value: str) -> list[tuple[str, str]]:
@@ -182,6 +191,62 @@ def _forensic_addresses(value: str) -> list[tuple[str, str]]:
     read = [pair for pair in map(_item_address, items) if pair is not None]
     kept = {address.lower() for _, address in read}
     return read + [(name, address) for name, address in found if address.lower() not in kept]
+
+
+#: An item that gives no address, and says so: an empty group (``undisclosed-recipients:;``),
+#: an empty address (``MAILER DAEMON <>``, the null sender of a bounce), quotes alone.
+_NOBODY = re.compile(r'(?:[^:<>"]*:)?[\s;"]*|[^<>]*<\s*>\s*|[\s<"]*undisclosed[-_ ]?recipients?\b.*', re.IGNORECASE | re.DOTALL)
+
+
+def _unread_items(value: str, pairs: list[tuple[str, str]]) -> list[str]:
+    """The items of an address list that none of ``pairs`` came from, save those empty on purpose.
+
+    Such an item (``<"elton"@mailman.enron.com@enron.com>``, ``e-mail <kyle.>``) is left out
+    of the message's people; the caller records it as a problem, as sent. An item counts as
+    read when one of the addresses is in it, spaces and quotes aside, with or without its
+    comments.
+
+    >>> _unread_items('a@x.example, <"b"@y@z>, undisclosed-recipients:;', [("", "a@x.example")])
+    ['<"b"@y@z>']
+    """
+    found = [_squeezed(address) for _, address in pairs]
+    unread = []
+    for item in _list_items(value):
+        bare = _uncommented(item)
+        if _NOBODY.fullmatch(bare):
+            continue
+        texts = (_squeezed(item), _squeezed(bare))  # a comment may be the address's own: "gary.(e-mail)"@enron.com
+        if not any(address in text for address in found for text in texts):
+            unread.append(item)
+    return unread
+
+
+def _uncommented(text: str) -> str:
+    """``text`` without its comments, nested ones too: ``pete(his (own) account)@x`` → ``pete@x``."""
+    while True:
+        shorter = re.sub(r"\([^()]*\)", "", text)
+        if shorter == text:
+            return text
+        text = shorter
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r'[\s"]+', "", text).lower()
+
+
+_HEADER_OF_ROLE = {role: header for header, role in ADDRESS_HEADERS}
+
+
+def _unread_problem(prov: Provenance, unread: list[tuple[str, str]], key: str) -> Problem:
+    """One problem for the items of a message's address headers that gave no address."""
+    headers = list(dict.fromkeys(_HEADER_OF_ROLE.get(role, role) for role, _ in unread))
+    where = headers[0] + " header" if len(headers) == 1 else ", ".join(headers[:-1]) + " and " + headers[-1] + " headers"
+    if len(unread) == 1:
+        sentence = f"One item of the {where} could not be read as an address; it is left out of the message's people (the detail shows it as sent)."
+    else:
+        sentence = f"{len(unread)} items of the {where} could not be read as addresses; they are left out of the message's people (the detail shows them as sent)."
+    detail = "; ".join(f"{_HEADER_OF_ROLE.get(role, role)}: {item}" for role, item in unread)
+    return Problem(prov, "unreadable-address", sentence, detail[:500], message_key=key)
 
 
 def _list_items(value: str) -> list[str]:
@@ -322,14 +387,15 @@ def parse_rfc822(item: RawItem) -> ParseResult:
         return [Problem(prov, "unparseable", "The message could not be parsed as email; it was not stored.", f"{type(exc).__name__}: {exc}"[:500], fatal=True)]
     results: ParseResult = []
     msg = fields.get("headers") or HeaderIndex(fields["message"])
-    if "addresses" not in fields:
-        fields["addresses"] = [(role, _parse_address_values(values)) for role, values in fields["address_values"]]
     mid = normalize_message_id(_raw_header(msg, "Message-ID") or fields.get("fallback_message_id"))
     key = mid or f"sha256:{digest}"
 
     participants: list[Participant] = []
     seen: set[tuple[str, str]] = set()
-    for role, pairs in fields["addresses"]:
+    unread: list[tuple[str, str]] = []
+    for role, values in fields["address_values"]:
+        pairs, lost = _parse_address_values(values)
+        unread.extend((role, item) for item in lost)
         for pos, (name, addr) in enumerate(pairs):
             norm = normalize_address(addr, name)
             if norm is None:
@@ -353,6 +419,8 @@ def parse_rfc822(item: RawItem) -> ParseResult:
         results.append(Problem(prov, "implausible-date", f"The message is dated {date_utc:%Y-%m-%d}, which is implausible; check the date before relying on it.", date_raw[:200], message_key=key))
     if not participants:
         results.append(Problem(prov, "no-addresses", "The message names no sender or recipient that could be read.", message_key=key))
+    if unread:
+        results.append(_unread_problem(prov, unread, key))
 
     attachments = []
     for att in fields["attachments"]:

@@ -375,6 +375,49 @@ def test_unusual_lists_keep_only_what_they_name(value: str, wanted: list[tuple[s
     assert parse._forensic_addresses(value) == wanted
 
 
+@pytest.mark.parametrize(
+    ("value", "unread"),
+    [
+        ('<"elton"@mailman.enron.com@enron.com>', ['<"elton"@mailman.enron.com@enron.com>']),
+        ("e-mail <kyle.>, k..allen@enron.com", ["e-mail <kyle.>"]),
+        ("Jane Roe, a@x.example", ["Jane Roe"]),  # a bare name in a header is not kept as anybody
+        ("tim@x.example concierge@x.example", ["tim@x.example concierge@x.example"]),
+        # Empty on purpose: groups, the null sender, undisclosed recipients, comments around them.
+        ("Undisclosed-Recipients:;", []),
+        ("<Undisclosed-Recipient:@mailman.enron.com;>", []),
+        ("(Empty list)(start)Undisclosed recipients  :(nobody(that I know))  ;", []),
+        ("unlisted-recipients:; (no To-header on input)", []),
+        ("MAILER DAEMON <>", []),
+        # Read, though oddly: the address sits in the item with comments or quotes around it.
+        ('<"gary.(e-mail)"@enron.com>', []),
+        ("Pete(A wonderful \\) chap) <pete(his account)@silly.test(his host)>", []),
+        ("alice@example.com <bob@example.com>, k..allen@enron.com", []),
+        ("Team: a@x.example, b@y.example;", []),
+    ],
+)
+def test_items_that_give_no_address_are_told_apart_from_empty_ones(value: str, unread: list[str]) -> None:
+    assert parse._parse_address_values([value])[1] == unread
+
+
+def test_a_message_whose_address_cannot_be_read_keeps_the_rest_and_says_what_was_left_out() -> None:
+    head = (
+        b"From: pep <performance.>\nTo: jane@pd.example, <\"elton\"@mailman.enron.com@enron.com>\n"
+        b"Cc: <script>alert(1)</script>\nBcc: undisclosed-recipients:;\nSubject: s\nMessage-ID: <u@x>\nDate: Tue, 5 Mar 2019 09:00:00 +0100\n"
+    )
+    for raw in (head + b"\nhi\n", head + b'Content-Type: multipart/mixed; boundary="B"\n\n--B\nContent-Type: text/plain\n\nhi\n--B--\n'):
+        message, problem = parse.parse_rfc822(RawItem(Provenance("t.eml"), raw))
+        assert [(p.role, p.address.address) for p in message.participants] == [("to", "jane@pd.example")]
+        assert (problem.kind, problem.fatal, problem.message_key) == ("unreadable-address", False, "u@x")
+        assert problem.sentence == (
+            "3 items of the From, To and Cc headers could not be read as addresses; they are left out of the message's people (the detail shows them as sent)."
+        )
+        assert problem.detail == 'From: pep <performance.>; To: <"elton"@mailman.enron.com@enron.com>; Cc: <script>alert(1)</script>'
+    one = parse.parse_rfc822(RawItem(Provenance("t.eml"), b"From: a@x.example\nTo: Jane Roe\nSubject: s\nDate: Tue, 5 Mar 2019 09:00:00 +0100\n\nhi\n"))
+    assert [p.sentence for p in one[1:]] == ["One item of the To header could not be read as an address; it is left out of the message's people (the detail shows it as sent)."]
+    plain = parse.parse_rfc822(RawItem(Provenance("t.eml"), b"From: a@x.example\nTo: b@x.example, Undisclosed-Recipients:;\nSubject: s\nDate: Tue, 5 Mar 2019 09:00:00 +0100\n\nhi\n"))
+    assert len(plain) == 1
+
+
 def test_raw_8bit_names_read_as_utf8_unless_mostly_not(monkeypatch: pytest.MonkeyPatch) -> None:
     """A raw UTF-8 name cut short mid-character keeps its text (the stray byte replaced), where
     reading it all as Latin-1 made mojibake of it; a Latin-1 name stays Latin-1; every path alike."""
