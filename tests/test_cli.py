@@ -43,6 +43,35 @@ def test_ingest_stats_problems(tmp_path: Path, mail_dir: Path) -> None:
     assert typo.output == "0 problem(s).\nNone of kind 'bad-dates'; this store's kinds: bad-date, not-email.\n"
 
 
+#: What a terminal would obey in the output: controls but the line break, and direction marks.
+_ORDERS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_text_from_the_mail_reaches_the_terminal_written_out_not_obeyed(tmp_path: Path) -> None:
+    """A header or a file name holding escape sequences (retitle the window, clear the screen),
+    a one-character CSI or a right-to-left override is printed as text; the JSON and the store
+    keep it as it came."""
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    date = "\x1b]0;owned\x07\x1b[2J not a date"
+    raw = f"From: \"Evil\x9b31m \u202eRoe\" <e@x.example>\nTo: b@x.example\nDate: {date}\nSubject: s\nMessage-ID: <1@x>\n\nhi\n"
+    (mail / "a\x1b[8m.eml").write_bytes(raw.encode())
+    runner = CliRunner()
+    db = str(tmp_path / "case.db")
+    assert runner.invoke(cli, ["ingest", str(mail), "--db", db, "-q", "--workers", "1"]).exit_code == 0
+    problems = runner.invoke(cli, ["problems", "--db", db]).output
+    assert not _ORDERS.search(problems)
+    assert "a\\x1b[8m.eml" in problems and "detail: \\x1b]0;owned\\x07\\x1b[2J not a date" in problems
+    assert json.loads(runner.invoke(cli, ["problems", "--db", db, "--json"]).output)["detail"] == date
+    stats = runner.invoke(cli, ["stats", "--db", db]).output
+    assert not _ORDERS.search(stats) and "Evil\\x9b31m \\u202eRoe  <e@x.example>" in stats
+    assert [s["label"] for s in json.loads(runner.invoke(cli, ["stats", "--db", db, "--json"]).output)["top_senders"]][0] == "Evil\x9b31m \u202eRoe"
+    (mail / "a\x1b[8m.eml").unlink()
+    (mail / "b.eml").write_bytes(raw.replace("<1@x>", "<2@x>").encode())
+    again = runner.invoke(cli, ["ingest", str(mail), "--db", db, "-q", "--workers", "1"])
+    assert "no longer there: " in again.output and not _ORDERS.search(again.output.replace("\n", ""))
+
+
 def test_missing_store_is_a_sentence_not_a_traceback(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["stats", "--db", str(tmp_path / "nope.db")])
     assert result.exit_code == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -26,6 +27,24 @@ DB_OPTION = click.option(
     envvar="THREADLINE_DB",
     help="The store (one SQLite file).",
 )
+
+
+#: Characters a terminal takes as orders, not text: C0 and C1 controls (ESC starts sequences that
+#: move the cursor, clear the screen or retitle the window; U+009B is a one-character CSI), DEL,
+#: and the marks that reverse or isolate the direction of what follows.
+_ORDERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+
+def shown(text: object) -> str:
+    """Text from the mail as a terminal should print it: folded header lines unfolded, and
+    every control or direction mark written out (``\\x1b``, ``\\u202e``), so that a header or a
+    file name is read, never obeyed. The store keeps the text as it came.
+
+    >>> shown("Thu,\\r\\n  13 Feb\\x1b]0;owned\\x07 L\\x9bpez \\u202eRoe")
+    'Thu,  13 Feb\\\\x1b]0;owned\\\\x07 L\\\\x9bpez \\\\u202eRoe'
+    """
+    return _ORDERS.sub(lambda m: ascii(m.group())[1:-1], _FOLD.sub("", str(text)))
 
 
 def _fail(exc: Exception) -> click.ClickException:
@@ -84,7 +103,7 @@ def _held(report: IngestReport) -> str:
 
 def _first_few(paths: list[str]) -> str:
     """Up to three paths, and how many more."""
-    return ", ".join(paths[:3]) + (f" and {len(paths) - 3:,} more" if len(paths) > 3 else "")
+    return ", ".join(map(shown, paths[:3])) + (f" and {len(paths) - 3:,} more" if len(paths) > 3 else "")
 
 
 @cli.command("ingest")
@@ -211,7 +230,7 @@ def stats(db: str, as_json: bool) -> None:
     if data["top_senders"]:
         click.echo("\nTop senders:")
         for row in data["top_senders"]:
-            click.echo(f"  {row['sent']:>7,}  {row['label']}  <{row['id']}>")
+            click.echo(f"  {row['sent']:>7,}  {shown(row['label'])}  <{shown(row['id'])}>")
     if data["problems_by_kind"]:
         click.echo("\nProblems by kind:")
         for kind, n in data["problems_by_kind"].items():
@@ -239,7 +258,8 @@ def problems_cmd(db: str, kind: str | None, limit: int | None, as_json: bool) ->
             continue
         where = f"{row['path']} [{row['place']}]" if row["place"] else row["path"]
         flag = "REJECTED" if row["fatal"] else "kept"
-        click.echo(f"{where}\n  {row['kind']} ({flag}): {row['sentence']}" + (f"\n  detail: {row['detail']}" if row["detail"] else ""))
+        said = f"{shown(where)}\n  {row['kind']} ({flag}): {shown(row['sentence'])}"
+        click.echo(said + (f"\n  detail: {shown(row['detail'])}" if row["detail"] else ""))
     if not as_json:
         click.echo(f"{len(rows)} problem(s).")
         if not rows and kind:
