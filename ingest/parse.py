@@ -27,7 +27,7 @@ import html2text
 import mailparser
 from mailparser.utils import get_addresses
 
-from .addresses import normalize_address, normalize_name
+from .addresses import is_redaction, normalize_address, normalize_name
 from .headers import ADDRESS_HEADERS, HeaderIndex, HeaderSplit, address_values, decode_words, fast_fields, simple_addresses, split_headers, unescape
 from .mime import mime_fields, split_mime
 from .records import EARLIEST_PLAUSIBLE, Address, Attachment, Message, Participant, Problem, Provenance, RawItem, plausible_until
@@ -285,7 +285,8 @@ def _list_items(value: str) -> list[str]:
 def _item_address(item: str) -> tuple[str, str] | None:
     """One item of an address list as ``(name, address)``: the address in its last ``<>``
     and the words before as the name, else the item less its comments, which name it.
-    None unless the address is plainly local@domain."""
+    None unless the address is plainly local@domain, or a redaction (``[REDACTED]``,
+    ``(b)(6)``, ``Jane Roe <B6>``), which is kept for the caller to make a placeholder of."""
     item = item.strip().rstrip(";").strip()
     if ":" in item.split("<", 1)[0].split('"', 1)[0]:
         item = item.split(":", 1)[1].strip()  # the first item of a group: "Team: a@x"
@@ -294,10 +295,12 @@ def _item_address(item: str) -> tuple[str, str] | None:
         name, address = item[:open_at].strip(), item[open_at + 1 : -1].strip()
         if len(name) > 1 and name[0] == name[-1] == '"':
             name = re.sub(r"\\(.)", r"\1", name[1:-1]).strip()
+    elif is_redaction(item):
+        return "", item
     else:
         comments = re.findall(r"\(([^()]*)\)", item)
         name, address = " ".join(c.strip() for c in comments), re.sub(r"\([^()]*\)", " ", item).strip()
-    if not _LOCAL_AT_DOMAIN.fullmatch(address):
+    if not (_LOCAL_AT_DOMAIN.fullmatch(address) or is_redaction(address)):
         return None
     return decode_words(name), address
 

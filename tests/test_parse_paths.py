@@ -418,6 +418,28 @@ def test_a_message_whose_address_cannot_be_read_keeps_the_rest_and_says_what_was
     assert len(plain) == 1
 
 
+def test_a_redacted_recipient_in_the_headers_is_a_placeholder_on_every_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``To: [REDACTED]`` in a released eml was dropped, where a printed email's redaction is kept:
+    one placeholder per redacted box, never one person, with the name beside it if any."""
+    head = (
+        b"From: kevin.osei@metropd.example\nTo: [REDACTED], (b)(6)\nCc: \"Roe, Jane\" <B6>, ann@x.example\nBcc: \xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\n"
+        b"Subject: FW: Invite your team\nDate: Fri, 30 Nov 2018 17:52:33 -0500\nMessage-ID: <r@x>\n"
+    )
+    wanted = [
+        ("from", "kevin.osei@metropd.example", ""),
+        ("to", "redacted:r@x:to:0", ""),
+        ("to", "redacted:r@x:to:1", ""),
+        ("cc", "redacted:r@x:cc:0", "Roe, Jane"),
+        ("cc", "ann@x.example", ""),
+        ("bcc", "redacted:r@x:bcc:0", ""),
+    ]
+    for raw in (head + b"\nhi\n", head + b'Content-Type: multipart/mixed; boundary="B"\n\n--B\nContent-Type: text/plain\n\nhi\n--B--\n'):
+        for record in _mime_and_mailparser(RawItem(Provenance("t.eml"), raw), monkeypatch):
+            assert [(p.role, p.address.address, p.address.name) for p in record[0].participants] == wanted
+            assert {p.address.kind for p in record[0].participants if p.address.address.startswith("redacted:")} == {"redacted"}
+            assert len(record) == 1  # no problem: a redaction is read as one
+
+
 def test_raw_8bit_names_read_as_utf8_unless_mostly_not(monkeypatch: pytest.MonkeyPatch) -> None:
     """A raw UTF-8 name cut short mid-character keeps its text (the stray byte replaced), where
     reading it all as Latin-1 made mojibake of it; a Latin-1 name stays Latin-1; every path alike."""
