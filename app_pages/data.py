@@ -226,6 +226,13 @@ def person(db: str, version: str, person_id: str) -> dict[str, Any] | None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
+def same_name(db: str, version: str, person_id: str) -> list[dict[str, Any]]:
+    """For a name without an address, the people with an address who bear it (:func:`ingest.queries.same_name`)."""
+    with _conn(db) as conn:
+        return queries.same_name(conn, person_id)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
 def search(
     db: str, version: str, text: str, person_id: str | None = None, limit: int = 200, *, skip: int = 0, since: str | None = None, until: str | None = None
 ) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -183,6 +184,41 @@ def _merges(ctx: Context, info: dict[str, Any]) -> None:
         table(pd.DataFrame(rows), key="merge_evidence", links=("open",), pick=lambda i: state.request("messages", message=rows[i]["message key"]))
 
 
+def _same_name(ctx: Context, info: dict[str, Any]) -> None:
+    """For a name read without an address: who else bears it, as a lead, and the aliases lines
+    that would join them (Threadline merges none of them itself)."""
+    if not info["addresses"] or any(a["kind"] != "name" for a in info["addresses"]):
+        return
+    st.subheader("The same name, with an address")
+    rows = data.same_name(ctx.db, ctx.version, info["id"])
+    if not rows:
+        st.text("Nobody with an address in this store is called by this name (ranks and bracketed notes aside).")
+        return
+    st.caption(
+        "This name was read from quoted history without an address, so it is kept apart from everybody. "
+        "These people with an address are called by it; \"on the mail quoting it\" counts the messages that quote "
+        "the name on which they appear too. Threadline merges none of them itself."
+    )
+    frame = pd.DataFrame(
+        [
+            {
+                "person": one_line(r["label"], 80),
+                "addresses": one_line(", ".join(r["addresses"]), 120),
+                "named so": r["named"],
+                "on the mail quoting it": f"{r['on_quoting']:,} of {r['quoting']:,}",
+                "open": state.link("person", person=r["id"]),
+            }
+            for r in rows
+        ]
+    )
+    table(frame, key="same_name", links=("open",), pick=lambda i: state.request("person", person=rows[i]["id"]))
+    first = rows[0]
+    # JSON strings are YAML's double-quoted ones: any label or address reads back as it is.
+    lines = f"{json.dumps(first['label'], ensure_ascii=False)}:\n" + "".join(f"  - {json.dumps(a, ensure_ascii=False)}\n" for a in [*first["addresses"], info["id"]])
+    st.caption("To treat the first of them as this name's person, add these lines to your aliases file (YAML; in CSV, one `person,address` row each) and ingest again:")
+    st.code(lines, language="yaml")
+
+
 def _correspondents(info: dict[str, Any]) -> None:
     st.subheader("Top correspondents")
     rows = info["correspondents"]
@@ -230,6 +266,7 @@ def render(ctx: Context) -> None:
         state.goto("network", focus=person_id)
     _case(ctx, person_id)
     _accounts(ctx, person_id)
+    _same_name(ctx, info)
     left, right = st.columns(2)
     with left:
         st.subheader("Addresses")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from .addresses import normalize_address, person_name_key
+from .addresses import canonical_name, normalize_address, person_name_key
 from .errors import ProfileError
 from .records import plausible_sql
 
@@ -67,9 +67,19 @@ class MergeRecord:
 
 
 def _norm(address: str, path: str, line: int | None) -> str:
+    """An aliases file's address as the store keys it. A name read without an address is given
+    as its key (``name:lisa jankowski``, as its person page shows it); a bare name is refused,
+    and so is a redaction (each redacted box is its own placeholder, never one person)."""
+    text = address.strip()
+    if text[:5].lower() == "name:":
+        if not canonical_name(text[5:]):
+            raise ProfileError(path, f"{address!r} names nobody", line)
+        return "name:" + canonical_name(text[5:])
     found = normalize_address(address)
-    if found is None or found.kind in ("name", "redacted"):
+    if found is None or found.kind == "redacted":
         raise ProfileError(path, f"{address!r} is not an email or Exchange address", line)
+    if found.kind == "name":
+        raise ProfileError(path, f"{address!r} is not an email or Exchange address; a name read without one is written as its key, {found.address}", line)
     return found.address
 
 

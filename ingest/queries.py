@@ -11,6 +11,7 @@ import sqlite3
 from datetime import date, timedelta
 from typing import Any
 
+from .addresses import person_name_key
 from .records import ROLES, plausible_bounds
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "get_message",
     "thread_of",
     "person",
+    "same_name",
     "people",
     "domains",
     "find_people",
@@ -339,3 +341,59 @@ def person(conn: sqlite3.Connection, person_id: str, top: int = 15) -> dict[str,
         (person_id, person_id, top),
     )
     return out
+
+
+def same_name(conn: sqlite3.Connection, person_id: str, limit: int = 10) -> list[dict[str, Any]]:
+    """For a person known only by a name without an address (quoted history's "To: Jankowski,
+    Lisa"), the people with an address who are called by that name, ranks and bracketed notes
+    aside (:func:`ingest.addresses.person_name_key`): each with their addresses, how often they
+    are so named, and on how many of the messages that quote the name they appear too.
+
+    Threadline merges no such pair itself; this is the lead, and the aliases file the way to
+    act on it (``name:<key>`` as the address). Empty for anybody with an address.
+    """
+    own = conn.execute("SELECT address, kind FROM addresses WHERE person_id = ?", (person_id,)).fetchall()
+    if not own or any(kind != "name" for _, kind in own):
+        return []
+    addresses = [a for a, _ in own]
+    marks = ",".join("?" * len(addresses))
+    spoken = [n for (n,) in conn.execute(f"SELECT name FROM display_names WHERE address IN ({marks})", addresses)]
+    keys = {person_name_key(n) for n in [*spoken, *(a.removeprefix("name:") for a in addresses)]} - {""}
+    named: dict[str, dict[str, Any]] = {}
+    for word in {max(key.split(), key=len) for key in keys}:
+        pattern = "%" + re.sub(r"([%_\\])", r"\\\1", word) + "%"
+        rows = conn.execute(
+            "SELECT a.person_id, a.address, d.name, d.count FROM display_names d JOIN addresses a ON a.address = d.address "
+            "WHERE d.name LIKE ? ESCAPE '\\' AND a.kind NOT IN ('name', 'redacted')",
+            (pattern,),
+        )
+        for pid, address, name, count in rows:
+            if pid == person_id or person_name_key(name) not in keys:
+                continue
+            found = named.setdefault(pid, {"id": pid, "addresses": [], "named": 0})
+            found["named"] += count
+            if address not in found["addresses"]:
+                found["addresses"].append(address)
+    if not named:
+        return []
+    # The messages quoting the name: a quoted message's quoting one, else the message itself.
+    quoting = [
+        k for (k,) in conn.execute(
+            f"SELECT DISTINCT COALESCE(m.quoted_in, m.key) FROM participants p JOIN messages m ON m.key = p.message_key WHERE p.address IN ({marks})",
+            addresses,
+        )
+    ]  # fmt: skip
+    on: dict[str, int] = {}
+    ids = list(named)
+    for start in range(0, len(quoting), 500):
+        chunk = quoting[start : start + 500]
+        sql = (
+            f"SELECT a.person_id, COUNT(DISTINCT p.message_key) FROM participants p JOIN addresses a ON a.address = p.address "
+            f"WHERE p.message_key IN ({','.join('?' * len(chunk))}) AND a.person_id IN ({','.join('?' * len(ids))}) GROUP BY a.person_id"
+        )
+        for pid, n in conn.execute(sql, (*chunk, *ids)):
+            on[pid] = on.get(pid, 0) + n
+    labels = dict(conn.execute(f"SELECT id, label FROM people WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall())
+    out = [{**found, "label": labels.get(pid, pid), "on_quoting": on.get(pid, 0), "quoting": len(quoting)} for pid, found in named.items()]
+    out.sort(key=lambda r: (-r["on_quoting"], -r["named"], r["id"]))
+    return out[:limit]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -249,3 +250,59 @@ def test_same_name_at_a_webmail_domain_needs_a_correspondent_in_common(tmp_path:
     assert "at gmail.com; shared correspondents: arden@pd.example" in merges["jontopolski@gmail.com"][2]
     assert merges["jtopolski@pd.example"][:2] == ("same-name-same-domain", 0.8)
     assert not {"mrjrhernandez@gmail.com", "purogallo@gmail.com"} & merges.keys()
+
+
+def _quoting(tmp_path: Path) -> Path:
+    """Lisa writes from her address; Bob's reply quotes an older mail of hers, whose header gives
+    her name alone; a second Lisa Jankowski, elsewhere, is on none of it."""
+    reply = (
+        "Message-ID: <2@x>\nDate: Tue, 15 Jan 2019 10:00:00 +0000\nFrom: Bob Smith <bob@pd.example>\n"
+        "To: \"Jankowski, Lisa\" <lisa.jankowski@pd.example>\nSubject: RE: Trial accounts\n\nThanks, will do.\n\n"
+        "-----Original Message-----\nFrom: Jankowski, Lisa\nSent: Monday, January 7, 2019 9:00 AM\n"
+        "To: Smith, Bob\nSubject: Trial accounts\n\nPlease sign up the squad.\n"
+    )
+    return _case(
+        tmp_path,
+        {
+            "1.eml": _eml("1@x", '"Jankowski, Lisa" <lisa.jankowski@pd.example>', "bob@pd.example"),
+            "2.eml": reply.encode(),
+            "3.eml": _eml("3@x", "Lisa Jankowski <lisaj@elsewhere.example>", "carol@elsewhere.example"),
+        },
+    )
+
+
+def test_a_name_without_an_address_is_shown_the_people_who_bear_it(tmp_path: Path) -> None:
+    from ingest import queries
+
+    conn = _ingested(tmp_path, _quoting(tmp_path))
+    assert tuple(conn.execute("SELECT kind FROM addresses WHERE address = 'name:lisa jankowski'").fetchone()) == ("name",)
+    found = queries.same_name(conn, "name:lisa jankowski")
+    # The one on the quoting message first; both are leads, neither is merged.
+    assert [(r["id"], r["addresses"], r["on_quoting"], r["quoting"]) for r in found] == [
+        ("lisa.jankowski@pd.example", ["lisa.jankowski@pd.example"], 1, 1),
+        ("lisaj@elsewhere.example", ["lisaj@elsewhere.example"], 0, 1),
+    ]
+    assert found[0]["named"] == 2 and found[0]["label"] == "Jankowski, Lisa"
+    assert _person_of(conn)["name:lisa jankowski"] == "name:lisa jankowski"
+    # "To: Smith, Bob" in the quoted header: Bob, who sent the quoting reply.
+    assert [(r["id"], r["on_quoting"]) for r in queries.same_name(conn, "name:bob smith")] == [("bob@pd.example", 1)]
+    # Somebody with an address gets no such list.
+    assert queries.same_name(conn, "lisa.jankowski@pd.example") == []
+
+
+def test_the_aliases_file_joins_a_name_without_an_address_by_its_key(tmp_path: Path) -> None:
+    root = _quoting(tmp_path)
+    aliases = tmp_path / "aliases.yaml"
+    aliases.write_text("Lisa Jankowski:\n  - lisa.jankowski@pd.example\n  - 'name:Lisa  Jankowski'\n")
+    db = tmp_path / "s.db"
+    ingest([root], db, workers=1, aliases=aliases)
+    conn = open_store(db, readonly=True).conn
+    person = _person_of(conn)
+    assert person["name:lisa jankowski"] == person["lisa.jankowski@pd.example"] != person["lisaj@elsewhere.example"]
+    rule, evidence = conn.execute("SELECT rule, evidence FROM merges WHERE address = 'name:lisa jankowski'").fetchone()
+    assert rule == "aliases-file" and [k.startswith("quoted:2@x") for k in json.loads(evidence)] == [True]
+    # A bare name is still refused, with the key to write instead; so is a redaction.
+    for text, needle in (("Lisa: ['Jankowski, Lisa']\n", "written as its key, name:lisa jankowski"), ("Lisa: ['[REDACTED]']\n", "not an email")):
+        aliases.write_text(text)
+        with pytest.raises(ProfileError, match=re.escape(needle)):
+            load_aliases(aliases)
