@@ -195,9 +195,10 @@ def _same_name(ctx: Context, info: dict[str, Any]) -> None:
         st.text("Nobody with an address in this store is called by this name (ranks and bracketed notes aside).")
         return
     st.caption(
-        "This name was read from quoted history without an address, so it is kept apart from everybody. "
-        "These people with an address are called by it; \"on the mail quoting it\" counts the messages that quote "
-        "the name on which they appear too. Threadline merges none of them itself."
+        "This name was read without an address (in quoted history or a printed email), so it is kept apart from "
+        "everybody. These people with an address are called by it; \"on the mail naming it\" counts the messages "
+        "that name it (for quoted history, the messages quoting it) on which they appear too. "
+        "Threadline merges none of them itself."
     )
     frame = pd.DataFrame(
         [
@@ -205,7 +206,7 @@ def _same_name(ctx: Context, info: dict[str, Any]) -> None:
                 "person": one_line(r["label"], 80),
                 "addresses": one_line(", ".join(r["addresses"]), 120),
                 "named so": r["named"],
-                "on the mail quoting it": f"{r['on_quoting']:,} of {r['quoting']:,}",
+                "on the mail naming it": f"{r['on_mail']:,} of {r['mail']:,}",
                 "open": state.link("person", person=r["id"]),
             }
             for r in rows

@@ -345,9 +345,10 @@ def person(conn: sqlite3.Connection, person_id: str, top: int = 15) -> dict[str,
 
 def same_name(conn: sqlite3.Connection, person_id: str, limit: int = 10) -> list[dict[str, Any]]:
     """For a person known only by a name without an address (quoted history's "To: Jankowski,
-    Lisa"), the people with an address who are called by that name, ranks and bracketed notes
-    aside (:func:`ingest.addresses.person_name_key`): each with their addresses, how often they
-    are so named, and on how many of the messages that quote the name they appear too.
+    Lisa", a printed email's header), the people with an address who are called by that name,
+    ranks and bracketed notes aside (:func:`ingest.addresses.person_name_key`): each with their
+    addresses, how often they are so named (``named``), and on how many of the ``mail``
+    messages naming it they appear too (``on_mail``).
 
     Threadline merges no such pair itself; this is the lead, and the aliases file the way to
     act on it (``name:<key>`` as the address). Empty for anybody with an address.
@@ -376,8 +377,9 @@ def same_name(conn: sqlite3.Connection, person_id: str, limit: int = 10) -> list
                 found["addresses"].append(address)
     if not named:
         return []
-    # The messages quoting the name: a quoted message's quoting one, else the message itself.
-    quoting = [
+    # The mail naming it: for a message rebuilt from quoted history, the message quoting it;
+    # else (a printed email's header) the message itself.
+    naming = [
         k for (k,) in conn.execute(
             f"SELECT DISTINCT COALESCE(m.quoted_in, m.key) FROM participants p JOIN messages m ON m.key = p.message_key WHERE p.address IN ({marks})",
             addresses,
@@ -385,8 +387,8 @@ def same_name(conn: sqlite3.Connection, person_id: str, limit: int = 10) -> list
     ]  # fmt: skip
     on: dict[str, int] = {}
     ids = list(named)
-    for start in range(0, len(quoting), 500):
-        chunk = quoting[start : start + 500]
+    for start in range(0, len(naming), 500):
+        chunk = naming[start : start + 500]
         sql = (
             f"SELECT a.person_id, COUNT(DISTINCT p.message_key) FROM participants p JOIN addresses a ON a.address = p.address "
             f"WHERE p.message_key IN ({','.join('?' * len(chunk))}) AND a.person_id IN ({','.join('?' * len(ids))}) GROUP BY a.person_id"
@@ -394,6 +396,6 @@ def same_name(conn: sqlite3.Connection, person_id: str, limit: int = 10) -> list
         for pid, n in conn.execute(sql, (*chunk, *ids)):
             on[pid] = on.get(pid, 0) + n
     labels = dict(conn.execute(f"SELECT id, label FROM people WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall())
-    out = [{**found, "label": labels.get(pid, pid), "on_quoting": on.get(pid, 0), "quoting": len(quoting)} for pid, found in named.items()]
-    out.sort(key=lambda r: (-r["on_quoting"], -r["named"], r["id"]))
+    out = [{**found, "label": labels.get(pid, pid), "on_mail": on.get(pid, 0), "mail": len(naming)} for pid, found in named.items()]
+    out.sort(key=lambda r: (-r["on_mail"], -r["named"], r["id"]))
     return out[:limit]

@@ -752,19 +752,19 @@ def test_pages_opened_in_turn_in_one_session_keep_their_own_values(open_demo) ->
 
 def test_a_name_without_an_address_shows_who_bears_it_and_the_aliases_lines(open_demo, demo_db: Path, tmp_path: Path) -> None:
     """Quoted history gives "Osei, Kevin" without an address: his page names the people with an
-    address called so, how many of the quoting messages they are on, and the lines that would
+    address called so, how many of the messages quoting it they are on, and the lines that would
     join them in an aliases file; a person with an address gets no such section."""
     store = open_store(demo_db, readonly=True)
     try:
         wanted = queries.same_name(store.conn, "name:kevin osei")
     finally:
         store.close()
-    assert wanted and wanted[0]["id"] == "kevin.osei@metropd.example" and wanted[0]["on_quoting"] == wanted[0]["quoting"] > 0
+    assert wanted and wanted[0]["id"] == "kevin.osei@metropd.example" and wanted[0]["on_mail"] == wanted[0]["mail"] > 0
     at = open_demo(page="person", person="name:kevin osei")
     assert "The same name, with an address" in [s.value for s in at.subheader]
-    shown = next(df.value for df in at.dataframe if "on the mail quoting it" in df.value.columns)
+    shown = next(df.value for df in at.dataframe if "on the mail naming it" in df.value.columns)
     assert list(shown["person"]) == [r["label"] for r in wanted]
-    assert list(shown["on the mail quoting it"]) == [f"{r['on_quoting']} of {r['quoting']}" for r in wanted]
+    assert list(shown["on the mail naming it"]) == [f"{r['on_mail']} of {r['mail']}" for r in wanted]
     assert shown.iloc[0]["open"] == state.link("person", person="kevin.osei@metropd.example")
     # The lines, written to an aliases file as they are shown, join the two.
     (aliases := tmp_path / "aliases.yaml").write_text(codes(at)[0])

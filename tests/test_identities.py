@@ -278,14 +278,14 @@ def test_a_name_without_an_address_is_shown_the_people_who_bear_it(tmp_path: Pat
     assert tuple(conn.execute("SELECT kind FROM addresses WHERE address = 'name:lisa jankowski'").fetchone()) == ("name",)
     found = queries.same_name(conn, "name:lisa jankowski")
     # The one on the quoting message first; both are leads, neither is merged.
-    assert [(r["id"], r["addresses"], r["on_quoting"], r["quoting"]) for r in found] == [
+    assert [(r["id"], r["addresses"], r["on_mail"], r["mail"]) for r in found] == [
         ("lisa.jankowski@pd.example", ["lisa.jankowski@pd.example"], 1, 1),
         ("lisaj@elsewhere.example", ["lisaj@elsewhere.example"], 0, 1),
     ]
     assert found[0]["named"] == 2 and found[0]["label"] == "Jankowski, Lisa"
     assert _person_of(conn)["name:lisa jankowski"] == "name:lisa jankowski"
     # "To: Smith, Bob" in the quoted header: Bob, who sent the quoting reply.
-    assert [(r["id"], r["on_quoting"]) for r in queries.same_name(conn, "name:bob smith")] == [("bob@pd.example", 1)]
+    assert [(r["id"], r["on_mail"]) for r in queries.same_name(conn, "name:bob smith")] == [("bob@pd.example", 1)]
     # Somebody with an address gets no such list.
     assert queries.same_name(conn, "lisa.jankowski@pd.example") == []
 
