@@ -351,7 +351,8 @@ def same_name(conn: sqlite3.Connection, person_id: str, limit: int = 10) -> list
     messages naming it they appear too (``on_mail``).
 
     Threadline merges no such pair itself; this is the lead, and the aliases file the way to
-    act on it (``name:<key>`` as the address). Empty for anybody with an address.
+    act on it (``name:<key>`` as the address). Empty for anybody with an address, and for a
+    name of one word.
     """
     own = conn.execute("SELECT address, kind FROM addresses WHERE person_id = ?", (person_id,)).fetchall()
     if not own or any(kind != "name" for _, kind in own):
@@ -359,7 +360,8 @@ def same_name(conn: sqlite3.Connection, person_id: str, limit: int = 10) -> list
     addresses = [a for a, _ in own]
     marks = ",".join("?" * len(addresses))
     spoken = [n for (n,) in conn.execute(f"SELECT name FROM display_names WHERE address IN ({marks})", addresses)]
-    keys = {person_name_key(n) for n in [*spoken, *(a.removeprefix("name:") for a in addresses)]} - {""}
+    # Full names only: people called just "Kevin" are no lead.
+    keys = {key for key in map(person_name_key, [*spoken, *(a.removeprefix("name:") for a in addresses)]) if len(key.split()) >= 2}
     named: dict[str, dict[str, Any]] = {}
     for word in {max(key.split(), key=len) for key in keys}:
         pattern = "%" + re.sub(r"([%_\\])", r"\\\1", word) + "%"

@@ -259,7 +259,7 @@ def _quoting(tmp_path: Path) -> Path:
         "Message-ID: <2@x>\nDate: Tue, 15 Jan 2019 10:00:00 +0000\nFrom: Bob Smith <bob@pd.example>\n"
         "To: \"Jankowski, Lisa\" <lisa.jankowski@pd.example>\nSubject: RE: Trial accounts\n\nThanks, will do.\n\n"
         "-----Original Message-----\nFrom: Jankowski, Lisa\nSent: Monday, January 7, 2019 9:00 AM\n"
-        "To: Smith, Bob\nSubject: Trial accounts\n\nPlease sign up the squad.\n"
+        "To: Smith, Bob\nCc: Lisa\nSubject: Trial accounts\n\nPlease sign up the squad.\n"
     )
     return _case(
         tmp_path,
@@ -267,6 +267,7 @@ def _quoting(tmp_path: Path) -> Path:
             "1.eml": _eml("1@x", '"Jankowski, Lisa" <lisa.jankowski@pd.example>', "bob@pd.example"),
             "2.eml": reply.encode(),
             "3.eml": _eml("3@x", "Lisa Jankowski <lisaj@elsewhere.example>", "carol@elsewhere.example"),
+            "4.eml": _eml("4@x", "Lisa <lisa@elsewhere.example>", "carol@elsewhere.example"),
         },
     )
 
@@ -286,8 +287,9 @@ def test_a_name_without_an_address_is_shown_the_people_who_bear_it(tmp_path: Pat
     assert _person_of(conn)["name:lisa jankowski"] == "name:lisa jankowski"
     # "To: Smith, Bob" in the quoted header: Bob, who sent the quoting reply.
     assert [(r["id"], r["on_mail"]) for r in queries.same_name(conn, "name:bob smith")] == [("bob@pd.example", 1)]
-    # Somebody with an address gets no such list.
+    # Somebody with an address gets no such list, nor does a first name alone ("Cc: Lisa").
     assert queries.same_name(conn, "lisa.jankowski@pd.example") == []
+    assert _person_of(conn)["name:lisa"] == "name:lisa" and queries.same_name(conn, "name:lisa") == []
 
 
 def test_the_aliases_file_joins_a_name_without_an_address_by_its_key(tmp_path: Path) -> None:
