@@ -19,7 +19,7 @@ from email.parser import BytesParser
 from email.policy import Compat32
 from typing import Any
 
-__all__ = ["fast_fields", "split_headers", "HeaderSplit", "text_fields", "address_values", "LARGE_MESSAGE_BYTES", "decode_words", "simple_addresses", "unescape", "ADDRESS_HEADERS"]
+__all__ = ["fast_fields", "split_headers", "HeaderSplit", "text_fields", "address_values", "LARGE_MESSAGE_BYTES", "decode_words", "simple_addresses", "unescape", "unquote_pairs", "ADDRESS_HEADERS"]
 
 #: Header → role, in the order participants are recorded.
 ADDRESS_HEADERS = (
@@ -146,6 +146,18 @@ class HeaderIndex:
         return self._by_name.get(name.lower())
 
 
+_QUOTED_PAIR = re.compile(r"\\(.)")
+
+
+def unquote_pairs(text: str) -> str:
+    """A quoted string's content with its quoted pairs undone.
+
+    >>> unquote_pairs(r'Roe \\"J\\" \\\\ x')
+    'Roe "J" \\\\ x'
+    """
+    return _QUOTED_PAIR.sub(r"\1", text)
+
+
 def simple_addresses(value: str) -> list[tuple[str, str]] | None:
     """Parse a plain address list (``a@x, "Roe, Jane" <j@x>``); None if it is not plain.
 
@@ -168,7 +180,7 @@ def simple_addresses(value: str) -> list[tuple[str, str]] | None:
             out.append(("", m.group("bare")))
         else:
             name = m.group("quoted")
-            name = re.sub(r"\\(.)", r"\1", name) if name is not None else (m.group("plain") or "").strip()
+            name = unquote_pairs(name) if name is not None else (m.group("plain") or "").strip()
             out.append((decode_words(name), m.group("angle")))
         pos = m.end()
     return out

@@ -28,7 +28,18 @@ import mailparser
 from mailparser.utils import get_addresses
 
 from .addresses import is_redaction, normalize_address, normalize_name
-from .headers import ADDRESS_HEADERS, HeaderIndex, HeaderSplit, address_values, decode_words, fast_fields, simple_addresses, split_headers, unescape
+from .headers import (
+    ADDRESS_HEADERS,
+    HeaderIndex,
+    HeaderSplit,
+    address_values,
+    decode_words,
+    fast_fields,
+    simple_addresses,
+    split_headers,
+    unescape,
+    unquote_pairs,
+)
 from .mime import mime_fields, split_mime
 from .records import EARLIEST_PLAUSIBLE, Address, Attachment, Message, Participant, Problem, Provenance, RawItem, plausible_until
 from .sources import strip_leading_blank_lines
@@ -294,7 +305,7 @@ def _item_address(item: str) -> tuple[str, str] | None:
     if open_at >= 0 and item.endswith(">"):
         name, address = item[:open_at].strip(), item[open_at + 1 : -1].strip()
         if len(name) > 1 and name[0] == name[-1] == '"':
-            name = re.sub(r"\\(.)", r"\1", name[1:-1]).strip()
+            name = unquote_pairs(name[1:-1]).strip()
     elif is_redaction(item):
         return "", item
     else:
