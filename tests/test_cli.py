@@ -34,6 +34,7 @@ def test_ingest_stats_problems(tmp_path: Path, mail_dir: Path) -> None:
     assert data["messages"] == 9 and data["copies"] == 10 and data["problems_by_kind"]["not-email"] == 1
     text = runner.invoke(cli, ["stats", "--db", db]).output
     assert "Top senders:" in text and "jane.roe@metropd.example" in text
+    assert f"         people: {data['people']:,}\n only in quotes: {data['quoted_only']:,}\n" in text
     problems = runner.invoke(cli, ["problems", "--db", db])
     assert "notes.txt" in problems.output and "not-email (REJECTED)" in problems.output
     assert "bad-date (kept)" in problems.output

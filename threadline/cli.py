@@ -224,8 +224,9 @@ def stats(db: str, as_json: bool) -> None:
     elif run is not None and run.running:
         # Nothing it read is committed yet (or it found nothing new): the counts stand, for now.
         click.secho(f"Note: a run is writing to this store now{described(run.line)}; these are the counts of this moment.", err=True, fg="yellow")
-    for key in ("sources", "messages", "copies", "people", "merged_people", "addresses", "threads", "attachments", "undated", "problems"):
-        click.echo(f"{key.replace('_', ' '):>15}: {data[key]:,}")
+    for key in ("sources", "messages", "copies", "people", "quoted_only", "merged_people", "addresses", "threads", "attachments", "undated", "problems"):
+        label = "only in quotes" if key == "quoted_only" else key.replace("_", " ")  # people in no message's own headers
+        click.echo(f"{label:>15}: {data[key]:,}")
     click.echo(f"{'date range':>15}: {data['first_date'] or '?'} … {data['last_date'] or '?'}")
     if data["top_senders"]:
         click.echo("\nTop senders:")
