@@ -137,3 +137,18 @@ def test_a_store_of_another_schema_version_reads_every_body_again(demo_copy: Pat
     finally:
         conn.execute(f"PRAGMA user_version = {version}")
         conn.close()
+
+
+def test_a_scan_that_forgets_its_line_verdicts_finds_the_same(demo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan remembers whether each signature line names a rank or a unit, a bounded number at
+    a time; forgetting them every few lines changes nothing found."""
+    import ingest.case_people as case_people
+
+    before = case_tables(demo_copy)
+    monkeypatch.setattr(case_people, "_VERDICTS", 3)
+    conn = sqlite3.connect(demo_copy)
+    conn.execute("DELETE FROM case_scan")
+    conn.commit()
+    conn.close()
+    assert apply(demo_copy) == scannable(demo_copy)
+    assert case_tables(demo_copy) == before
