@@ -57,6 +57,16 @@ def scannable(db: Path) -> int:
         conn.close()
 
 
+def forget_scan(db: Path) -> None:
+    """Empty the scan's cache, so that the next case run reads every body."""
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("DELETE FROM case_scan")
+        conn.commit()
+    finally:
+        conn.close()
+
+
 @pytest.fixture
 def demo_copy(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
     db = tmp_path / "demo.db"
@@ -70,10 +80,7 @@ def test_a_second_run_reads_no_body_and_finds_the_same(demo_copy: Path) -> None:
     assert apply(demo_copy) == 0
     assert case_tables(demo_copy) == before
     # Against a run that reads every body again.
-    conn = sqlite3.connect(demo_copy)
-    conn.execute("DELETE FROM case_scan")
-    conn.commit()
-    conn.close()
+    forget_scan(demo_copy)
     assert apply(demo_copy) == scannable(demo_copy)
     assert case_tables(demo_copy) == before
 
@@ -88,10 +95,7 @@ def test_a_changed_body_is_read_again_and_what_it_gave_goes_with_it(demo_copy: P
     assert apply(demo_copy) == 1
     kept = case_tables(demo_copy)
     # The same tables as a run reading every body, in which the redacted signature gives nothing.
-    conn = sqlite3.connect(demo_copy)
-    conn.execute("DELETE FROM case_scan")
-    conn.commit()
-    conn.close()
+    forget_scan(demo_copy)
     apply(demo_copy)
     assert case_tables(demo_copy) == kept
 
@@ -146,9 +150,6 @@ def test_a_scan_that_forgets_its_line_verdicts_finds_the_same(demo_copy: Path, m
 
     before = case_tables(demo_copy)
     monkeypatch.setattr(case_people, "_VERDICTS", 3)
-    conn = sqlite3.connect(demo_copy)
-    conn.execute("DELETE FROM case_scan")
-    conn.commit()
-    conn.close()
+    forget_scan(demo_copy)
     assert apply(demo_copy) == scannable(demo_copy)
     assert case_tables(demo_copy) == before
