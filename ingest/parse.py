@@ -214,22 +214,29 @@ def _unread_items(value: str, pairs: list[tuple[str, str]]) -> list[str]:
 
     Such an item (``<"elton"@mailman.enron.com@enron.com>``, ``e-mail <kyle.>``) is left out
     of the message's people; the caller records it as a problem, as sent. An item counts as
-    read when one of the addresses is in it, spaces and quotes aside, with or without its
-    comments.
+    read when its own address is among ``pairs``, or when an address that no item gives as its
+    own is in it, spaces and quotes aside, with or without its comments: what mail-parser dug
+    out of a garbled item (``yang_steve@hotmail.com`` from
+    ``<"steve.yang[yang_steve"@hotmail.com]@enron.com>``, unless the list also holds
+    ``yang_steve@hotmail.com`` itself). Only those few are looked for inside the items, so a
+    list of thousands is read in linear time (5,000 good and 5,000 garbled items: 0.06 s).
 
     >>> _unread_items('a@x.example, <"b"@y@z>, undisclosed-recipients:;', [("", "a@x.example")])
     ['<"b"@y@z>']
     """
-    found = [_squeezed(address) for _, address in pairs]
-    unread = []
+    found = {_squeezed(address) for _, address in pairs}
+    claimed: set[str] = set()
+    doubtful: list[tuple[str, tuple[str, str]]] = []
     for item in _list_items(value):
-        bare = _uncommented(item)
-        if _NOBODY.fullmatch(bare):
+        own = _item_address(item)
+        if own is not None and _squeezed(own[1]) in found:
+            claimed.add(_squeezed(own[1]))
             continue
-        texts = (_squeezed(item), _squeezed(bare))  # a comment may be the address's own: "gary.(e-mail)"@enron.com
-        if not any(address in text for address in found for text in texts):
-            unread.append(item)
-    return unread
+        bare = _uncommented(item)
+        if not _NOBODY.fullmatch(bare):
+            doubtful.append((item, (_squeezed(item), _squeezed(bare))))  # a comment may be the address's own: "gary.(e-mail)"@enron.com
+    rest = found - claimed
+    return [item for item, texts in doubtful if not any(address in text for address in rest for text in texts)]
 
 
 def _uncommented(text: str) -> str:

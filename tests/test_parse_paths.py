@@ -382,6 +382,8 @@ def test_unusual_lists_keep_only_what_they_name(value: str, wanted: list[tuple[s
         ("e-mail <kyle.>, k..allen@enron.com", ["e-mail <kyle.>"]),
         ("Jane Roe, a@x.example", ["Jane Roe"]),  # a bare name in a header is not kept as anybody
         ("tim@x.example concierge@x.example", ["tim@x.example concierge@x.example"]),
+        # What mail-parser digs out of a garbled item reads it, unless another item gives that address.
+        ('<"yang[yang_steve"@hotmail.com]@enron.com>, yang_steve@hotmail.com', ['<"yang[yang_steve"@hotmail.com]@enron.com>']),
         # Empty on purpose: groups, the null sender, undisclosed recipients, comments around them.
         ("Undisclosed-Recipients:;", []),
         ("<Undisclosed-Recipient:@mailman.enron.com;>", []),
