@@ -35,11 +35,13 @@ _ANCHORS = {
     "MATCH (s:Person)-[:HAS_ADDRESS]->(:Address)-[:SENT]->(m:Message)-[r:TO|CC|BCC]->(:Address)<-[:HAS_ADDRESS]-(t) ",
 }
 
+#: A plausible date (ingest.records.plausible_bounds): an implausible one falls in no window and
+#: is no edge's first or last (graph.edges).
+_PLAUSIBLE = "m.date > $plausible_low AND m.date <= $plausible_high"
 _FILTERS = (
     "WHERE s <> t AND m.origin <> 'quoted' AND type(r) IN $types "
     "AND ($start IS NULL OR m.date >= $start) AND ($end IS NULL OR m.date < $end) "
-    # An implausible date falls in no window and is no edge's first or last (graph.edges).
-    "AND (($start IS NULL AND $end IS NULL) OR (m.date > $plausible_low AND m.date <= $plausible_high)) "
+    f"AND (($start IS NULL AND $end IS NULL) OR ({_PLAUSIBLE})) "
     "AND s.kind IN $kinds AND t.kind IN $kinds "
     "AND (size($domains) = 0 OR (coalesce(s.domain, '') IN $domains AND coalesce(t.domain, '') IN $domains)) "
     "AND ($people IS NULL OR (s.id IN $people AND t.id IN $people)) "
@@ -48,8 +50,7 @@ _FILTERS = (
 # Weight is summed over the roles of a directed pair before the minimum applies, as in graph.build.
 _AGGREGATE = (
     "WITH s.id AS source, t.id AS target, toLower(type(r)) AS role, collect(DISTINCT m.key) AS keys, "
-    "min(CASE WHEN m.date > $plausible_low AND m.date <= $plausible_high THEN m.date END) AS first, "
-    "max(CASE WHEN m.date > $plausible_low AND m.date <= $plausible_high THEN m.date END) AS last "
+    f"min(CASE WHEN {_PLAUSIBLE} THEN m.date END) AS first, max(CASE WHEN {_PLAUSIBLE} THEN m.date END) AS last "
     "WITH source, target, collect({role: role, messages: keys, first: first, last: last}) AS roles, sum(size(keys)) AS weight "
     "WHERE weight >= $min_weight "
 )
