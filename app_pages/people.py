@@ -192,11 +192,12 @@ def _same_name(ctx: Context, info: dict[str, Any]) -> None:
     st.subheader("The same name, with an address")
     rows = data.same_name(ctx.db, ctx.version, info["id"])
     if not rows:
-        st.text("Nobody with an address in this store is called by this name (ranks and bracketed notes aside).")
+        st.text("Nobody with an address in this store is called by this name (ranks and bracketed notes aside), nor has an address that spells it.")
         return
     st.caption(
         "This name was read without an address (in quoted history or a printed email), so it is kept apart from "
-        "everybody. These people with an address are called by it; \"on the mail naming it\" counts the messages "
+        "everybody. These people with an address are called by it, or have an address that spells it "
+        "(`lisa.jankowski@`, in any order); \"on the mail naming it\" counts the messages "
         "that name it (for quoted history, the messages quoting it) on which they appear too. "
         "Threadline merges none of them itself."
     )
@@ -206,6 +207,7 @@ def _same_name(ctx: Context, info: dict[str, Any]) -> None:
                 "person": one_line(r["label"], 80),
                 "addresses": one_line(", ".join(r["addresses"]), 120),
                 "named so": r["named"],
+                "address spells it": "yes" if r["spelled"] else "",
                 "on the mail naming it": f"{r['on_mail']:,} of {r['mail']:,}",
                 "open": state.link("person", person=r["id"]),
             }

@@ -343,12 +343,27 @@ def person(conn: sqlite3.Connection, person_id: str, top: int = 15) -> dict[str,
     return out
 
 
+#: What separates the words of an address's local part that spells a name (``lisa.jankowski``).
+_LOCAL_WORD = re.compile(r"[._-]+")
+
+
+def _spelling(words: list[str]) -> frozenset[str]:
+    """The words of a name, or of an address's local part, as :func:`same_name` compares them:
+    in any order, initials left out; empty when fewer than two words are left."""
+    kept = frozenset(w.lower() for w in words if len(w) > 1)
+    return kept if len(kept) >= 2 else frozenset()
+
+
 def same_name(conn: sqlite3.Connection, person_id: str, limit: int = 10) -> list[dict[str, Any]]:
     """For a person known only by a name without an address (quoted history's "To: Jankowski,
     Lisa", a printed email's header), the people with an address who are called by that name,
     ranks and bracketed notes aside (:func:`ingest.addresses.person_name_key`): each with their
     addresses, how often they are so named (``named``), and on how many of the ``mail``
     messages naming it they appear too (``on_mail``).
+
+    People whose address spells the name (``lisa.jankowski@``, ``jankowski_lisa@``: the words
+    of its local part, split at dots, hyphens and underscores, are the name's, in any order,
+    initials aside) are leads too, flagged ``spelled``, though no display name calls them so.
 
     Threadline merges no such pair itself; this is the lead, and the aliases file the way to
     act on it (``name:<key>`` as the address). Empty for anybody with an address, and for a
@@ -363,6 +378,13 @@ def same_name(conn: sqlite3.Connection, person_id: str, limit: int = 10) -> list
     # Full names only: people called just "Kevin" are no lead.
     keys = {key for key in map(person_name_key, [*spoken, *(a.removeprefix("name:") for a in addresses)]) if len(key.split()) >= 2}
     named: dict[str, dict[str, Any]] = {}
+
+    def lead(pid: str, address: str) -> dict[str, Any]:
+        found = named.setdefault(pid, {"id": pid, "addresses": [], "named": 0, "spelled": False})
+        if address not in found["addresses"]:
+            found["addresses"].append(address)
+        return found
+
     for word in {max(key.split(), key=len) for key in keys}:
         pattern = "%" + re.sub(r"([%_\\])", r"\\\1", word) + "%"
         rows = conn.execute(
@@ -373,10 +395,15 @@ def same_name(conn: sqlite3.Connection, person_id: str, limit: int = 10) -> list
         for pid, address, name, count in rows:
             if pid == person_id or person_name_key(name) not in keys:
                 continue
-            found = named.setdefault(pid, {"id": pid, "addresses": [], "named": 0})
-            found["named"] += count
-            if address not in found["addresses"]:
-                found["addresses"].append(address)
+            lead(pid, address)["named"] += count
+    spellings = {_spelling(key.split()) for key in keys} - {frozenset()}
+    for word in {max(words, key=len) for words in spellings}:
+        pattern = "%" + re.sub(r"([%_\\])", r"\\\1", word) + "%@%"
+        rows = conn.execute("SELECT person_id, address FROM addresses WHERE address LIKE ? ESCAPE '\\' AND kind NOT IN ('name', 'redacted')", (pattern,))
+        for pid, address in rows:
+            if pid == person_id or _spelling(_LOCAL_WORD.split(address.rpartition("@")[0])) not in spellings:
+                continue
+            lead(pid, address)["spelled"] = True
     if not named:
         return []
     # The mail naming it: for a message rebuilt from quoted history, the message quoting it;

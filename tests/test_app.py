@@ -765,6 +765,7 @@ def test_a_name_without_an_address_shows_who_bears_it_and_the_aliases_lines(open
     shown = next(df.value for df in at.dataframe if "on the mail naming it" in df.value.columns)
     assert list(shown["person"]) == [r["label"] for r in wanted]
     assert list(shown["on the mail naming it"]) == [f"{r['on_mail']} of {r['mail']}" for r in wanted]
+    assert list(shown["address spells it"]) == ["yes" if r["spelled"] else "" for r in wanted] and shown.iloc[0]["address spells it"] == "yes"
     assert shown.iloc[0]["open"] == state.link("person", person="kevin.osei@metropd.example")
     # The lines, written to an aliases file as they are shown, join the two.
     (aliases := tmp_path / "aliases.yaml").write_text(codes(at)[0])

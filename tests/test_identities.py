@@ -268,6 +268,8 @@ def _quoting(tmp_path: Path) -> Path:
             "2.eml": reply.encode(),
             "3.eml": _eml("3@x", "Lisa Jankowski <lisaj@elsewhere.example>", "carol@elsewhere.example"),
             "4.eml": _eml("4@x", "Lisa <lisa@elsewhere.example>", "carol@elsewhere.example"),
+            # No display name, but addresses that spell hers (a middle initial aside), and two that do not.
+            "5.eml": _eml("5@x", "jankowski_lisa@county.example", "lisa.m.jankowski@state.example, l.jankowski@pd.example, lisa.jankowski.fan@club.example"),
         },
     )
 
@@ -278,12 +280,15 @@ def test_a_name_without_an_address_is_shown_the_people_who_bear_it(tmp_path: Pat
     conn = _ingested(tmp_path, _quoting(tmp_path))
     assert tuple(conn.execute("SELECT kind FROM addresses WHERE address = 'name:lisa jankowski'").fetchone()) == ("name",)
     found = queries.same_name(conn, "name:lisa jankowski")
-    # The one on the quoting message first; both are leads, neither is merged.
-    assert [(r["id"], r["addresses"], r["on_mail"], r["mail"]) for r in found] == [
-        ("lisa.jankowski@pd.example", ["lisa.jankowski@pd.example"], 1, 1),
-        ("lisaj@elsewhere.example", ["lisaj@elsewhere.example"], 0, 1),
+    # The one on the quoting message first, then by how often each is so named; the addresses
+    # that spell the name are leads too. None is merged.
+    assert [(r["id"], r["addresses"], r["on_mail"], r["mail"], r["named"], r["spelled"]) for r in found] == [
+        ("lisa.jankowski@pd.example", ["lisa.jankowski@pd.example"], 1, 1, 2, True),
+        ("lisaj@elsewhere.example", ["lisaj@elsewhere.example"], 0, 1, 1, False),
+        ("jankowski_lisa@county.example", ["jankowski_lisa@county.example"], 0, 1, 0, True),
+        ("lisa.m.jankowski@state.example", ["lisa.m.jankowski@state.example"], 0, 1, 0, True),
     ]
-    assert found[0]["named"] == 2 and found[0]["label"] == "Jankowski, Lisa"
+    assert found[0]["label"] == "Jankowski, Lisa"
     assert _person_of(conn)["name:lisa jankowski"] == "name:lisa jankowski"
     # "To: Smith, Bob" in the quoted header: Bob, who sent the quoting reply.
     assert [(r["id"], r["on_mail"]) for r in queries.same_name(conn, "name:bob smith")] == [("bob@pd.example", 1)]
