@@ -10,7 +10,7 @@ import streamlit as st
 from . import data, state
 from .shell import Context
 from .state import Param, key
-from .text import cell, mask_secrets, one_line, show_secrets
+from .text import cell, mask_secrets, one_line, sender_cell, show_secrets
 from .widgets import day_bounds, person_picker, table
 
 __all__ = ["PARAMS", "render", "header_block"]
@@ -20,6 +20,8 @@ BODY_LIMIT = 200_000
 #: Search results listed at most (newest first); the sentence above them counts them all.
 LISTED = 200
 HEADER_ROLES = ("from", "sender", "reply-to", "to", "cc", "bcc")
+#: A message rebuilt from quoted history has the roles of its quoted header instead.
+QUOTED_ROLES = ("quoted-from", "quoted-to", "quoted-cc")
 
 
 def _restart() -> None:
@@ -77,7 +79,7 @@ def _search(ctx: Context) -> None:
         [
             {
                 "date": (r["date_utc"] or "")[:16],
-                "from": one_line(r["sender_label"] or r["sender"], 60),
+                "from": sender_cell(r),
                 "subject": cell(r["subject"], 120),
                 "snippet": cell(r["snippet"], 160),
                 "open": state.link("messages", message=r["key"]),
@@ -107,16 +109,25 @@ def _found(narrowed: bool, total: int, skip: int, listed: int) -> str:
     return f"{found}; listed, newest first: {skip + 1:,} to {skip + listed:,}."
 
 
+def _written(participant: dict[str, Any]) -> str:
+    """One participant as a header line gives them: ``name <address>``, or the name alone when
+    it came without an address (quoted history's "From: Cagney, Patrick")."""
+    name, address = participant["name"], participant["address"]
+    if name and address.startswith("name:"):
+        return one_line(name, 80)
+    return f"{one_line(name, 80)} <{address}>" if name else address
+
+
 def header_block(msg: dict[str, Any], mask: bool = True) -> str:
     """The message's headers as plain text lines (Subject, Date, From, To …)."""
     lines = [f"Subject: {one_line(mask_secrets(msg['subject']) if mask else msg['subject'], 1000)}"]
     date = msg["date_utc"] or "(no usable date)"
     lines.append(f"Date (UTC): {date}" + (f"    as written: {one_line(msg['date_raw'], 120)}" if msg.get("date_raw") else ""))
-    for role in HEADER_ROLES:
+    for role in (*HEADER_ROLES, *QUOTED_ROLES):
         people = [p for p in msg["participants"] if p["role"] == role]
         if people:
-            shown = ", ".join(f"{one_line(p['name'], 80)} <{p['address']}>" if p["name"] else p["address"] for p in people)
-            lines.append(f"{role.title()}: {shown}")
+            shown = ", ".join(_written(p) for p in people)
+            lines.append(f"{role.removeprefix('quoted-').title()}{' (as quoted)' if role in QUOTED_ROLES else ''}: {shown}")
     lines.append(f"Message-ID: {msg['message_id'] or '(none; keyed by content hash)'}")
     if msg.get("in_reply_to"):
         lines.append(f"In-Reply-To: {msg['in_reply_to']}")
@@ -155,7 +166,7 @@ def _thread(ctx: Context, current: str) -> None:
             {
                 "": "▶" if r["key"] == current else "",
                 "date": (r["date_utc"] or "")[:16],
-                "from": one_line(r["sender_label"] or r["sender"], 60),
+                "from": sender_cell(r),
                 "subject": cell(r["subject"], 120),
                 "open": state.link("messages", message=r["key"]),
             }

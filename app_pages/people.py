@@ -12,7 +12,7 @@ from . import data, messages, state
 from .run_note import UNTIL_DONE
 from .shell import Context
 from .state import Param, key
-from .text import cell, one_line, person_option
+from .text import cell, one_line, person_option, sender_cell
 from .widgets import metrics, people_table, table
 
 __all__ = ["PARAMS", "render"]
@@ -244,7 +244,7 @@ def _messages(ctx: Context, person_id: str) -> None:
         [
             {
                 "date": (r["date_utc"] or "")[:16],
-                "from": one_line(r["sender_label"] or r["sender"], 60),
+                "from": sender_cell(r),
                 "subject": cell(r["subject"], 120),
                 "open": state.link("messages", message=r["key"]),
             }

@@ -8,9 +8,11 @@ show characters as they are. The helpers here shape that text for display.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ingest.credentials import scrub_credentials
 
-__all__ = ["one_line", "mask_secrets", "show_secrets", "cell", "person_option"]
+__all__ = ["one_line", "mask_secrets", "show_secrets", "cell", "person_option", "sender_cell"]
 
 def one_line(text: object, limit: int = 200) -> str:
     """Collapse whitespace (header folding, tabs, newlines) and shorten for a table cell.
@@ -20,6 +22,17 @@ def one_line(text: object, limit: int = 200) -> str:
     """
     flat = " ".join(str(text or "").split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def sender_cell(row: dict[str, Any], limit: int = 60) -> str:
+    """A message list's "from" cell: the sender's person, else their address; for a message
+    rebuilt from quoted history, the From its quoted header gives, marked so.
+
+    >>> sender_cell({"sender": "name:pat cagney", "sender_label": "Cagney, Pat", "origin": "quoted"})
+    'Cagney, Pat (quoted)'
+    """
+    shown = one_line(row.get("sender_label") or row.get("sender"), limit)
+    return f"{shown} (quoted)" if shown and row.get("origin") == "quoted" else shown
 
 
 def mask_secrets(text: str) -> str:

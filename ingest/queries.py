@@ -203,6 +203,14 @@ def _walk_by_date(conn: sqlite3.Connection, text: str, person: str | None, wante
     return wanted * stored < _WALK_GAIN * matches * matches
 
 
+#: A message's sender as lists show it: its own From, or for a message rebuilt from quoted
+#: history (which sends nothing, so has no ``sender``) the From its quoted header gives.
+_SENDER = (
+    "COALESCE(m.sender, (SELECT q.address FROM participants q WHERE q.message_key = m.key AND q.role = 'quoted-from' "
+    "ORDER BY q.position LIMIT 1))"
+)
+
+
 def search_messages(
     conn: sqlite3.Connection,
     text: str = "",
@@ -219,8 +227,8 @@ def search_messages(
     if chosen is None:
         return []
     where, args = chosen
-    columns = "m.key, m.date_utc, m.subject, m.sender, p.label AS sender_label"
-    sender = "LEFT JOIN addresses a ON a.address = m.sender LEFT JOIN people p ON p.id = a.person_id"
+    columns = f"m.key, m.date_utc, m.subject, {_SENDER} AS sender, p.label AS sender_label, m.origin"
+    sender = f"LEFT JOIN addresses a ON a.address = {_SENDER} LEFT JOIN people p ON p.id = a.person_id"
     # Newest first; the rowid orders messages of the same second, so pages are stable.
     newest = " ORDER BY {m}.date_utc DESC, {m}.rowid DESC"
     picked = f"SELECT c.rowid FROM messages c WHERE {where}" + newest.format(m="c") + " LIMIT ? OFFSET ?"
@@ -279,8 +287,8 @@ def thread_of(conn: sqlite3.Connection, key: str) -> list[dict[str, Any]]:
     """The messages of the thread that holds ``key``, oldest first."""
     return _rows(
         conn,
-        "SELECT m.key, m.date_utc, m.subject, m.sender, p.label AS sender_label FROM messages m "
-        "LEFT JOIN addresses a ON a.address = m.sender LEFT JOIN people p ON p.id = a.person_id "
+        f"SELECT m.key, m.date_utc, m.subject, {_SENDER} AS sender, p.label AS sender_label, m.origin FROM messages m "
+        f"LEFT JOIN addresses a ON a.address = {_SENDER} LEFT JOIN people p ON p.id = a.person_id "
         "WHERE m.thread_id = (SELECT thread_id FROM messages WHERE key = ?) ORDER BY m.date_utc, m.key",
         (key,),
     )

@@ -750,6 +750,31 @@ def test_pages_opened_in_turn_in_one_session_keep_their_own_values(open_demo) ->
     assert any(t.endswith("messages; the newest 200 are listed.") for t in texts(at))
 
 
+def test_a_message_from_quoted_history_shows_its_quoted_header(open_demo, demo_db: Path) -> None:
+    """A message rebuilt from quoted history names its quoted From, To and Cc in its header, as
+    written, and lists show it as sent by that From, marked "(quoted)"."""
+    store = open_store(demo_db, readonly=True)
+    try:
+        key, name = store.conn.execute(
+            "SELECT p.message_key, p.name FROM participants p JOIN messages m ON m.key = p.message_key "
+            "WHERE p.role = 'quoted-from' AND p.address LIKE 'name:%' AND m.quoted_in IS NOT NULL ORDER BY p.message_key LIMIT 1"
+        ).fetchone()
+        quoted_to = store.conn.execute("SELECT name, address FROM participants WHERE message_key = ? AND role = 'quoted-to' ORDER BY position", (key,)).fetchall()
+        label = queries.thread_of(store.conn, key)
+    finally:
+        store.close()
+    at = open_demo(page="messages", message=key)
+    header = codes(at)[0]
+    assert f"From (as quoted): {name}\n" in header and "<name:" not in header
+    # Each quoted recipient by the name written, an address beside it only when it had one.
+    to_line = next(line for line in header.splitlines() if line.startswith("To (as quoted): "))
+    assert quoted_to and all((n or a) in to_line and (a in to_line) != a.startswith("name:") for n, a in quoted_to)
+    assert "Origin: quoted (quoted in " in header
+    thread = next(df.value for df in at.dataframe if "" in df.value.columns and "subject" in df.value.columns)
+    mine = next(r for r in label if r["key"] == key)
+    assert thread.loc[thread[""] == "▶", "from"].tolist() == [f"{mine['sender_label'] or mine['sender']} (quoted)"]
+
+
 def test_a_name_without_an_address_shows_who_bears_it_and_the_aliases_lines(open_demo, demo_db: Path, tmp_path: Path) -> None:
     """Quoted history gives "Osei, Kevin" without an address: his page names the people with an
     address called so, how many of the messages quoting it they are on, and the lines that would

@@ -202,3 +202,24 @@ def test_docstring_examples_run() -> None:
     import doctest
 
     assert doctest.testmod(queries).failed == 0
+
+
+def test_a_message_from_quoted_history_is_listed_with_its_quoted_sender(demo: sqlite3.Connection) -> None:
+    """Lists (search, a thread) show a message rebuilt from quoted history as sent by the From of
+    its quoted header, though it sends nothing in the graph (its stored ``sender`` stays empty)."""
+    quoted_from = dict(demo.execute("SELECT message_key, address FROM participants WHERE role = 'quoted-from'").fetchall())
+    labels = dict(demo.execute("SELECT a.address, p.label FROM addresses a JOIN people p ON p.id = a.person_id").fetchall())
+    stored = dict(demo.execute("SELECT key, sender FROM messages").fetchall())
+    rows = queries.search_messages(demo, "", limit=10**6)
+    assert len(rows) == len(stored)
+    quoted = [r for r in rows if r["origin"] == "quoted"]
+    assert quoted and all(stored[r["key"]] is None for r in quoted)
+    assert sum(r["sender"] is not None for r in quoted) == sum(r["key"] in quoted_from for r in quoted) > 0
+    for r in rows:
+        assert r["sender"] == (stored[r["key"]] or quoted_from.get(r["key"])), r["key"]
+        assert r["sender_label"] == labels.get(r["sender"]), r["key"]
+    # The same with words to match, and in the thread a quoted message belongs to.
+    one = next(r for r in quoted if r["sender"] is not None)
+    word = next(w for w in one["subject"].split() if w.isalpha() and len(w) > 3)
+    assert [(r["sender"], r["sender_label"]) for r in queries.search_messages(demo, word, limit=10**6) if r["key"] == one["key"]] == [(one["sender"], one["sender_label"])]
+    assert [(r["sender"], r["origin"]) for r in queries.thread_of(demo, one["key"]) if r["key"] == one["key"]] == [(one["sender"], "quoted")]
