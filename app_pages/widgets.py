@@ -20,6 +20,10 @@ __all__ = ["day_bounds", "metrics", "people_table", "person_picker", "table"]
 FIGURES_TO_A_ROW = ((4, 9), (3, 12), (2, 24))
 
 
+#: The height of a table's row (and of its header) in pixels, as Streamlit draws it by default.
+ROW_PIXELS = 35
+
+
 def table(
     frame: pd.DataFrame,
     *,
@@ -38,7 +42,9 @@ def table(
     frame = frame[[*links, *(c for c in frame.columns if c not in links)]]
     config = {column: st.column_config.LinkColumn(column, display_text="open ↗", width="small") for column in links}
     options: dict = {"hide_index": True, "column_config": config}
-    if height is not None:
+    # A fixed height for a short list would leave rows of blank cells under it: a list that fits
+    # in less keeps Streamlit's own height, which is its rows' (up to ten).
+    if height is not None and (len(frame) + 1) * ROW_PIXELS + 3 > height:
         options["height"] = height
     if pick is None or key is None:
         st.dataframe(frame, **options)

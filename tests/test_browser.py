@@ -275,3 +275,24 @@ def test_spread_tree_is_drawn_by_generation_offline(page, demo_url: str, tmp_pat
     page.screenshot(path=str(SPREAD_SCREENSHOT), full_page=True)
     assert page.dialogs == []
     assert_stayed_local(page.requests)
+
+
+#: Each table's height on the page, in pixels, in the page's order.
+TABLE_HEIGHTS = "() => [...document.querySelectorAll('[data-testid=\"stDataFrame\"]')].map(e => e.getBoundingClientRect().height)"
+
+
+def test_a_short_list_is_no_taller_than_its_rows(page, demo_url: str) -> None:
+    """A person page's messages list kept 380 px for one message, ten rows of blank cells under
+    it; a short list is now its rows' height, and a long one still scrolls in 380 px."""
+    heights = {}
+    for person in ("name:kevin osei", "kevin.osei@metropd.example"):
+        page.goto(f"{demo_url}/?page=person&person={person}")
+        title = page.get_by_text(re.compile(r"^Messages \(\d[\d,]*\)$")).first
+        title.wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)
+        count = int(title.inner_text().strip()[10:-1].replace(",", ""))
+        heights[person] = (count, page.evaluate(TABLE_HEIGHTS)[-1])
+    (few, short), (many, tall) = heights.values()
+    assert 0 < few < 9 < many
+    assert (few + 1) * 35 <= short <= (few + 1) * 35 + 6, heights
+    assert tall == 380, heights
