@@ -126,7 +126,8 @@ def header_block(msg: dict[str, Any], mask: bool = True) -> str:
     for role in (*HEADER_ROLES, *QUOTED_ROLES):
         people = [p for p in msg["participants"] if p["role"] == role]
         if people:
-            shown = ", ".join(_written(p) for p in people)
+            # Quoted names are written "Adams, Gregory": a semicolon between them, as Outlook writes them.
+            shown = ("; " if role in QUOTED_ROLES else ", ").join(_written(p) for p in people)
             lines.append(f"{role.removeprefix('quoted-').title()}{' (as quoted)' if role in QUOTED_ROLES else ''}: {shown}")
     lines.append(f"Message-ID: {msg['message_id'] or '(none; keyed by content hash)'}")
     if msg.get("in_reply_to"):

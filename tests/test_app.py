@@ -769,6 +769,14 @@ def test_a_message_from_quoted_history_shows_its_quoted_header(open_demo, demo_d
     # Each quoted recipient by the name written, an address beside it only when it had one.
     to_line = next(line for line in header.splitlines() if line.startswith("To (as quoted): "))
     assert quoted_to and all((n or a) in to_line and (a in to_line) != a.startswith("name:") for n, a in quoted_to)
+    # Names written "Adams, Gregory" stay apart: a semicolon between quoted names, as Outlook writes them.
+    from app_pages.messages import header_block
+
+    many = {**{k: None for k in ("date_utc", "message_id")}, "subject": "x", "origin": "quoted", "quoted_in": "1@x"}
+    many["participants"] = [
+        {"role": "quoted-to", "address": a, "name": n} for a, n in (("name:gregory adams", "Adams, Gregory"), ("name:chuck andrews", "Andrews, Chuck"), ("kim@x.example", "Kim, Ann"))
+    ]
+    assert "To (as quoted): Adams, Gregory; Andrews, Chuck; Kim, Ann <kim@x.example>\n" in header_block(many)
     assert "Origin: quoted (quoted in " in header
     thread = next(df.value for df in at.dataframe if "" in df.value.columns and "subject" in df.value.columns)
     mine = next(r for r in label if r["key"] == key)
