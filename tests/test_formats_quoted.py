@@ -10,6 +10,7 @@ import pytest
 from app_pages.overview import people_sentence
 from ingest import ingest, open_store, queries
 from ingest.formats.dedupe import senders_agree
+from ingest.formats.headers import parse_address_field
 from ingest.formats.quoted import _candidates, quoted_messages, split_history
 from ingest.parse import parse_item
 from ingest.records import Message, Provenance, RawItem
@@ -71,6 +72,57 @@ def test_forwarded_chain_becomes_quoted_messages() -> None:
     # An attribution gives no subject, and "Your PlateCam trial" is no "Re:" to undo.
     assert first.subject == "" and first.body == "Can I try it?"
     assert [p.role for p in first.participants] == ["quoted-from"]
+
+
+NOTES = b"""From: Dave Delainey <david.delainey@enron.com>
+To: Sally Beck <sally.beck@enron.com>
+Subject: FW: Commodity / Embedded Finance Deals
+Date: Wed, 1 Nov 2000 08:00:00 -0800
+Message-ID: <notes-1@enron.com>
+
+FYI
+
+---------------------- Forwarded by Tim Belden/HOU/ECT on 10/31/2000 10:56 AM ---------------------------
+From: Tim Belden on 10/31/2000 11:52 AM
+To: John J Lavorato/Corp/Enron, Dave Delainey
+cc: Christopher F Calger/PDX/ECT@ECT, Paul Y'Barbo/NA/Enron@Enron
+Subject: Commodity / Embedded Finance Deals
+
+We have closed the following deals.
+
+---------------------- Forwarded by Jeff Dasovich/NA/Enron on 06/15/2001 ---------------------------
+From: Jeffery Fawcett/ENRON@enronXgate on 06/15/2001 11:38 AM
+To: Drew Fossum/ENRON@enronXgate, Steven Harris/ET&S/Enron@ENRON
+Subject: TransPecos Letter of Intent
+
+Attached is the letter.
+"""
+
+
+def test_lotus_notes_headers_give_names_and_the_date_of_their_from_line() -> None:
+    """Lotus Notes prints a person as "Drew Fossum/ENRON@enronXgate" (no mail address: the name,
+    the units, a Notes domain), lists them with commas, and dates the From line itself. Each is
+    a name, not an address made of the whole, and the From line's date is the message's."""
+    quoted = sorted((r for r in parse_item(_item(NOTES)) if isinstance(r, Message) and r.origin == "quoted"), key=lambda m: m.key)
+    assert [m.subject for m in quoted] == ["Commodity / Embedded Finance Deals", "TransPecos Letter of Intent"]
+    people = [[(p.role, p.address.address, p.address.kind) for p in m.participants] for m in quoted]
+    assert people == [
+        [
+            ("quoted-from", "name:tim belden", "name"),
+            ("quoted-to", "name:john j lavorato", "name"),
+            ("quoted-to", "name:dave delainey", "name"),
+            ("quoted-cc", "name:christopher f calger", "name"),
+            ("quoted-cc", "name:paul y'barbo", "name"),
+        ],
+        [
+            ("quoted-from", "name:jeffery fawcett", "name"),
+            ("quoted-to", "name:drew fossum", "name"),
+            ("quoted-to", "name:steven harris", "name"),
+        ],
+    ]
+    assert [(m.date_utc.strftime("%Y-%m-%d %H:%M"), m.date_raw) for m in quoted] == [("2000-10-31 11:52", "10/31/2000 11:52 AM"), ("2001-06-15 11:38", "06/15/2001 11:38 AM")]
+    # A "Last, First" name's comma is no list, slash or not.
+    assert [(e.name, e.address) for e in parse_address_field("Lavorato, John J; Roe, Jane/ITS")] == [("Lavorato, John J", ""), ("Roe, Jane/ITS", "")]
 
 
 def test_plain_bodies_are_skipped_cheaply() -> None:

@@ -166,7 +166,15 @@ def read_block(lines: list[str], start: int) -> HeaderBlock | None:
         i += 1
         block.end = i
     block.upper = bool(labels_seen) and all(label.isupper() for label in labels_seen)
-    return block if block.is_email() else None
+    if not block.is_email():
+        return None
+    stamped = _NOTES_STAMP.match(block.fields["from"])
+    if stamped is not None:
+        # Lotus Notes dates the From line itself: "From: Tim Belden on 10/31/2000 11:52 AM".
+        block.fields["from"] = stamped.group("who")
+        if not block.fields.get("date", "").strip():
+            block.fields["date"] = stamped.group("date")
+    return block
 
 
 def _continues(field_name: str, value: str, line: str, wide: bool, base: int = 0) -> bool:
@@ -199,6 +207,27 @@ _PARTIAL = re.compile(r"^[a-z0-9][a-z0-9._-]*@?$")
 _QUOTES = "'\"`\u2018\u2019\u201c\u201d"
 
 
+#: A Lotus Notes name as Notes prints it in a header: the person's common name, then their
+#: organizational units and organization after slashes, perhaps a Notes domain (no dot) after
+#: "@": "Drew Fossum/ENRON@enronXgate", "Christopher F Calger/PDX/ECT@ECT", "John J
+#: Lavorato/Corp/Enron". It holds no mail address; the common name (two words at least) is the person.
+_NOTES_NAME = re.compile(r"(?P<name>[^\W\d_][^/@<>\[\]();,:\"]*?\s[^/@<>\[\]();,:\"]*?[^\W_])\s*(?:/[\w&.'-]+)+(?:@[\w&-]+)?")
+#: How Lotus Notes dates a forwarded From line: "Tim Belden on 10/31/2000 11:52 AM".
+_NOTES_STAMP = re.compile(
+    r"^(?P<who>.*?\S)\s+on\s+(?P<date>\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp][Mm])?(?:\s+[A-Za-z]{2,4}\b)?)\s*$"
+)
+
+
+def _notes_list(part: str) -> list[str] | None:
+    """A comma-separated list of Lotus Notes names ("John J Lavorato/Corp/Enron, Dave
+    Delainey"), split; None when the commas may be a "Last, First" name's."""
+    pieces = part.split(",")
+    words = [p.strip() for p in pieces if p.strip()]
+    if not any(_NOTES_NAME.fullmatch(p) for p in words) or not all(" " in p or "/" in p for p in words):
+        return None
+    return pieces
+
+
 def _fix_ocr(text: str) -> str:
     text = _AT_GLYPH.sub("@", text)
     text = _SPACE_AT.sub("@", text)
@@ -213,7 +242,9 @@ def _split_entries(value: str) -> list[tuple[str, bool]]:
     parts = value.split(";")
     for index, part in enumerate(parts):
         pieces = [part]
-        if part.count("@") > 1 and "," in part:
+        if "," in part and "/" in part and (notes := _notes_list(part)) is not None:
+            pieces = notes
+        elif part.count("@") > 1 and "," in part:
             pieces = _split_commas(part)
         expanded: list[str] = []
         for piece in pieces:
@@ -291,6 +322,9 @@ def _entry(raw: str) -> AddressEntry | None:
         return AddressEntry(redacted=True)
     had_code = bool(REDACTION_CODE.search(raw))
     text = REDACTION_CODE.sub(" ", raw).strip() if had_code else raw.strip()
+    notes = _NOTES_NAME.fullmatch(text.strip(_QUOTES))
+    if notes is not None:
+        return AddressEntry(name=notes.group("name"))
     address = ""
     m = _ANGLE.search(text) or _MAILTO.search(text)
     if m is not None:
