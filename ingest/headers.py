@@ -195,6 +195,25 @@ def _body(msg: EmailMessage) -> str | None:
     return _decoded(payload, msg.get_content_charset() or "us-ascii")
 
 
+#: What no quoted-printable text holds: an "=" before anything but two upper-case hex digits
+#: or a line's end.
+_NOT_QP = re.compile(rb"=(?![0-9A-F]{2}|\r?\n|\Z)")
+
+
+def unlabelled_qp(payload: bytes) -> bytes:
+    r"""``payload`` decoded from quoted-printable when it is plainly that though no header says so
+    (two soft line breaks at least, every "=" an escape or a soft break, ASCII only); else as it is.
+
+    >>> unlabelled_qp(b"From:=09Saunders, James =20\nSent: today, and a long li=\nne, cut=\n twice")
+    b'From:\tSaunders, James  \nSent: today, and a long line, cut twice'
+    >>> unlabelled_qp(b"x=1 and y=2=\nz=\n")
+    b'x=1 and y=2=\nz=\n'
+    """
+    if payload.count(b"=\n") < 2 or _NOT_QP.search(payload) or not payload.isascii():
+        return payload
+    return binascii.a2b_qp(payload)
+
+
 def _decoded(payload: bytes, charset: str) -> str:
     """The body's text in its declared charset; UTF-8 with U+FFFD when that fails."""
     try:

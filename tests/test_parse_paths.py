@@ -712,3 +712,35 @@ def test_random_trees_of_parts_and_forwards_read_as_mailparser_reads_them(monkey
         new, old = _mime_and_mailparser(RawItem(Provenance("t.eml"), raw), monkeypatch)
         assert new == old, raw
     assert forwards >= 400 and split >= 1_100, (forwards, split)
+
+
+#: A message whose headers a release cut down to Date, From, To and Subject, its body still
+#: quoted-printable (the Enron slice's header-stripped folder has 55 such, the maildir 4).
+STRIPPED = (
+    b"Date: Thu, 18 Oct 2001 04:48:29 -0700 (PDT)\nFrom: rod.hayslett@enron.com\nTo: james.saunders@enron.com\n"
+    b"Subject: RE: Redfield\n\nDon=92t take my word as gospel, we need to pass the audit.=20\n\n"
+    b" -----Original Message-----\nFrom: =09Saunders, James =20\nSent:=09Wednesday, October 17, 2001 5:20 PM\n"
+    b"To:=09Hayslett, Rod; Waymire, Dave\nSubject:=09Redfield\n\nCan we amortize the fee over the life of the d=\neal? It wo=\nuld help.\n"
+)
+
+
+def test_a_quoted_printable_body_no_header_declares_is_decoded_on_every_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, slow = _both(STRIPPED, monkeypatch)
+    assert fast.body == slow.body
+    assert fast.body.startswith("Don\u2019t take my word as gospel, we need to pass the audit.")
+    assert "From: \tSaunders, James  \nSent:\tWednesday" in fast.body and "over the life of the deal? It would help." in fast.body
+    quoted = [m for m in parse.parse_item(RawItem(Provenance("s.eml"), STRIPPED, "rfc822")) if isinstance(m, parse.Message) and m.origin == "quoted"]
+    assert [(p.role, p.address.address) for p in quoted[0].participants] == [
+        ("quoted-from", "name:james saunders"),
+        ("quoted-to", "name:rod hayslett"),
+        ("quoted-to", "name:dave waymire"),
+    ]
+    # A header that declares the encoding is believed; a body whose "=" are not all escapes is
+    # no quoted-printable; nor is the text of a multipart message.
+    declared = STRIPPED.replace(b"Subject: RE", b"Content-Transfer-Encoding: 7bit\nSubject: RE")
+    sums = STRIPPED.replace(b"audit.=20", b"audit. x=y")
+    for raw in (declared, sums):
+        assert "=09Saunders" in parse.parse_rfc822(RawItem(Provenance("t.eml"), raw))[0].body
+    boundary = b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
+    multipart = STRIPPED.replace(b"\n\nDon", b"\n" + boundary + b"Don", 1) + b"\n--b--\n"
+    assert "=09Saunders" in parse.parse_rfc822(RawItem(Provenance("m.eml"), multipart))[0].body
