@@ -278,8 +278,19 @@ def test_senders_agree(a: tuple[str, str], b: tuple[str, str], same: bool) -> No
 
 @pytest.mark.parametrize(
     "value",
-    [";" * 50000, " " * 50000 + "x", "a" * 50000 + "@b", "x" * 30000 + "@" + "y" * 30000, " " * 50000 + "B6 x", "<" * 50000, "\u00a9" * 50000],
-    ids=["semicolons", "spaces", "run-then-at", "two-runs", "spaces-code", "angles", "glyphs"],
+    [
+        ";" * 50000,
+        " " * 50000 + "x",
+        "a" * 50000 + "@b",
+        "x" * 30000 + "@" + "y" * 30000,
+        " " * 50000 + "B6 x",
+        "<" * 50000,
+        "\u00a9" * 50000,
+        "a " * 50000 + "/@@",
+        "a b/" * 50000,
+        "a " * 25000 + "/x" * 25000 + "@, b c/d",
+    ],
+    ids=["semicolons", "spaces", "run-then-at", "two-runs", "spaces-code", "angles", "glyphs", "notes-name-unfinished", "notes-slashes", "notes-list"],
 )
 def test_address_parsing_is_linear_on_hostile_values(value: str) -> None:
     from ingest.formats.headers import parse_address_field, strip_margin_codes

@@ -211,11 +211,18 @@ _QUOTES = "'\"`\u2018\u2019\u201c\u201d"
 #: organizational units and organization after slashes, perhaps a Notes domain (no dot) after
 #: "@": "Drew Fossum/ENRON@enronXgate", "Christopher F Calger/PDX/ECT@ECT", "John J
 #: Lavorato/Corp/Enron". It holds no mail address; the common name (two words at least) is the person.
-_NOTES_NAME = re.compile(r"(?P<name>[^\W\d_][^/@<>\[\]();,:\"]*?\s[^/@<>\[\]();,:\"]*?[^\W_])\s*(?:/[\w&.'-]+)+(?:@[\w&-]+)?")
+_NOTES_NAME = re.compile(r"(?P<name>[^\W\d_][^/@<>\[\]();,:\"]*)(?:/[\w&.'-]+)+(?:@[\w&-]+)?")
 #: How Lotus Notes dates a forwarded From line: "Tim Belden on 10/31/2000 11:52 AM".
 _NOTES_STAMP = re.compile(
     r"^(?P<who>.*?\S)\s+on\s+(?P<date>\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp][Mm])?(?:\s+[A-Za-z]{2,4}\b)?)\s*$"
 )
+
+
+def _notes_name(text: str) -> str | None:
+    """The person's name when ``text`` is a Lotus Notes name (:data:`_NOTES_NAME`), else None."""
+    found = _NOTES_NAME.fullmatch(text) if "/" in text else None
+    name = found.group("name").strip() if found else ""
+    return name if " " in name and name[-1].isalnum() else None
 
 
 def _notes_list(part: str) -> list[str] | None:
@@ -223,7 +230,7 @@ def _notes_list(part: str) -> list[str] | None:
     Delainey"), split; None when the commas may be a "Last, First" name's."""
     pieces = part.split(",")
     words = [p.strip() for p in pieces if p.strip()]
-    if not any(_NOTES_NAME.fullmatch(p) for p in words) or not all(" " in p or "/" in p for p in words):
+    if not any(_notes_name(p) for p in words) or not all(" " in p or "/" in p for p in words):
         return None
     return pieces
 
@@ -322,9 +329,9 @@ def _entry(raw: str) -> AddressEntry | None:
         return AddressEntry(redacted=True)
     had_code = bool(REDACTION_CODE.search(raw))
     text = REDACTION_CODE.sub(" ", raw).strip() if had_code else raw.strip()
-    notes = _NOTES_NAME.fullmatch(text.strip(_QUOTES))
+    notes = _notes_name(text.strip(_QUOTES))
     if notes is not None:
-        return AddressEntry(name=notes.group("name"))
+        return AddressEntry(name=notes)
     address = ""
     m = _ANGLE.search(text) or _MAILTO.search(text)
     if m is not None:
