@@ -206,10 +206,12 @@ def unlabelled_qp(payload: bytes) -> bytes:
 
     >>> unlabelled_qp(b"From:=09Saunders, James =20\nSent: today, and a long li=\nne, cut=\n twice")
     b'From:\tSaunders, James  \nSent: today, and a long line, cut twice'
+    >>> unlabelled_qp(b"Line ends=\r\nas Windows writes them=\r\n=3D decoded too")
+    b'Line endsas Windows writes them= decoded too'
     >>> unlabelled_qp(b"x=1 and y=2=\nz=\n")
     b'x=1 and y=2=\nz=\n'
     """
-    if payload.count(b"=\n") < 2 or _NOT_QP.search(payload) or not payload.isascii():
+    if payload.count(b"=\n") + payload.count(b"=\r\n") < 2 or _NOT_QP.search(payload) or not payload.isascii():
         return payload
     return binascii.a2b_qp(payload)
 

@@ -744,3 +744,13 @@ def test_a_quoted_printable_body_no_header_declares_is_decoded_on_every_path(mon
     boundary = b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
     multipart = STRIPPED.replace(b"\n\nDon", b"\n" + boundary + b"Don", 1) + b"\n--b--\n"
     assert "=09Saunders" in parse.parse_rfc822(RawItem(Provenance("m.eml"), multipart))[0].body
+
+
+def test_the_header_readers_docstring_examples_run() -> None:
+    import doctest
+
+    import ingest.formats.headers
+    import ingest.headers
+
+    for module in (ingest.headers, ingest.formats.headers):
+        assert doctest.testmod(module).failed == 0
