@@ -200,20 +200,34 @@ def _body(msg: EmailMessage) -> str | None:
 _NOT_QP = re.compile(rb"=(?![0-9A-F]{2}|\r?\n|\Z)")
 
 
-def unlabelled_qp(payload: bytes) -> bytes:
-    r"""``payload`` decoded from quoted-printable when it is plainly that though no header says so
-    (two soft line breaks at least, every "=" an escape or a soft break, ASCII only); else as it is.
+def unlabelled_qp(headers: HeaderIndex, body: str) -> str:
+    r"""A single-part text body decoded from quoted-printable when it is plainly that though no
+    header says so (a release that cut its headers down to Date, From, To and Subject): two soft
+    line breaks at least, every "=" an escape or a soft break, ASCII only. Any other body as read.
+    The bytes are read in the declared charset, else UTF-8, else Windows-1252 (Outlook's).
 
-    >>> unlabelled_qp(b"From:=09Saunders, James =20\nSent: today, and a long li=\nne, cut=\n twice")
-    b'From:\tSaunders, James  \nSent: today, and a long line, cut twice'
-    >>> unlabelled_qp(b"Line ends=\r\nas Windows writes them=\r\n=3D decoded too")
-    b'Line endsas Windows writes them= decoded too'
-    >>> unlabelled_qp(b"x=1 and y=2=\nz=\n")
-    b'x=1 and y=2=\nz=\n'
+    >>> unlabelled_qp(HeaderIndex(), "From:=09Saunders, James =20\nSent: a long li=\nne, cut=\n twice")
+    'From:\tSaunders, James  \nSent: a long line, cut twice'
+    >>> unlabelled_qp(HeaderIndex(), "Line ends=\r\nas Windows writes them=\r\n=3D and Don=92t")
+    'Line endsas Windows writes them= and Don\u2019t'
+    >>> unlabelled_qp(HeaderIndex(), "x=1 and y=2=\nz=\n")
+    'x=1 and y=2=\nz=\n'
     """
-    if payload.count(b"=\n") + payload.count(b"=\r\n") < 2 or _NOT_QP.search(payload) or not payload.isascii():
-        return payload
-    return binascii.a2b_qp(payload)
+    # Cheapest first: nearly every message says its encoding, or has no soft line break.
+    if headers.get("Content-Transfer-Encoding") is not None or body.count("=\n") + body.count("=\r\n") < 2 or not body.isascii():
+        return body
+    ctype = str(headers.get("Content-Type") or "").strip()
+    if ctype and not ctype.lower().startswith("text/plain"):
+        return body
+    raw = body.encode("ascii")
+    if _NOT_QP.search(raw):
+        return body
+    plain = _PLAIN_TYPE.fullmatch(ctype)
+    decoded = binascii.a2b_qp(raw)
+    try:
+        return decoded.decode((plain and (plain.group(1) or plain.group(2))) or "utf-8").strip()
+    except (LookupError, UnicodeDecodeError):
+        return decoded.decode("cp1252", "replace").strip()
 
 
 def _decoded(payload: bytes, charset: str) -> str:

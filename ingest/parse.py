@@ -327,30 +327,6 @@ def _item_address(item: str) -> tuple[str, str] | None:
 _LOCAL_AT_DOMAIN = re.compile(r"[^@\s<>\[\]();:,]+@[^@\s<>\[\]();:,\"']+")
 
 
-_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
-
-
-def _unlabelled(headers: HeaderIndex, body: str) -> str:
-    """A single-part text body that is plainly quoted-printable though no header says so (a
-    release that cut its headers down to Date, From, To and Subject), decoded
-    (:func:`ingest.headers.unlabelled_qp`); any other body as read. Decoded bytes that are not
-    UTF-8 (nor the declared charset) are read as Windows-1252, which Outlook wrote them in."""
-    if "=" not in body or headers.get("Content-Transfer-Encoding") is not None or not body.isascii():
-        return body
-    ctype = str(headers.get("Content-Type") or "")
-    if ctype.strip() and not ctype.strip().lower().startswith("text/plain"):
-        return body
-    raw = body.encode("ascii")
-    decoded = unlabelled_qp(raw)
-    if decoded is raw:
-        return body
-    declared = _CHARSET.search(ctype)
-    try:
-        return decoded.decode(declared.group(1) if declared else "utf-8").strip()
-    except (LookupError, UnicodeDecodeError):
-        return decoded.decode("cp1252", "replace").strip()
-
-
 def _mime_fields(raw: bytes, head: HeaderSplit | None = None) -> dict[str, Any]:
     """Fields of any message that is not plain text: well-formed MIME split by
     :func:`ingest.mime.split_mime` and walked by :func:`ingest.mime.mime_fields`; else
@@ -487,7 +463,7 @@ def parse_rfc822(item: RawItem) -> ParseResult:
             date_offset=offset,
             date_raw=date_raw,
             subject=normalize_name(fields["subject"]),
-            body=_unlabelled(msg, fields["body"]),
+            body=unlabelled_qp(msg, fields["body"]),
             in_reply_to=(parse_references(_raw_header(msg, "In-Reply-To")) or (None,))[-1],
             references=parse_references(_raw_header(msg, "References")),
             participants=tuple(participants),
