@@ -355,6 +355,11 @@ def person(conn: sqlite3.Connection, person_id: str, top: int = 15) -> dict[str,
 _LOCAL_WORD = re.compile(r"[._-]+")
 
 
+def _containing(word: str) -> str:
+    """A ``LIKE … ESCAPE '\\'`` pattern for text holding ``word`` as it is (its ``%`` and ``_`` too)."""
+    return "%" + re.sub(r"([%_\\])", r"\\\1", word) + "%"
+
+
 def _spelling(words: list[str]) -> frozenset[str]:
     """The words of a name, or of an address's local part, as :func:`same_name` compares them:
     in any order, initials left out; empty when fewer than two words are left."""
@@ -394,11 +399,10 @@ def same_name(conn: sqlite3.Connection, person_id: str, limit: int = 10) -> list
         return found
 
     for word in {max(key.split(), key=len) for key in keys}:
-        pattern = "%" + re.sub(r"([%_\\])", r"\\\1", word) + "%"
         rows = conn.execute(
             "SELECT a.person_id, a.address, d.name, d.count FROM display_names d JOIN addresses a ON a.address = d.address "
             "WHERE d.name LIKE ? ESCAPE '\\' AND a.kind NOT IN ('name', 'redacted')",
-            (pattern,),
+            (_containing(word),),
         )
         for pid, address, name, count in rows:
             if pid == person_id or person_name_key(name) not in keys:
@@ -406,8 +410,8 @@ def same_name(conn: sqlite3.Connection, person_id: str, limit: int = 10) -> list
             lead(pid, address)["named"] += count
     spellings = {_spelling(key.split()) for key in keys} - {frozenset()}
     for word in {max(words, key=len) for words in spellings}:
-        pattern = "%" + re.sub(r"([%_\\])", r"\\\1", word) + "%@%"
-        rows = conn.execute("SELECT person_id, address FROM addresses WHERE address LIKE ? ESCAPE '\\' AND kind NOT IN ('name', 'redacted')", (pattern,))
+        # In the local part: the word before an "@".
+        rows = conn.execute("SELECT person_id, address FROM addresses WHERE address LIKE ? ESCAPE '\\' AND kind NOT IN ('name', 'redacted')", (_containing(word) + "@%",))
         for pid, address in rows:
             if pid == person_id or _spelling(_LOCAL_WORD.split(address.rpartition("@")[0])) not in spellings:
                 continue
