@@ -381,7 +381,7 @@ def _assemble(kept: dict[tuple[str, str, str], list[Any]], people: dict[str, dic
     # Edges go straight into networkx's maps, as graph.add_edge would put them (one dict of
     # keyed edges per (src, dst), shared by the successor and predecessor maps) but without
     # its checks per edge: the kept edges are new, distinct and between nodes just added.
-    succ, pred, loads = graph._succ, graph._pred, json.loads
+    succ, pred, loads = graph._succ, graph._pred, edges.key_list
     for (src, dst, role), (count, first, last, keys) in kept.items():
         # A JSON array from a date window's query, or the sorted tuple edges.edge_keys gives
         # (shared with other views: a tuple of strings, which the cycle collector soon stops tracking).
@@ -444,7 +444,7 @@ def fold_rest(
     loaded = load_keys(unknown) if unknown and load_keys else {}
     # Per folded edge: [first, last, message keys]; the earliest and latest of the dates given.
     folded: dict[tuple[str, str, str], list[Any]] = {}
-    loads = json.loads
+    loads = edges.key_list
     for e in between:
         src, dst, role = e
         _, first, last, keys = cut[e]

@@ -18,6 +18,8 @@ from typing import Any
 
 import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_app import build_demo_store
 
 from graph import edges
@@ -418,3 +420,17 @@ def test_a_message_taken_out_since_leaves_no_last_network(tmp_path: Path) -> Non
     assert conn.execute("SELECT COUNT(*) FROM messages WHERE key LIKE '%1@x%'").fetchone()[0] == 0
     assert edges.settled(conn) is None
     assert "settled" not in build_graph(conn, settled=True).graph
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12), max_size=6))
+def test_key_arrays_read_as_the_standard_library_reads_them(keys: list[str]) -> None:
+    """What SQLite writes as a key array (``json_array``, ``json_group_array``): quotes, backslashes,
+    control characters and any script come back from :data:`graph.edges.key_list` as
+    :func:`json.loads` gives them, which is what they were. (No NUL: SQLite's JSON functions stop
+    at one, and a message key never holds one, ``ingest.parse.normalize_message_id``.)"""
+    with closing(sqlite3.connect(":memory:")) as conn:
+        written = conn.execute(f"SELECT json_array({', '.join('?' * len(keys))})", keys).fetchone()[0]
+        grouped = conn.execute("SELECT json_group_array(value) FROM json_each(?)", (json.dumps(keys),)).fetchone()[0]
+    for text in (written, grouped):
+        assert edges.key_list(text) == json.loads(text) == keys
