@@ -40,7 +40,7 @@ import orjson
 from ingest.records import plausible_sql
 from ingest.store import put_meta
 
-__all__ = ["refresh_edges", "collect_edges", "write_edges", "mark_stale", "fresh", "settled", "edge_rows", "edge_keys", "remember_keys", "forget_keys", "plain", "store_id", "neighbours", "date_clause", "EDGE_SQL", "STAMP_KEY", "TOKEN_KEY", "COUNT_KEY", "KEYS_KEPT"]
+__all__ = ["refresh_edges", "collect_edges", "write_edges", "mark_stale", "fresh", "settled", "edge_rows", "edge_keys", "key_list", "remember_keys", "forget_keys", "plain", "store_id", "neighbours", "date_clause", "EDGE_SQL", "STAMP_KEY", "TOKEN_KEY", "COUNT_KEY", "KEYS_KEPT"]
 
 #: The ``meta`` key holding the store state the edge tables were derived from.
 STAMP_KEY = "edges_stamp"
