@@ -372,8 +372,8 @@ def plain(conn: sqlite3.Connection, sql: str, args: Iterable[Any] = ()) -> sqlit
     return cursor.execute(sql, tuple(args))
 
 
-#: A JSON array of message keys as a list: SQLite's ``json_group_array`` and ``person_edge_keys``
-#: write them, and views parse hundreds of thousands. orjson parses them in half the standard
+#: A JSON array of message keys as a list: SQLite's ``json_group_array`` writes them (``person_edge_keys``,
+#: a window's rows, :mod:`graph.build`'s join), and views parse hundreds of thousands. orjson parses them in half the standard
 #: library's time (all 36,802 arrays of the 495,000-message demo, 563,000 keys: 0.105 s -> 0.049 s,
 #: medians of eight), and reads the same lists: the arrays hold only what SQLite wrote, valid UTF-8.
 key_list = orjson.loads
